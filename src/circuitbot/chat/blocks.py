@@ -1,0 +1,166 @@
+"""Block Kit builders that stay inside Slack's limits.
+
+Limits (Slack's Block Kit reference and slack_sdk's models): 50 blocks a message, 3000
+characters a section text, 10 fields of 2000 characters a section, 150 characters a header,
+75 characters of button text, 2000 characters of button value, 25 elements an actions block.
+Builders truncate rather than fail: a message that Slack rejects loses everything, a cut
+message loses only its tail, and it says so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+MAX_BLOCKS = 50
+MAX_MODAL_BLOCKS = 100
+MAX_SECTION_TEXT = 3000
+MAX_FIELD_TEXT = 2000
+MAX_FIELDS = 10
+MAX_HEADER_TEXT = 150
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_ACTION_ELEMENTS = 25
+MAX_CONTEXT_ELEMENTS = 10
+MAX_OPTIONS = 100
+MAX_OPTION_TEXT = 75
+MAX_OPTION_VALUE = 150
+
+Block = dict[str, Any]
+
+
+def clip(text: str, limit: int, marker: str = "…") -> str:
+    """Cut ``text`` to at most ``limit`` characters, marking the cut."""
+    return text if len(text) <= limit else text[: limit - len(marker)] + marker
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def plain(text: str, limit: int = MAX_SECTION_TEXT) -> dict[str, Any]:
+    return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": plain(text, MAX_HEADER_TEXT)}
+
+
+def section(text: str, *, fields: Sequence[str] = (), accessory: Block | None = None) -> Block:
+    block: Block = {"type": "section", "text": mrkdwn(clip(text, MAX_SECTION_TEXT))}
+    if fields:
+        block["fields"] = [mrkdwn(clip(f, MAX_FIELD_TEXT)) for f in fields[:MAX_FIELDS]]
+    if accessory:
+        block["accessory"] = accessory
+    return block
+
+
+def fields(pairs: Iterable[tuple[str, Any]]) -> list[Block]:
+    """Label/value pairs as sections of at most ten fields each."""
+    items = [f"*{label}*\n{value if value not in (None, '') else '—'}" for label, value in pairs]
+    return [
+        {"type": "section", "fields": [mrkdwn(clip(i, MAX_FIELD_TEXT)) for i in items[n : n + MAX_FIELDS]]}
+        for n in range(0, len(items), MAX_FIELDS)
+    ]
+
+
+def context(*texts: str) -> Block:
+    return {
+        "type": "context",
+        "elements": [mrkdwn(clip(t, MAX_SECTION_TEXT)) for t in texts[:MAX_CONTEXT_ELEMENTS]],
+    }
+
+
+def divider() -> Block:
+    return {"type": "divider"}
+
+
+def button(
+    text: str,
+    action_id: str,
+    value: str | dict[str, Any] = "",
+    *,
+    style: str | None = None,
+    confirm: dict[str, Any] | None = None,
+) -> Block:
+    raw = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    if len(raw) > MAX_BUTTON_VALUE:
+        raise ValueError(f"button value of {len(raw)} characters is over Slack's {MAX_BUTTON_VALUE}")
+    element: Block = {
+        "type": "button",
+        "text": plain(text, MAX_BUTTON_TEXT),
+        "action_id": action_id,
+        "value": raw,
+    }
+    if style:
+        element["style"] = style
+    if confirm:
+        element["confirm"] = confirm
+    return element
+
+
+def confirm_dialog(title: str, text: str, yes: str = "Yes", no: str = "Cancel") -> dict[str, Any]:
+    return {
+        "title": plain(title, 100),
+        "text": plain(text, 300),
+        "confirm": plain(yes, 30),
+        "deny": plain(no, 30),
+    }
+
+
+def actions(*elements: Block, block_id: str | None = None) -> Block:
+    block: Block = {"type": "actions", "elements": list(elements[:MAX_ACTION_ELEMENTS])}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def option(text: str, value: str) -> dict[str, Any]:
+    return {"text": plain(text, MAX_OPTION_TEXT), "value": clip(value, MAX_OPTION_VALUE, "")}
+
+
+def code_sections(lines: Sequence[str], *, limit: int = MAX_SECTION_TEXT) -> list[Block]:
+    """Monospaced text split into as many sections as it needs, never mid-line."""
+    chunks: list[list[str]] = [[]]
+    size = 0
+    budget = limit - 8  # the ``` fences and newlines
+    for line in lines:
+        line = clip(line, budget)
+        if chunks[-1] and size + len(line) + 1 > budget:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(line)
+        size += len(line) + 1
+    return [section("```" + "\n".join(chunk) + "```") for chunk in chunks if chunk]
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    """A plain-text table, columns padded to their widest cell."""
+    cells = [[str(c) for c in columns]] + [["—" if v is None else str(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("─" * w for w in widths))
+    return lines
+
+
+def bar(used: float, total: float, width: int = 10) -> str:
+    """A usage bar such as ``███████░░░ 70%``."""
+    if total <= 0:
+        return "░" * width + " n/a"
+    share = max(0.0, min(1.0, used / total))
+    filled = round(share * width)
+    return "█" * filled + "░" * (width - filled) + f" {share:.0%}"
+
+
+def fit(blocks: list[Block], limit: int = MAX_BLOCKS, *, what: str = "blocks") -> list[Block]:
+    """Keep at most ``limit`` blocks; the last one says how many were left out."""
+    if len(blocks) <= limit:
+        return blocks
+    kept = blocks[: limit - 1]
+    return [*kept, context(f"… {len(blocks) - len(kept)} more {what} not shown")]

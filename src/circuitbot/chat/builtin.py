@@ -1,0 +1,195 @@
+"""Provider-neutral verbs that belong to the command layer itself: ``help``, ``list``, ``show``.
+
+``list`` and ``show`` hand over to each provider's own ``list``/``show`` operation, so a
+provider only declares those once.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from circuitbot.actions.registry import (
+    PROVIDER_ALIASES,
+    OpContext,
+    Operation,
+    OperationError,
+    Params,
+    Registry,
+    resolve_provider,
+)
+from circuitbot.chat import blocks as bk
+from circuitbot.chat import grammar
+from circuitbot.chat.reply import Reply
+
+
+class HelpParams(Params):
+    positional = ("topic", "verb")
+    topic: str | None = Field(None, description="a verb, or a provider (azure, equinix, …)")
+    verb: str | None = Field(None, description="a provider's verb")
+
+
+def _visible(ops: list[Operation], ctx: OpContext) -> list[Operation]:
+    return [op for op in ops if ctx.caller.can(op.required_role)]
+
+
+def _line(op: Operation) -> str:
+    words = f"{op.provider} {op.verb}" if op.provider else op.verb
+    alias = f" ({', '.join(op.aliases)})" if op.aliases else ""
+    lock = " :lock:" if op.mutating else ""
+    return f"`{words}`{alias}{lock} — {op.summary}"
+
+
+async def help_execute(ctx: OpContext, params: HelpParams) -> Reply:
+    registry = ctx.runtime.registry
+    if params.topic is None:
+        return _overview(ctx, registry)
+    provider = resolve_provider(params.topic, registry.providers())
+    if provider and params.verb is None:
+        ops = _visible(registry.for_provider(provider), ctx)
+        short = PROVIDER_ALIASES.get(provider, ())
+        head = f"{provider}" + (f" (alias `{short[0]}`)" if short else "")
+        lines = [f"• {_line(op)}\n    `{grammar.usage(op)}`" for op in ops]
+        text = f"*{head}*\n" + ("\n".join(lines) if lines else "no operations you may run")
+        return Reply(text=text, blocks=[bk.header(f"/circuit {provider}"), *_chunks(lines)])
+    op = registry.get(provider, params.verb) if provider else registry.get(None, params.topic)
+    if op is None and provider is None:
+        matches = [o for o in registry if params.topic.lower() in o.words]
+        op = matches[0] if len(matches) == 1 else None
+        if len(matches) > 1:
+            names = ", ".join(f"`{o.provider} {o.verb}`" for o in matches)
+            return Reply.plain(f"`{params.topic}` is a verb of several providers: {names}")
+    if op is None or not ctx.caller.can(op.required_role):
+        raise OperationError(f"no help topic `{' '.join(filter(None, [params.topic, params.verb]))}`")
+    return _detail(op, ctx)
+
+
+def _overview(ctx: OpContext, registry: Registry) -> Reply:
+    neutral = _visible(registry.for_provider(None), ctx)
+    lines = ["*Commands*", *(f"• {_line(op)}" for op in neutral)]
+    for provider in registry.providers():
+        ops = _visible(registry.for_provider(provider), ctx)
+        if ops:
+            alias = PROVIDER_ALIASES.get(provider, ("",))[0]
+            lines.append(f"*{provider}* (`/circuit {alias or provider} <verb>`)")
+            lines.extend(f"• {_line(op)}" for op in ops)
+    lines.append(":lock: = needs approval. `/circuit help <verb>` or `/circuit help <provider>` for more.")
+    text = "\n".join(lines)
+    return Reply(text=text, blocks=[bk.header("circuitbot"), *_chunks(lines)])
+
+
+def _detail(op: Operation, ctx: OpContext) -> Reply:
+    lines = [f"*{op.name}* — {op.summary}", f"`{grammar.usage(op)}`"]
+    if op.help:
+        lines.append(op.help)
+    if op.aliases:
+        lines.append("Aliases: " + ", ".join(f"`{a}`" for a in op.aliases))
+    if op.mutating:
+        needed = ctx.runtime.settings.approvals_needed(op.name, op.approvals)
+        lines.append(f"Needs {needed} approval{'s' if needed != 1 else ''} before it runs.")
+    for name, info in op.params.model_fields.items():
+        if (info.json_schema_extra or {}).get("hidden"):
+            continue
+        need = "required" if info.is_required() else "optional"
+        lines.append(
+            f"• `{name.replace('_', '-')}` ({need}){' — ' + info.description if info.description else ''}"
+        )
+    if op.examples:
+        lines.append("Examples:\n" + "\n".join(f"`{e}`" for e in op.examples))
+    text = "\n".join(lines)
+    return Reply(text=text, blocks=_chunks(lines))
+
+
+def _chunks(lines: list[str]) -> list[dict]:
+    """Lines packed into as few sections as fit Slack's 3000 characters each."""
+    blocks, current = [], ""
+    for line in lines:
+        if current and len(current) + len(line) + 1 > bk.MAX_SECTION_TEXT:
+            blocks.append(bk.section(current))
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        blocks.append(bk.section(current))
+    return blocks
+
+
+class ShowParams(Params):
+    positional = ("provider", "resource")
+    provider: str = Field(description="azure, equinix, consoleconnect or alibaba (or az, eqx, cc, ali)")
+    resource: str = Field(description="the resource id or service key")
+
+
+async def _delegate(ctx: OpContext, provider_word: str, verb: str, data: dict) -> Reply:
+    registry = ctx.runtime.registry
+    provider = resolve_provider(provider_word, registry.providers())
+    if provider is None:
+        raise OperationError(f"unknown provider `{provider_word}`; known: {', '.join(registry.providers())}")
+    op = registry.get(provider, verb)
+    if op is None:
+        raise OperationError(f"{provider} has no `{verb}` yet")
+    params = grammar.validate(op.params, data)
+    return op.render(await op.execute(ctx, params), params, ctx)
+
+
+async def show_execute(ctx: OpContext, params: ShowParams) -> Reply:
+    registry = ctx.runtime.registry
+    provider = resolve_provider(params.provider, registry.providers())
+    op = registry.get(provider, "show") if provider else None
+    key = op.params.positional[0] if op and op.params.positional else "resource"
+    return await _delegate(ctx, params.provider, "show", {key: params.resource})
+
+
+class ListParams(Params):
+    positional = ("provider",)
+    provider: str | None = Field(None, description="one provider, or all")
+
+
+async def list_execute(ctx: OpContext, params: ListParams) -> Reply:
+    registry = ctx.runtime.registry
+    providers = [params.provider] if params.provider else registry.providers()
+    replies = []
+    for provider in providers:
+        try:
+            replies.append(await _delegate(ctx, provider, "list", {}))
+        except OperationError as exc:
+            if params.provider:
+                raise
+            replies.append(Reply.plain(f"*{provider}*: {exc}"))
+    if len(replies) == 1:
+        return replies[0]
+    return Reply(text="\n".join(r.text for r in replies), blocks=[b for r in replies for b in r.blocks])
+
+
+def register(registry: Registry) -> None:
+    registry.add(
+        Operation(
+            provider=None,
+            verb="help",
+            summary="this list, or help on one verb or provider",
+            params=HelpParams,
+            execute=help_execute,
+            instant=True,
+            examples=("/circuit help", "/circuit help azure", "/circuit help az move"),
+        )
+    )
+    registry.add(
+        Operation(
+            provider=None,
+            verb="show",
+            summary="one resource at one provider",
+            params=ShowParams,
+            execute=show_execute,
+            slow=True,
+            examples=("/circuit show azure 9f8e1c52-…",),
+        )
+    )
+    registry.add(
+        Operation(
+            provider=None,
+            verb="list",
+            summary="circuits at one provider or all",
+            params=ListParams,
+            execute=list_execute,
+            slow=True,
+            examples=("/circuit list", "/circuit list az"),
+        )
+    )

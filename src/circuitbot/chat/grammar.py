@@ -1,0 +1,139 @@
+"""The command grammar: ``/circuit <verb> …`` and ``/circuit <provider> <verb> [args] [key=value …]``.
+
+Parsing is pure and fast (it runs before Slack's ack). Slack sends mentions in escaped form
+(``<#C0123|ops>``, ``<@U0123>``); they become plain ids here.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+
+from circuitbot.actions.registry import Operation, Params
+
+CHANNEL_REF = re.compile(r"^<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>$")
+USER_REF = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+OPTION = re.compile(r"^([A-Za-z][\w-]*)=(.*)$", re.DOTALL)
+
+
+class GrammarError(ValueError):
+    """The line cannot be read (unbalanced quotes and the like)."""
+
+
+@dataclass
+class Words:
+    """A command line split into words and key=value options."""
+
+    words: list[str]
+    options: dict[str, str] = field(default_factory=dict)
+
+
+def unescape_ref(token: str) -> str:
+    """``<#C0123|ops>`` → ``C0123``; ``<@U0123>`` → ``U0123``; anything else unchanged."""
+    for pattern in (CHANNEL_REF, USER_REF):
+        match = pattern.match(token)
+        if match:
+            return match.group(1)
+    return token
+
+
+def split(text: str) -> Words:
+    # Slack turns typed quotes into curly ones; shlex needs straight ones.
+    text = text.replace("“", '"').replace("”", '"').replace("‘", "'").replace("’", "'")
+    try:
+        tokens = shlex.split(text)
+    except ValueError as exc:
+        raise GrammarError(f"cannot read that line: {exc}") from None
+    result = Words(words=[])
+    for token in tokens:
+        match = OPTION.match(token)
+        if match:
+            result.options[match.group(1).replace("-", "_").lower()] = unescape_ref(match.group(2))
+        else:
+            result.words.append(unescape_ref(token))
+    return result
+
+
+def usage(op: Operation, command: str = "/circuit") -> str:
+    """The usage line generated from the operation's params model."""
+    parts = [command]
+    if op.provider:
+        parts.append(op.provider)
+    parts.append(op.verb)
+    model = op.params
+    for name in model.positional:
+        info = model.model_fields[name]
+        label = name.replace("_", "-")
+        parts.append(f"<{label}>" if info.is_required() else f"[{label}]")
+    extra = [
+        name
+        for name, info in model.model_fields.items()
+        if name not in model.positional and not (info.json_schema_extra or {}).get("hidden")
+    ]
+    if extra:
+        parts.append("[" + " ".join(f"{n.replace('_', '-')}=…" for n in extra) + "]")
+    return " ".join(parts)
+
+
+def missing_required(model: type[Params], data: dict[str, Any]) -> list[str]:
+    return [n for n, info in model.model_fields.items() if info.is_required() and n not in data]
+
+
+def collect(model: type[Params], words: list[str], options: dict[str, str]) -> dict[str, Any]:
+    """Map positional words and key=value options onto the model's fields (no validation yet)."""
+    data: dict[str, Any] = {}
+    fields = model.model_fields
+    positional = list(model.positional)
+    if len(words) > len(positional):
+        if model.rest_of_line and positional:
+            head, rest = words[: len(positional) - 1], words[len(positional) - 1 :]
+            words = [*head, " ".join(rest)]
+        else:
+            extra = " ".join(words[len(positional) :])
+            raise ParamsError({"": f"unexpected argument(s): {extra}"})
+    data.update(zip(positional, words, strict=False))
+    for key, value in options.items():
+        name = key if key in fields else _by_alias(model, key)
+        if name is None:
+            raise ParamsError({key: f"unknown option {key}="})
+        data[name] = value
+    return data
+
+
+def _by_alias(model: type[Params], key: str) -> str | None:
+    for name, info in model.model_fields.items():
+        if info.alias and info.alias.replace("-", "_").lower() == key:
+            return name
+    return None
+
+
+class ParamsError(ValueError):
+    """Bad parameters: field name → message (``""`` for the line as a whole)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" if k else v for k, v in errors.items()))
+        self.errors = errors
+
+
+def validate(model: type[Params], data: dict[str, Any]) -> Params:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            loc = error.get("loc") or ("",)
+            name = str(loc[0])
+            message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+            if name in data and not isinstance(data[name], SecretStr) and not _is_secret(model, name):
+                message = f"{message} (got {str(data[name])[:60]!r})"
+            errors.setdefault(name, message)
+        raise ParamsError(errors) from None
+
+
+def _is_secret(model: type[Params], name: str) -> bool:
+    info = model.model_fields.get(name)
+    return info is not None and info.annotation is not None and "SecretStr" in str(info.annotation)

@@ -1,0 +1,256 @@
+"""The one dispatcher for ``/circuit …``.
+
+Front ends call :meth:`Router.handle_command` with their ``ack``; the router guarantees the ack
+comes first (with an error, an instant answer such as help, or a "working…" note) and only then
+does provider work. It is the single place for parsing, usage errors, permission checks, audit
+rows and metrics, so operations stay small.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from circuitbot import metrics
+from circuitbot.actions.registry import (
+    Caller,
+    OpContext,
+    Operation,
+    OperationError,
+    Params,
+    resolve_provider,
+)
+from circuitbot.chat import grammar, modals
+from circuitbot.chat.reply import Reply, Surface
+from circuitbot.runtime import Runtime
+from circuitbot.store.audit import audit
+
+log = logging.getLogger(__name__)
+
+Ack = Callable[[Reply | None], Awaitable[None]]
+HELP_USAGE = "/circuit help [topic]"
+
+
+class CommandError(Exception):
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.text)
+        self.reply = reply
+
+
+@dataclass
+class Invocation:
+    """A parsed command: the operation and its not-yet-validated parameters."""
+
+    op: Operation
+    data: dict[str, Any]
+    text: str
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def needs_modal(self) -> bool:
+        return self.op.mutating and bool(self.missing)
+
+
+class Router:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.registry = runtime.registry
+
+    # -- parsing (pure, fast: runs before the ack) -------------------------------------------
+
+    def parse(self, text: str) -> Invocation:
+        text = text.strip()
+        try:
+            line = grammar.split(text)
+        except grammar.GrammarError as exc:
+            raise CommandError(Reply.error(str(exc), usage=HELP_USAGE)) from None
+        words = line.words
+        if not words:
+            words = ["help"]
+        op = self.registry.get(None, words[0])
+        args = words[1:]
+        if op is None:
+            provider = resolve_provider(words[0], self.registry.providers())
+            if provider is None:
+                raise CommandError(
+                    Reply.error(f"unknown command `{words[0]}`. Try `/circuit help`.", usage=HELP_USAGE)
+                )
+            verbs = ", ".join(o.verb for o in self.registry.for_provider(provider))
+            provider_usage = f"/circuit {provider} <verb> …   verbs: {verbs}"
+            if len(words) < 2:
+                raise CommandError(Reply.error(f"which {provider} operation?", usage=provider_usage))
+            op = self.registry.get(provider, words[1])
+            if op is None:
+                raise CommandError(Reply.error(f"unknown {provider} verb `{words[1]}`", usage=provider_usage))
+            args = words[2:]
+        try:
+            data = grammar.collect(op.params, args, line.options)
+        except grammar.ParamsError as exc:
+            raise CommandError(Reply.error(str(exc), usage=grammar.usage(op))) from None
+        missing = grammar.missing_required(op.params, data)
+        if missing and not op.mutating:
+            names = ", ".join(m.replace("_", "-") for m in missing)
+            raise CommandError(Reply.error(f"missing {names}", usage=grammar.usage(op)))
+        return Invocation(op=op, data=data, text=text, missing=missing)
+
+    def validate(self, inv: Invocation) -> Params:
+        try:
+            return grammar.validate(inv.op.params, inv.data)
+        except grammar.ParamsError as exc:
+            raise CommandError(Reply.error(str(exc), usage=grammar.usage(inv.op))) from None
+
+    async def caller(
+        self, user_id: str, channel_id: str | None = None, thread_ts: str | None = None
+    ) -> Caller:
+        roles = await self.runtime.roles.roles(user_id)
+        return Caller(user_id=user_id, roles=roles, channel_id=channel_id, thread_ts=thread_ts)
+
+    # -- the command path ----------------------------------------------------------------------
+
+    async def handle_command(
+        self,
+        text: str,
+        *,
+        user_id: str,
+        channel_id: str | None,
+        surface: Surface,
+        ack: Ack,
+        thread_ts: str | None = None,
+    ) -> None:
+        started = time.perf_counter()
+        try:
+            inv = self.parse(text)
+            if inv.op.instant:
+                caller = await self.caller(user_id, channel_id, thread_ts)
+                self._authorize(inv.op, caller)
+                params = self.validate(inv)
+                ctx = OpContext(self.runtime, caller, inv.text, surface)
+                await ack(inv.op.render(await inv.op.execute(ctx, params), params, ctx))
+                metrics.commands.labels(inv.op.name, "ok").inc()
+                return
+            if inv.needs_modal:
+                await ack(None)
+            else:
+                params = self.validate(inv)
+                await ack(Reply.working(inv.text) if inv.op.slow or inv.op.mutating else None)
+        except CommandError as exc:
+            await ack(exc.reply)
+            metrics.commands.labels("invalid", "error").inc()
+            return
+
+        caller = await self.caller(user_id, channel_id, thread_ts)
+        ctx = OpContext(self.runtime, caller, inv.text, surface)
+        try:
+            self._authorize(inv.op, caller)
+            if inv.needs_modal:
+                await modals.open_for(ctx, inv.op, inv.data)
+                result = "modal"
+            else:
+                await self.run(ctx, inv.op, params)
+                result = "ok"
+        except CommandError as exc:
+            result = "refused"
+            await surface.reply(exc.reply)
+        metrics.commands.labels(inv.op.name, result).inc()
+        metrics.command_seconds.labels(inv.op.name).observe(time.perf_counter() - started)
+
+    async def handle_modal_submission(
+        self,
+        view: dict[str, Any],
+        *,
+        user_id: str,
+        surface: Surface,
+        ack_errors: Callable[[dict[str, str] | None], Awaitable[None]],
+    ) -> None:
+        """A modal submitted: inline field errors in the ack, or ack and run it."""
+        meta = modals.metadata(view)
+        op = self.registry.by_name(meta.get("op", ""))
+        if op is None:
+            await ack_errors(None)
+            await surface.reply(Reply.error("that form is out of date; run the command again"))
+            return
+        try:
+            params = modals.read_submission(op, view)
+        except grammar.ParamsError as exc:
+            await ack_errors(modals.field_errors(op, exc.errors))
+            return
+        await ack_errors(None)
+        caller = await self.caller(user_id, meta.get("channel"), meta.get("thread_ts"))
+        ctx = OpContext(self.runtime, caller, meta.get("text", ""), surface)
+        try:
+            self._authorize(op, caller)
+            await self.run(ctx, op, params)
+        except CommandError as exc:
+            await surface.reply(exc.reply)
+
+    async def run(self, ctx: OpContext, op: Operation, params: Params) -> None:
+        """Do the work behind an acknowledged command and answer on the surface."""
+        if op.mutating:
+            await self._request(ctx, op, params)
+            return
+        error_id = None
+        try:
+            result = await op.execute(ctx, params)
+            reply = op.render(result, params, ctx)
+            outcome = "ok"
+        except OperationError as exc:
+            reply, outcome = Reply.error(str(exc)), "failed"
+        except Exception:
+            error_id = secrets.token_hex(4)
+            log.exception("operation %s failed (error id %s)", op.name, error_id)
+            reply = Reply.error(f"something went wrong running `{op.name}` (error id {error_id})")
+            outcome = "error"
+        await self._audit(ctx, op, params, "command", outcome, {"error_id": error_id} if error_id else None)
+        if ctx.surface is not None:
+            await ctx.surface.reply(reply)
+
+    async def _request(self, ctx: OpContext, op: Operation, params: Params) -> None:
+        engine = self.runtime.approvals
+        if engine is None:
+            raise CommandError(Reply.error("mutating operations are disabled: no approval engine is running"))
+        reply = await engine.submit(ctx, op, params)
+        if ctx.surface is not None and reply is not None:
+            await ctx.surface.reply(reply)
+
+    def _authorize(self, op: Operation, caller: Caller) -> None:
+        needed = op.required_role
+        if not caller.can(needed):
+            raise CommandError(
+                Reply.error(f"`{op.name}` needs the {needed.value} role; ask an admin to add you")
+            )
+
+    async def _audit(
+        self, ctx: OpContext, op: Operation, params: Params, action: str, result: str, extra: dict | None
+    ) -> None:
+        detail: dict[str, Any] = {"operation": op.name, "params": _jsonable(params.public_dump())}
+        if extra:
+            detail.update(extra)
+        try:
+            async with self.runtime.db.session() as session:
+                audit(
+                    session,
+                    at=self.runtime.clock.now(),
+                    actor=ctx.caller.user_id,
+                    action=action,
+                    result=result,
+                    target=params.target(),
+                    detail=detail,
+                )
+        except Exception:  # an audit hiccup must not hide the answer from the user
+            log.exception("could not write the audit row for %s", op.name)
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, str | int | float | bool) or value is None:
+            out[key] = value
+        elif isinstance(value, list | tuple):
+            out[key] = [v if isinstance(v, str | int | float | bool) else str(v) for v in value]
+        else:
+            out[key] = str(value)
+    return out

@@ -1,0 +1,122 @@
+"""``circuitbot``: shell | serve | sandbox serve | db upgrade | check.
+
+A bad setting stops start-up with one line naming it, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from circuitbot.settings import ConfigError, Settings, load_settings
+
+PROVIDERS = ("azure", "equinix", "consoleconnect", "alibaba")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="circuitbot", description="Slack ChatOps for interconnect circuits")
+    sub = parser.add_subparsers(dest="command")
+
+    shell = sub.add_parser("shell", help="a local console in place of Slack, on the sandbox (the default)")
+    shell.add_argument("--user", default="alice", help="who you are at start (switch with :as NAME)")
+    shell.add_argument("--real", action="store_true", help="use configured providers instead of the sandbox")
+
+    serve = sub.add_parser("serve", help="run the Slack bot (Socket Mode, or HTTP with --http)")
+    serve.add_argument("--http", action="store_true", help="HTTP mode: POST /slack/events (signing secret)")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--sandbox", action="store_true", help="use the in-process provider simulators")
+
+    sandbox = sub.add_parser("sandbox", help="provider simulators")
+    sandbox_sub = sandbox.add_subparsers(dest="sandbox_command")
+    sim = sandbox_sub.add_parser("serve", help="serve one provider's simulator over HTTP on loopback")
+    sim.add_argument("--provider", required=True, choices=PROVIDERS)
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, required=True)
+    sim.add_argument("--circuits", type=int, default=0, help="generated circuits on top of the demo world")
+
+    db = sub.add_parser("db", help="database")
+    db_sub = db.add_subparsers(dest="db_command")
+    db_sub.add_parser("upgrade", help="apply migrations")
+
+    sub.add_parser("check", help="validate settings and reach the database")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "shell"
+    try:
+        settings = load_settings()
+        return asyncio.run(_run(command, args, settings))
+    except ConfigError as exc:
+        print(f"circuitbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _run(command: str, args: argparse.Namespace, settings: Settings) -> int:
+    from circuitbot.logs import configure_logging
+
+    configure_logging(settings, quiet=command == "shell")
+    if command == "shell":
+        from circuitbot.shell.console import run_shell
+
+        return await run_shell(
+            settings, user=getattr(args, "user", "alice"), sandbox=not getattr(args, "real", False)
+        )
+    if command == "serve":
+        from circuitbot.slack.server import serve
+
+        return await serve(settings, http=args.http, host=args.host, port=args.port, sandbox=args.sandbox)
+    if command == "sandbox":
+        if args.sandbox_command != "serve":
+            print("usage: circuitbot sandbox serve --provider NAME --port N", file=sys.stderr)
+            return 2
+        from circuitbot.sandbox.server import serve_simulator
+        from circuitbot.sandbox.world import World
+
+        await serve_simulator(
+            args.provider, host=args.host, port=args.port, world=World.demo(extra_circuits=args.circuits)
+        )
+        return 0
+    if command == "db":
+        if args.db_command != "upgrade":
+            print("usage: circuitbot db upgrade", file=sys.stderr)
+            return 2
+        from circuitbot.store.db import Database
+
+        db = Database(settings.effective_database_url)
+        await db.upgrade()
+        await db.dispose()
+        print(f"database at {db.url.render_as_string(hide_password=True)} is up to date")
+        return 0
+    if command == "check":
+        return await _check(settings)
+    return 2
+
+
+async def _check(settings: Settings) -> int:
+    from sqlalchemy import text
+
+    from circuitbot.store.db import Database
+
+    db = Database(settings.effective_database_url)
+    try:
+        async with db.session() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:
+        print(f"circuitbot: database unreachable: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await db.dispose()
+    configured = [name for name in PROVIDERS if getattr(settings, name).configured]
+    print(f"settings ok; database reachable; providers configured: {', '.join(configured) or 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

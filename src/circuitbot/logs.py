@@ -1,0 +1,65 @@
+"""Logging set-up: text or JSON lines, with secrets scrubbed from every record."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+
+from circuitbot.settings import Settings
+
+# Tokens and keys that must never reach a log line, whatever logged them.
+SECRET_PATTERNS = (
+    re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),  # Slack tokens
+    re.compile(r"xapp-[A-Za-z0-9-]+"),
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(
+        r"(?i)((?:shared_?key|sharedKey|client_secret|access_key_secret|password|api_key)[\"']?\s*[:=]\s*[\"']?)[^\"'\s,}&]+"
+    ),
+)
+
+
+def scrub(text: str) -> str:
+    for pattern in SECRET_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "••••", text)
+    return text
+
+
+class ScrubFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = scrub(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in ("request_id", "provider", "operation", "user"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["exception"] = scrub(self.formatException(record.exc_info))
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ScrubFilter())
+    if settings.log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    # The shell talks to a person on the same terminal: only warnings and worse.
+    root.setLevel(logging.WARNING if quiet else settings.log_level)

@@ -1,0 +1,62 @@
+"""The runtime: everything a front end needs, built once from settings.
+
+Front ends (Slack, shell) and background jobs share one Runtime: the registry, the database,
+the provider clients, the clock, the poster (the bot's voice in channels) and the engines.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from circuitbot.actions.registry import OperationError, Registry
+from circuitbot.chat.roles import RoleResolver
+from circuitbot.clock import Clock, SystemClock
+from circuitbot.settings import Settings
+from circuitbot.store.db import Database
+
+if TYPE_CHECKING:
+    from circuitbot.chat.reply import Poster
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    registry: Registry
+    clock: Clock = field(default_factory=SystemClock)
+    providers: dict[str, Any] = field(default_factory=dict)
+    poster: Poster | None = None
+    roles: RoleResolver | None = None
+    sandbox: Any = None  # the in-process simulators, when running on the sandbox
+    # Engines attach themselves here (approvals.engine, watch.engine).
+    approvals: Any = None
+    watches: Any = None
+    _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.roles is None:
+            self.roles = RoleResolver(self.settings, clock=self.clock)
+
+    def provider(self, name: str) -> Any:
+        try:
+            return self.providers[name]
+        except KeyError:
+            raise OperationError(
+                f"{name} is not configured: set its credentials (see the README) or run with --sandbox"
+            ) from None
+
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        self._closers.append(closer)
+
+    async def close(self) -> None:
+        for closer in reversed(self._closers):
+            try:
+                await closer()
+            except Exception:  # closing must go on past one failure
+                log.exception("error while closing")
+        await self.db.dispose()
