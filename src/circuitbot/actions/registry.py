@@ -128,6 +128,26 @@ Follow = Callable[[P, Any], WatchTarget | None]
 Choices = Callable[[OpContext, dict[str, Any]], Awaitable[dict[str, list[tuple[str, str]]]]]
 
 
+@dataclass(frozen=True)
+class Interaction:
+    """A button press or select in a message: which control, its value, and where it was."""
+
+    action_id: str
+    value: str
+    channel_id: str | None = None
+    message_ts: str | None = None
+    thread_ts: str | None = None
+    trigger_id: str | None = None
+
+
+# A button handler: runs after the front end has acked the click.
+ActionHandler = Callable[[OpContext, Interaction], Awaitable[None]]
+# A modal submission handler for a callback id; it must call ack_errors (quickly) exactly once.
+ViewHandler = Callable[
+    [OpContext, dict[str, Any], Callable[[dict[str, str] | None], Awaitable[None]]], Awaitable[None]
+]
+
+
 def _default_render(result: Any, params: Params, ctx: OpContext) -> Reply:
     if isinstance(result, Reply):
         return result
@@ -197,6 +217,25 @@ class Registry:
     def __init__(self) -> None:
         self._ops: dict[tuple[str | None, str], Operation] = {}
         self._words: dict[tuple[str | None, str], Operation] = {}
+        self._actions: dict[str, ActionHandler] = {}
+        self._views: dict[str, ViewHandler] = {}
+
+    def on_action(self, action_id: str, handler: ActionHandler) -> None:
+        """Handle buttons whose action_id is ``action_id`` or starts with ``action_id + ":"``."""
+        if action_id in self._actions:
+            raise ValueError(f"action {action_id!r} is registered twice")
+        self._actions[action_id] = handler
+
+    def action_handler(self, action_id: str) -> ActionHandler | None:
+        return self._actions.get(action_id) or self._actions.get(action_id.split(":", 1)[0])
+
+    def on_view(self, callback_id: str, handler: ViewHandler) -> None:
+        if callback_id in self._views:
+            raise ValueError(f"view {callback_id!r} is registered twice")
+        self._views[callback_id] = handler
+
+    def view_handler(self, callback_id: str) -> ViewHandler | None:
+        return self._views.get(callback_id)
 
     def add(self, op: Operation) -> Operation:
         if op.mutating and op.preview is None:

@@ -164,3 +164,23 @@ def fit(blocks: list[Block], limit: int = MAX_BLOCKS, *, what: str = "blocks") -
         return blocks
     kept = blocks[: limit - 1]
     return [*kept, context(f"… {len(blocks) - len(kept)} more {what} not shown")]
+
+
+def page_buttons(command_text: str, page: int, pages: int) -> Block | None:
+    """◂ Previous / Next ▸ buttons that re-run ``command_text`` at another page (router.PAGE_ACTION)."""
+    if pages <= 1:
+        return None
+    elements = []
+    if page > 1:
+        elements.append(button("◂ Previous", "circuit_page:prev", {"text": command_text, "page": page - 1}))
+    if page < pages:
+        elements.append(button("Next ▸", "circuit_page:next", {"text": command_text, "page": page + 1}))
+    return actions(*elements) if elements else None
+
+
+def paginate(items: Sequence[Any], page: int, per_page: int) -> tuple[list[Any], int, int]:
+    """The items of one page, the page actually shown (clamped) and the number of pages."""
+    pages = max(1, -(-len(items) // per_page))
+    page = max(1, min(page, pages))
+    start = (page - 1) * per_page
+    return list(items[start : start + per_page]), page, pages

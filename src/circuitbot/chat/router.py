@@ -8,6 +8,7 @@ rows and metrics, so operations stay small.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
@@ -18,6 +19,7 @@ from typing import Any
 from circuitbot import metrics
 from circuitbot.actions.registry import (
     Caller,
+    Interaction,
     OpContext,
     Operation,
     OperationError,
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 
 Ack = Callable[[Reply | None], Awaitable[None]]
 HELP_USAGE = "/circuit help [topic]"
+PAGE_ACTION = "circuit_page"
 
 
 class CommandError(Exception):
@@ -158,6 +161,75 @@ class Router:
         metrics.commands.labels(inv.op.name, result).inc()
         metrics.command_seconds.labels(inv.op.name).observe(time.perf_counter() - started)
 
+    async def handle_action(
+        self, interaction: Interaction, *, user_id: str, surface: Surface, ack: Ack
+    ) -> None:
+        """A button or select in a message: ack at once, then hand it to its registered handler."""
+        await ack(None)
+        caller = await self.caller(user_id, interaction.channel_id, interaction.thread_ts)
+        ctx = OpContext(self.runtime, caller, "", surface)
+        if interaction.action_id.split(":", 1)[0] == PAGE_ACTION:
+            await self._turn_page(ctx, interaction)
+            return
+        handler = self.registry.action_handler(interaction.action_id)
+        if handler is None:
+            log.warning("no handler for action %s", interaction.action_id)
+            await surface.reply(Reply.error("that button is no longer handled; run the command again"))
+            return
+        try:
+            await handler(ctx, interaction)
+        except CommandError as exc:
+            await surface.reply(exc.reply)
+        except OperationError as exc:
+            await surface.reply(Reply.error(str(exc)))
+        except Exception:
+            error_id = secrets.token_hex(4)
+            log.exception("action %s failed (error id %s)", interaction.action_id, error_id)
+            await surface.reply(Reply.error(f"something went wrong (error id {error_id})"))
+
+    async def _turn_page(self, ctx: OpContext, interaction: Interaction) -> None:
+        try:
+            target = json.loads(interaction.value)
+            inv = self.parse(str(target["text"]))
+            inv.data["page"] = int(target["page"])
+            params = self.validate(inv)
+        except (ValueError, KeyError, TypeError, CommandError):
+            await ctx.surface.reply(Reply.error("that page link is out of date; run the command again"))
+            return
+        self._authorize(inv.op, ctx.caller)
+        ctx.command_text = inv.text
+        if inv.op.mutating:
+            return
+        try:
+            result = await inv.op.execute(ctx, params)
+            reply = inv.op.render(result, params, ctx)
+        except OperationError as exc:
+            reply = Reply.error(str(exc))
+        reply.replace = True
+        await ctx.surface.reply(reply)
+
+    async def handle_view(
+        self,
+        view: dict[str, Any],
+        *,
+        user_id: str,
+        surface: Surface,
+        ack_errors: Callable[[dict[str, str] | None], Awaitable[None]],
+    ) -> None:
+        """A modal submitted: the generated operation modal, or a view a room registered."""
+        callback_id = view.get("callback_id", "")
+        if callback_id == modals.CALLBACK_ID:
+            await self.handle_modal_submission(view, user_id=user_id, surface=surface, ack_errors=ack_errors)
+            return
+        handler = self.registry.view_handler(callback_id)
+        if handler is None:
+            await ack_errors(None)
+            await surface.reply(Reply.error("that form is out of date; run the command again"))
+            return
+        meta = modals.metadata(view)
+        caller = await self.caller(user_id, meta.get("channel"), meta.get("thread_ts"))
+        await handler(OpContext(self.runtime, caller, "", surface), view, ack_errors)
+
     async def handle_modal_submission(
         self,
         view: dict[str, Any],
@@ -166,7 +238,7 @@ class Router:
         surface: Surface,
         ack_errors: Callable[[dict[str, str] | None], Awaitable[None]],
     ) -> None:
-        """A modal submitted: inline field errors in the ack, or ack and run it."""
+        """The generated modal submitted: inline field errors in the ack, or ack and run it."""
         meta = modals.metadata(view)
         op = self.registry.by_name(meta.get("op", ""))
         if op is None:
