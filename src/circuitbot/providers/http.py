@@ -1,0 +1,344 @@
+"""The one HTTP client factory every provider client uses.
+
+``make_client`` returns an ``httpx.AsyncClient`` whose transport retries what is safe to retry
+(connection failures, throttling and gateway answers), waits through the injected Clock, tags
+each request with a request id and logs one line per attempt. Headers and bodies are never
+logged: they carry tokens, BGP keys and signatures.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+
+from circuitbot.clock import Clock, SystemClock
+
+logger = logging.getLogger(__name__)
+
+REQUEST_ID_EXTENSION = "circuitbot.request_id"
+"""Key in ``httpx.Request.extensions`` holding the request id the transport assigned."""
+
+REDACTED = "REDACTED"
+
+# Query parameter names that carry credentials in one provider or another (Alibaba signs in the
+# query string; some APIs take tokens or keys there).
+_SECRET_PARAM = re.compile(r"key|token|secret|signature|password|passwd|credential|auth|sig$", re.IGNORECASE)
+
+# Sent but never processed: always safe to send again.
+_NOT_SENT_ERRORS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# The server may have acted on the request before the failure: only safe when repeating is harmless.
+_MAYBE_SENT_ERRORS: tuple[type[Exception], ...] = (
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+    httpx.RemoteProtocolError,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how long to wait before sending a request again.
+
+    ``retry_statuses`` are retried for idempotent requests (idempotent method, or an
+    idempotency header present); ``any_method_statuses`` are the subset that say the server did
+    not act on the request at all (throttled, unavailable), so they are retried for every method.
+    """
+
+    max_attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    jitter: bool = True
+    seed: int | None = None
+    retry_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
+    any_method_statuses: frozenset[int] = frozenset({429, 503})
+    idempotent_methods: frozenset[str] = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+    idempotency_headers: frozenset[str] = frozenset({"idempotency-key", "x-idempotency-key"})
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        object.__setattr__(
+            self, "idempotency_headers", frozenset(h.lower() for h in self.idempotency_headers)
+        )
+
+    def is_idempotent(self, request: httpx.Request) -> bool:
+        if request.method.upper() in self.idempotent_methods:
+            return True
+        return any(name in request.headers for name in self.idempotency_headers)
+
+    def backoff(self, retry_number: int, rng: random.Random) -> float:
+        """Seconds to wait before retry ``retry_number`` (1 for the first retry).
+
+        Exponential, capped by ``max_delay``; with jitter the wait is drawn uniformly from
+        [0, cap] ("full jitter") so that many clients do not retry in step.
+        """
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (retry_number - 1))
+        return rng.uniform(0, ceiling) if self.jitter else ceiling
+
+
+class ProviderHTTPError(Exception):
+    """A provider answered with an error, or could not be reached.
+
+    Provider clients parse their own error bodies and raise this (or a subclass) with the
+    provider's code and message, so every caller handles provider failures the same way.
+    """
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        status: int | None,
+        message: str,
+        code: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.provider = provider
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = [f"{self.provider}:"]
+        if self.status is not None:
+            parts.append(str(self.status))
+        if self.code:
+            parts.append(self.code)
+        text = " ".join(parts) + f": {self.message}"
+        if self.request_id:
+            text += f" (request id {self.request_id})"
+        return text
+
+    @classmethod
+    def from_response(
+        cls, response: httpx.Response, *, provider: str, message: str, code: str | None = None
+    ) -> ProviderHTTPError:
+        return cls(
+            provider=provider,
+            status=response.status_code,
+            code=code,
+            message=message,
+            request_id=request_id_of(response),
+        )
+
+
+def request_id_of(response_or_request: httpx.Response | httpx.Request) -> str | None:
+    """The request id the retrying transport gave this request, if it went through one."""
+    request = (
+        response_or_request.request
+        if isinstance(response_or_request, httpx.Response)
+        else response_or_request
+    )
+    value = request.extensions.get(REQUEST_ID_EXTENSION)
+    return value if isinstance(value, str) else None
+
+
+def redact_url(url: str | httpx.URL) -> str:
+    """The URL with any password and secret-looking query values replaced, safe to log."""
+    parts = urlsplit(str(url))
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:{REDACTED}@{hostport}" if ":" in userinfo else f"{user}@{hostport}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode(
+            [(name, REDACTED if _SECRET_PARAM.search(name) else value) for name, value in pairs], safe="$,/:"
+        )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def parse_retry_after(headers: Mapping[str, str] | httpx.Headers, clock: Clock) -> float | None:
+    """Seconds the server asked us to wait, from ``retry-after-ms`` or ``Retry-After``.
+
+    ``Retry-After`` is either delay-seconds or an HTTP-date; a date in the past means now.
+    """
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        raw = headers.get(name)
+        if raw is not None:
+            try:
+                return max(0.0, float(raw) / 1000)
+            except ValueError:
+                pass
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - clock.now()).total_seconds())
+
+
+class RetryingTransport(httpx.AsyncBaseTransport):
+    """Wraps another transport; retries, assigns request ids and logs each attempt."""
+
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        *,
+        provider: str,
+        policy: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        request_id_header: str = "x-request-id",
+    ) -> None:
+        self._inner = inner
+        self.provider = provider
+        self.policy = policy or RetryPolicy()
+        self._clock: Clock = clock or SystemClock()
+        self._rng = random.Random(self.policy.seed)
+        self._request_id_header = request_id_header
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # Buffer the body so every attempt sends the same bytes (streams can be read once).
+        await request.aread()
+        request_id = request.headers.get(self._request_id_header)
+        if not request_id:
+            request_id = str(uuid.uuid4())
+            request.headers[self._request_id_header] = request_id
+        request.extensions[REQUEST_ID_EXTENSION] = request_id
+
+        policy = self.policy
+        idempotent = policy.is_idempotent(request)
+        attempt = 0
+        while True:
+            attempt += 1
+            started = self._clock.monotonic()
+            try:
+                response = await self._inner.handle_async_request(request)
+            except httpx.TransportError as exc:
+                elapsed = self._clock.monotonic() - started
+                retryable = isinstance(exc, _NOT_SENT_ERRORS) or (
+                    idempotent and isinstance(exc, _MAYBE_SENT_ERRORS)
+                )
+                if not retryable or attempt >= policy.max_attempts:
+                    self._log(
+                        logging.WARNING, request, request_id, attempt, elapsed, outcome=type(exc).__name__
+                    )
+                    raise
+                delay = policy.backoff(attempt, self._rng)
+                self._log(
+                    logging.INFO,
+                    request,
+                    request_id,
+                    attempt,
+                    elapsed,
+                    outcome=type(exc).__name__,
+                    delay=delay,
+                )
+                await self._clock.sleep(delay)
+                continue
+
+            elapsed = self._clock.monotonic() - started
+            status = response.status_code
+            retryable = status in policy.retry_statuses and (
+                idempotent or status in policy.any_method_statuses
+            )
+            if not retryable or attempt >= policy.max_attempts:
+                level = logging.DEBUG if status < 400 else logging.INFO
+                self._log(level, request, request_id, attempt, elapsed, outcome=str(status))
+                return response
+            delay = self._retry_delay(response, attempt)
+            self._log(logging.INFO, request, request_id, attempt, elapsed, outcome=str(status), delay=delay)
+            await response.aclose()
+            await self._clock.sleep(delay)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def _retry_delay(self, response: httpx.Response, attempt: int) -> float:
+        asked = parse_retry_after(response.headers, self._clock)
+        if asked is not None:
+            return min(asked, self.policy.max_delay)
+        return self.policy.backoff(attempt, self._rng)
+
+    def _log(
+        self,
+        level: int,
+        request: httpx.Request,
+        request_id: str,
+        attempt: int,
+        elapsed: float,
+        *,
+        outcome: str,
+        delay: float | None = None,
+    ) -> None:
+        if not logger.isEnabledFor(level):
+            return
+        url = redact_url(request.url)
+        retry = f" retrying in {delay:.2f}s" if delay is not None else ""
+        logger.log(
+            level,
+            "%s %s %s -> %s in %.3fs (attempt %d, request id %s)%s",
+            self.provider,
+            request.method,
+            url,
+            outcome,
+            elapsed,
+            attempt,
+            request_id,
+            retry,
+            extra={
+                "provider": self.provider,
+                "http_method": request.method,
+                "url": url,
+                "outcome": outcome,
+                "elapsed": elapsed,
+                "attempt": attempt,
+                "request_id": request_id,
+            },
+        )
+
+
+def make_client(
+    *,
+    provider: str,
+    base_url: str,
+    transport: httpx.AsyncBaseTransport | None = None,
+    retry: RetryPolicy | None = None,
+    clock: Clock | None = None,
+    timeout: float = 30.0,
+    headers: dict[str, str] | None = None,
+    auth: httpx.Auth | None = None,
+    event_hooks: Mapping[str, Iterable[Any]] | None = None,
+    request_id_header: str = "x-request-id",
+) -> httpx.AsyncClient:
+    """An AsyncClient for one provider, retrying through ``RetryingTransport``.
+
+    ``transport`` is the real network by default; pass a simulator's ``transport()`` to run the
+    same client in-process. ``RetryPolicy(max_attempts=1)`` turns retries off.
+    """
+    inner = transport if transport is not None else httpx.AsyncHTTPTransport()
+    retrying = RetryingTransport(
+        inner, provider=provider, policy=retry, clock=clock, request_id_header=request_id_header
+    )
+    hooks = {name: list(funcs) for name, funcs in (event_hooks or {}).items()}
+    return httpx.AsyncClient(
+        base_url=base_url,
+        transport=retrying,
+        timeout=timeout,
+        headers=headers,
+        auth=auth,
+        event_hooks=hooks,
+    )
