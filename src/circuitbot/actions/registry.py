@@ -112,6 +112,8 @@ class OpContext:
     caller: Caller
     command_text: str = ""
     surface: Surface | None = None
+    # Set by the approval executor: the preview's precondition (e.g. an Azure etag for If-Match).
+    precondition: dict[str, Any] | None = None
 
     def provider(self, name: str) -> Any:
         return self.runtime.provider(name)

@@ -1,0 +1,26 @@
+"""The migrations build exactly the schema the code declares, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from circuitbot.store.db import Database
+from circuitbot.store.tables import Base
+
+
+async def test_migrations_match_the_declared_tables(database: Database) -> None:
+    async with database.engine.connect() as conn:
+        tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+        diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
+    assert set(Base.metadata.tables) <= tables
+    assert "alembic_version" in tables
+    assert diff == [], f"migrations and tables.py differ: {diff}"
+
+
+async def test_upgrade_is_repeatable(database: Database) -> None:
+    await database.upgrade()
+    async with database.session() as session:
+        version = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
+    assert version == "0001"
