@@ -30,6 +30,7 @@ class Runtime:
     registry: Registry
     clock: Clock = field(default_factory=SystemClock)
     providers: dict[str, Any] = field(default_factory=dict)
+    pollers: dict[str, Any] = field(default_factory=dict)  # provider -> providers.base.Poller
     poster: Poster | None = None
     roles: RoleResolver | None = None
     sandbox: Any = None  # the in-process simulators, when running on the sandbox
