@@ -162,6 +162,24 @@ def redact_url(url: str | httpx.URL) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+class _RedactHttpxUrls(logging.Filter):
+    """httpx logs every request's full URL at INFO; secrets in query strings must not reach the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(redact_url(arg) if isinstance(arg, httpx.URL) else arg for arg in record.args)
+        return True
+
+
+def _redact_httpx_logs() -> None:
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactHttpxUrls) for f in httpx_logger.filters):
+        httpx_logger.addFilter(_RedactHttpxUrls())
+
+
+_redact_httpx_logs()
+
+
 def parse_retry_after(headers: Mapping[str, str] | httpx.Headers, clock: Clock) -> float | None:
     """Seconds the server asked us to wait, from ``retry-after-ms`` or ``Retry-After``.
 
