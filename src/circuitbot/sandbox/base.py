@@ -71,6 +71,12 @@ class Simulator:
         self._app: Starlette | None = None
         self._admin: Starlette | None = None
 
+        # A plain coroutine function, so servers that sniff the ASGI version see version 3.
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            await self._asgi(scope, receive, send)
+
+        self._entry = app
+
     # -- what subclasses provide -------------------------------------------------------------
 
     def routes(self) -> list[BaseRoute]:
@@ -93,7 +99,7 @@ class Simulator:
 
     @property
     def app(self) -> Any:
-        return self._asgi
+        return self._entry
 
     def transport(self) -> httpx.AsyncBaseTransport:
         return SimulatorTransport(self.app)

@@ -9,6 +9,7 @@ circuits in "EUAP Test", the seed service keys) so the demo looks like the real 
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -172,6 +173,7 @@ CUSTOMERS: tuple[str, ...] = (
 BANDWIDTHS_MBPS: tuple[int, ...] = (50, 100, 200, 500, 1000, 2000, 5000, 10000)
 
 
+@functools.cache
 def customer_subscription(customer: str) -> str:
     return _stable_uuid(f"subscription:{customer}")
 
