@@ -1,0 +1,70 @@
+"""Grammar and Block Kit limits."""
+
+from __future__ import annotations
+
+import pytest
+from chat_support import Notes, Peering
+
+from circuitbot.chat import blocks as bk
+from circuitbot.chat import grammar
+from circuitbot.chat.reply import Reply
+
+
+def test_split_reads_quotes_options_and_slack_mentions() -> None:
+    words = grammar.split("az notes 1234 “moved racks” peer-asn=65001 channel=<#C0ABC|noc> who=<@U0XYZ>")
+    assert words.words == ["az", "notes", "1234", "moved racks"]
+    assert words.options == {"peer_asn": "65001", "channel": "C0ABC", "who": "U0XYZ"}
+
+
+def test_unbalanced_quotes_are_a_grammar_error() -> None:
+    with pytest.raises(grammar.GrammarError, match="No closing quotation"):
+        grammar.split('notes "open')
+
+
+def test_rest_of_line_goes_to_the_last_positional() -> None:
+    data = grammar.collect(Notes, ["k1", "two", "words"], {})
+    assert data == {"key": "k1", "text": "two words"}
+
+
+def test_validation_errors_name_the_field_but_never_echo_a_secret() -> None:
+    with pytest.raises(grammar.ParamsError) as err:
+        grammar.validate(Peering, {"key": "k", "vlan": "0", "shared_key": "x" * 30})
+    assert set(err.value.errors) == {"vlan", "shared_key"}
+    assert "'0'" in err.value.errors["vlan"]
+    assert "xxxx" not in str(err.value)
+
+
+def test_section_text_and_block_count_stay_inside_slack_limits() -> None:
+    long = "x" * 5000
+    assert len(bk.section(long)["text"]["text"]) == bk.MAX_SECTION_TEXT
+    reply = Reply(text="t", blocks=[bk.section(str(n)) for n in range(80)])
+    assert len(reply.blocks) == bk.MAX_BLOCKS
+    assert reply.blocks[-1]["elements"][0]["text"] == "… 31 more blocks not shown"
+
+
+def test_code_sections_split_between_lines_under_3000_characters() -> None:
+    lines = [f"row {n:04d} " + "y" * 80 for n in range(200)]
+    sections = bk.code_sections(lines)
+    assert len(sections) > 1
+    assert all(len(s["text"]["text"]) <= bk.MAX_SECTION_TEXT for s in sections)
+    joined = "".join(s["text"]["text"] for s in sections).replace("```", "\n")
+    assert all(line in joined for line in lines)
+
+
+def test_table_and_bar() -> None:
+    lines = bk.table(["port", "used"], [["bvtazureixp01", 7000], ["b", None]])
+    assert lines[0] == "port           used"
+    assert lines[2] == "bvtazureixp01  7000"
+    assert lines[3] == "b              —"
+    assert bk.bar(7, 10) == "███████░░░ 70%"
+    assert bk.bar(1, 0).endswith("n/a")
+
+
+def test_button_value_over_2000_characters_is_refused() -> None:
+    with pytest.raises(ValueError, match="2000"):
+        bk.button("x", "a", "v" * 2001)
+
+
+def test_paginate_clamps_the_page() -> None:
+    assert bk.paginate(list(range(10)), 9, 4) == ([8, 9], 3, 3)
+    assert bk.page_buttons("demo list", 1, 1) is None

@@ -1,0 +1,165 @@
+"""The command path: parse → ack → authorize → run → reply, with audit rows and modals."""
+
+from __future__ import annotations
+
+import json
+
+from chat_support import Acks, RecordingSurface
+from sqlalchemy import select
+
+from circuitbot.actions.registry import Interaction
+from circuitbot.chat.router import Router
+from circuitbot.store.tables import AuditEvent
+
+
+async def run(router: Router, text: str, user: str = "UREQ") -> tuple[Acks, RecordingSurface]:
+    acks, surface = Acks(), RecordingSurface(user_id=user)
+    await router.handle_command(text, user_id=user, channel_id="CGENERAL", surface=surface, ack=acks)
+    return acks, surface
+
+
+async def test_help_answers_inside_the_ack_with_every_verb(router: Router) -> None:
+    acks, surface = await run(router, "help")
+    assert len(acks.replies) == 1 and surface.replies == []
+    text = acks.replies[0].text
+    for verb in ("help", "list", "show", "demo list", "demo notes", "demo peering"):
+        assert f"`{verb}`" in text
+    assert "demo notes` :lock:" in text
+
+
+async def test_help_is_filtered_by_role(runtime, router: Router) -> None:
+    runtime.settings.requesters = ["UREQ"]
+    acks, _ = await run(router, "help", user="UREADER")
+    text = acks.replies[0].text
+    assert "`demo list`" in text
+    assert "demo notes" not in text and "demo peering" not in text
+
+
+async def test_help_topic_shows_usage_and_fields(router: Router) -> None:
+    acks, _ = await run(router, "help demo peering")
+    text = acks.replies[0].text
+    assert "`/circuit demo peering <key> [vlan=… shared-key=… kind=…]`" in text
+    assert "VLAN id" in text and "Needs 1 approval" in text
+
+
+async def test_unknown_verb_gets_error_and_usage_not_a_traceback(router: Router) -> None:
+    acks, surface = await run(router, "bogus")
+    assert acks.replies[0].text.startswith(":warning: unknown command `bogus`")
+    assert "Usage: `/circuit help [topic]`" in acks.replies[0].text
+    assert surface.replies == []  # nothing follows an error ack
+    acks, _ = await run(router, "demo frobnicate")
+    assert "unknown demo verb `frobnicate`" in acks.replies[0].text
+    assert "verbs: list, notes, peering" in acks.replies[0].text
+
+
+async def test_bad_arguments_are_answered_in_the_ack(router: Router) -> None:
+    acks, surface = await run(router, "demo list here there")
+    assert "unexpected argument(s): there" in acks.replies[0].text
+    acks, _ = await run(router, "demo list state=Sideways")
+    assert "state:" in acks.replies[0].text and "'Sideways'" in acks.replies[0].text
+    acks, _ = await run(router, "demo list colour=red")
+    assert "unknown option colour=" in acks.replies[0].text
+    assert surface.replies == []
+
+
+async def test_slow_read_acks_working_then_replies_and_audits(runtime, router: Router) -> None:
+    acks, surface = await run(router, "demo ls")
+    assert "working on `demo ls`" in acks.replies[0].text
+    assert surface.replies[0].text.startswith("page 1 of 3")
+    async with runtime.db.session() as session:
+        rows = (await session.scalars(select(AuditEvent))).all()
+    assert [(r.actor, r.action, r.result, r.detail["operation"]) for r in rows] == [
+        ("UREQ", "command", "ok", "demo.list")
+    ]
+
+
+async def test_provider_errors_are_shown_and_crashes_get_an_error_id(router: Router, caplog) -> None:
+    _, surface = await run(router, "demo list nowhere")
+    assert surface.replies[0].text == ":warning: no such location: nowhere"
+    _, surface = await run(router, "demo list boom")
+    assert "something went wrong running `demo.list` (error id" in surface.replies[0].text
+    assert "provider exploded" in caplog.text
+
+
+async def test_page_buttons_rerun_the_command_and_replace_the_message(router: Router) -> None:
+    _, surface = await run(router, "demo list")
+    actions = surface.replies[0].blocks[-1]
+    next_button = actions["elements"][0]
+    assert next_button["action_id"] == "circuit_page:next"
+    acks = Acks()
+    click = Interaction(action_id=next_button["action_id"], value=next_button["value"], channel_id="CGENERAL")
+    await router.handle_action(click, user_id="UREQ", surface=surface, ack=acks)
+    assert acks.replies == [None]
+    page2 = surface.replies[-1]
+    assert page2.replace and page2.text.startswith("page 2 of 3: circuit-051")
+    assert json.loads(page2.blocks[-1]["elements"][0]["value"]) == {"text": "demo list", "page": 1}
+
+
+async def test_mutating_command_with_all_params_goes_to_approvals(runtime, router: Router) -> None:
+    acks, surface = await run(router, "demo notes 1234 moved to new rack, see ticket")
+    assert "working on" in acks.replies[0].text
+    name, params = runtime.approvals.submitted[0]
+    assert name == "demo.notes" and params.text == "moved to new rack, see ticket"
+    assert surface.replies[0].text == "request for demo.notes created"
+
+
+async def test_mutation_refused_without_the_requester_role(runtime, router: Router) -> None:
+    runtime.settings.requesters = ["UREQ"]
+    _, surface = await run(router, "demo notes 1234 hello", user="UREADER")
+    assert "needs the requester role" in surface.replies[0].text
+    assert runtime.approvals.submitted == []
+
+
+async def test_missing_params_open_a_modal_then_fill_in_choices(router: Router) -> None:
+    acks, surface = await run(router, "demo peering 1234")
+    assert acks.replies == [None]
+    view = surface.modals[0]
+    assert view["callback_id"] == "circuit_op"
+    blocks = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
+    assert blocks["key"]["element"]["initial_value"] == "1234"
+    assert blocks["vlan"]["element"]["type"] == "number_input"
+    assert "never shown again" in blocks["shared_key"]["hint"]["text"]
+    assert any("loading choices" in str(b) for b in view["blocks"])
+    view_id, updated = surface.updates[0]
+    assert view_id == "V1"
+    kinds = {b["block_id"]: b for b in updated["blocks"] if b["type"] == "input"}["kind"]
+    assert [o["value"] for o in kinds["element"]["options"]] == ["private", "microsoft"]
+
+
+def submission(view: dict, values: dict[str, dict]) -> dict:
+    return {**view, "state": {"values": {k: {"value": v} for k, v in values.items()}}}
+
+
+async def test_modal_submission_errors_inline_then_runs(runtime, router: Router) -> None:
+    _, surface = await run(router, "demo peering 1234")
+    view = surface.modals[0]
+    errors: list = []
+
+    async def ack_errors(e):
+        errors.append(e)
+
+    bad = submission(
+        view,
+        {
+            "key": {"type": "plain_text_input", "value": "1234"},
+            "vlan": {"type": "number_input", "value": "5000"},
+        },
+    )
+    await router.handle_view(bad, user_id="UREQ", surface=surface, ack_errors=ack_errors)
+    assert list(errors[0]) == ["vlan"] and "4094" in errors[0]["vlan"]
+    assert runtime.approvals.submitted == []
+
+    good = submission(
+        view,
+        {
+            "key": {"type": "plain_text_input", "value": "1234"},
+            "vlan": {"type": "number_input", "value": "100"},
+            "shared_key": {"type": "plain_text_input", "value": "s3cret"},
+            "kind": {"type": "static_select", "selected_option": {"value": "microsoft"}},
+        },
+    )
+    await router.handle_view(good, user_id="UREQ", surface=surface, ack_errors=ack_errors)
+    assert errors[1] is None
+    name, params = runtime.approvals.submitted[0]
+    assert (name, params.vlan, params.kind) == ("demo.peering", 100, "microsoft")
+    assert params.public_dump()["shared_key"] == "••••"
