@@ -79,9 +79,17 @@ async def _run(command: str, args: argparse.Namespace, settings: Settings) -> in
         from circuitbot.sandbox.server import serve_simulator
         from circuitbot.sandbox.world import World
 
-        await serve_simulator(
-            args.provider, host=args.host, port=args.port, world=World.demo(extra_circuits=args.circuits)
-        )
+        try:
+            await serve_simulator(
+                args.provider,
+                host=args.host,
+                port=args.port,
+                world=World.demo(extra_circuits=args.circuits),
+                on_listening=lambda url: print(f"{args.provider} simulator listening on {url}", flush=True),
+            )
+        except ValueError as exc:  # e.g. a non-loopback host
+            print(f"circuitbot: {exc}", file=sys.stderr)
+            return 2
         return 0
     if command == "db":
         if args.db_command != "upgrade":
