@@ -30,7 +30,7 @@ import socket
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -48,6 +48,13 @@ RESPONSE_URL_METHOD = "response_url"
 
 ANY_METHOD = "*"
 """``fail_next(ANY_METHOD, ...)`` fails the next call whatever its method."""
+
+# The sandbox workspace: what auth.test answers and what the payload builders put in by default.
+TEAM_ID = "T0SANDBOX"
+TEAM_DOMAIN = "circuitbot-sandbox"
+BOT_USER_ID = "U0CIRCUITBOT"
+BOT_ID = "B0CIRCUITBOT"
+APP_ID = "A0CIRCUITBOT"
 
 _VALID_TOKEN_PREFIXES = ("xoxb-", "xoxp-")
 # Arguments Slack accepts either as JSON values or as JSON strings inside a form body.
@@ -95,14 +102,13 @@ class SlackError(Exception):
         self.code = code
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Workspace:
-    team_id: str = "T0SANDBOX"
-    team_domain: str = "circuitbot-sandbox"
-    bot_user_id: str = "U0CIRCUITBOT"
-    bot_id: str = "B0CIRCUITBOT"
-    app_id: str = "A0CIRCUITBOT"
-    extra: dict[str, Any] = field(default_factory=dict)
+    team_id: str = TEAM_ID
+    team_domain: str = TEAM_DOMAIN
+    bot_user_id: str = BOT_USER_ID
+    bot_id: str = BOT_ID
+    app_id: str = APP_ID
 
 
 class FakeSlack:
@@ -122,10 +128,10 @@ class FakeSlack:
         channels: Mapping[str, Mapping[str, Any]] | None = None,
         archived_channels: Iterable[str] = (),
         unknown_channels: Iterable[str] = (),
-        team_id: str = "T0SANDBOX",
-        bot_user_id: str = "U0CIRCUITBOT",
-        bot_id: str = "B0CIRCUITBOT",
-        app_id: str = "A0CIRCUITBOT",
+        team_id: str = TEAM_ID,
+        bot_user_id: str = BOT_USER_ID,
+        bot_id: str = BOT_ID,
+        app_id: str = APP_ID,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.workspace = _Workspace(team_id=team_id, bot_user_id=bot_user_id, bot_id=bot_id, app_id=app_id)
@@ -732,12 +738,12 @@ def slash_command_body(
     response_url: str,
     trigger_id: str,
     command: str = "/circuit",
-    team_id: str = "T0SANDBOX",
+    team_id: str = TEAM_ID,
     *,
-    team_domain: str = "circuitbot-sandbox",
+    team_domain: str = TEAM_DOMAIN,
     channel_name: str | None = None,
     user_name: str | None = None,
-    api_app_id: str = "A0CIRCUITBOT",
+    api_app_id: str = APP_ID,
     enterprise_id: str | None = None,
     enterprise_name: str | None = None,
     is_enterprise_install: bool = False,
@@ -798,11 +804,11 @@ def block_action_payload(
     state_values: Mapping[str, Any] | None = None,
     is_ephemeral: bool = False,
     action_ts: str | None = None,
-    team_id: str = "T0SANDBOX",
-    team_domain: str = "circuitbot-sandbox",
+    team_id: str = TEAM_ID,
+    team_domain: str = TEAM_DOMAIN,
     channel_name: str | None = None,
     user_name: str | None = None,
-    api_app_id: str = "A0CIRCUITBOT",
+    api_app_id: str = APP_ID,
     enterprise_id: str | None = None,
     enterprise_name: str | None = None,
     token: str = "verification_token",
@@ -899,11 +905,11 @@ def view_submission_payload(
     trigger_id: str = "1700000000.1.sandbox",
     view_hash: str = "1700000000.00000001",
     external_id: str = "",
-    team_id: str = "T0SANDBOX",
-    team_domain: str = "circuitbot-sandbox",
+    team_id: str = TEAM_ID,
+    team_domain: str = TEAM_DOMAIN,
     user_name: str | None = None,
-    api_app_id: str = "A0CIRCUITBOT",
-    bot_id: str = "B0CIRCUITBOT",
+    api_app_id: str = APP_ID,
+    bot_id: str = BOT_ID,
     enterprise_id: str | None = None,
     enterprise_name: str | None = None,
     token: str = "verification_token",
