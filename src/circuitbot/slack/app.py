@@ -1,0 +1,274 @@
+"""The Bolt app: three listeners that hand Slack's requests to the chat router.
+
+Everything about commands (parsing, usage errors, permissions, modals, audit) lives in the
+router; this module only translates Slack's payloads and acks. Bolt verifies each request's
+signature and timestamp. The router acks first; the rest of a listener runs in Bolt's
+background task after Slack has its 200, so every listener is guarded: a failure there is
+logged with an error id and reported to the person who asked, never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from circuitbot import metrics
+from circuitbot.actions.registry import Interaction
+from circuitbot.chat import modals
+from circuitbot.chat.reply import Reply
+from circuitbot.chat.roles import GroupMembers
+from circuitbot.chat.router import Router
+from circuitbot.runtime import Runtime
+from circuitbot.settings import Settings
+from circuitbot.slack.poster import slack_error_code
+from circuitbot.slack.surface import SlackSurface
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/circuit"
+RECEIVED_AT = "circuitbot_received_at"
+RATE_LIMIT_RETRIES = 2
+CONNECTION_RETRIES = 2
+
+
+def slack_client(settings: Settings, *, rate_limit_retries: int = RATE_LIMIT_RETRIES) -> AsyncWebClient:
+    """A Web API client for ``SLACK_API_URL`` that retries dropped connections and, unless
+    ``rate_limit_retries`` is 0, waits out 429s as Slack's Retry-After says."""
+    handlers: list[Any] = [AsyncConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES)]
+    if rate_limit_retries > 0:
+        handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries))
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return AsyncWebClient(token=token, base_url=settings.slack_api_url, retry_handlers=handlers)
+
+
+def group_members(client: AsyncWebClient) -> GroupMembers:
+    """User-group membership for role checks, read with ``usergroups.users.list``."""
+
+    async def members(group_id: str) -> set[str]:
+        response = await client.usergroups_users_list(usergroup=group_id)
+        return set(response.get("users") or [])
+
+    return members
+
+
+class BackgroundWork:
+    """The listener tasks still running after their ack, so shutdown can let them finish."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def track(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    async def drain(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109 - a bounded wait is the point
+        """Wait for the running listeners; False when some were still running at the timeout."""
+        pending = {t for t in self._tasks if t is not asyncio.current_task()}
+        if not pending:
+            return True
+        _, still_running = await asyncio.wait(pending, timeout=timeout)
+        return not still_running
+
+
+class _Ack:
+    """Bolt's ack, called at most once, timed into ``circuitbot_ack_seconds``."""
+
+    def __init__(self, ack: AsyncAck, kind: str, received_at: float | None) -> None:
+        self._ack = ack
+        self.kind = kind
+        self.received_at = received_at if received_at is not None else time.perf_counter()
+        self.done = False
+
+    async def __call__(self, **kwargs: Any) -> None:
+        if self.done:
+            log.warning("%s acknowledged twice; the second ack is ignored", self.kind)
+            return
+        self.done = True
+        await self._ack(**kwargs)
+        metrics.ack_seconds.labels(self.kind).observe(time.perf_counter() - self.received_at)
+
+
+def command_ack(reply: Reply | None) -> dict[str, Any]:
+    """A Reply as the body of a slash command's ack (an empty ack for None)."""
+    if reply is None:
+        return {}
+    return {**reply.as_message(), "response_type": "ephemeral" if reply.ephemeral else "in_channel"}
+
+
+def interaction_from(body: dict[str, Any], action: dict[str, Any]) -> Interaction:
+    """Which control was used, its value and the message it sits in."""
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    value = action.get("value")
+    if value is None:
+        value = (action.get("selected_option") or {}).get("value", "")
+    return Interaction(
+        action_id=str(action.get("action_id", "")),
+        value=str(value),
+        channel_id=container.get("channel_id") or (body.get("channel") or {}).get("id"),
+        message_ts=container.get("message_ts") or message.get("ts"),
+        thread_ts=container.get("thread_ts") or message.get("thread_ts"),
+        trigger_id=body.get("trigger_id"),
+    )
+
+
+async def _guarded(
+    what: str,
+    ack: _Ack,
+    surface: SlackSurface,
+    work: Callable[[], Awaitable[None]],
+    *,
+    ack_carries_reply: bool,
+) -> None:
+    """Run a listener's work; a failure is logged and told to the user, acked or not."""
+    try:
+        await work()
+    except Exception as exc:
+        error_id = secrets.token_hex(4)
+        log.exception("%s failed (error id %s)", what, error_id)
+        metrics.slack_errors.labels(slack_error_code(exc)).inc()
+        reply = Reply.error(f"something went wrong (error id {error_id})")
+        try:
+            if not ack.done:
+                await ack(**(command_ack(reply) if ack_carries_reply else {}))
+                if ack_carries_reply:
+                    return
+            await surface.reply(reply)
+        except Exception:
+            log.exception("could not tell the user about error id %s", error_id)
+
+
+def build_app(
+    runtime: Runtime,
+    router: Router,
+    *,
+    settings: Settings,
+    client: AsyncWebClient | None = None,
+    work: BackgroundWork | None = None,
+) -> AsyncApp:
+    """The Bolt app for ``/circuit``, its buttons and its modals.
+
+    ``client`` carries the bot token (default: ``slack_client(settings)``); ``work`` collects
+    listener tasks still running after their ack.
+    """
+    client = client or slack_client(settings)
+    work = work if work is not None else BackgroundWork()
+    secret = settings.slack_signing_secret
+    app = AsyncApp(
+        client=client,
+        signing_secret=secret.get_secret_value() if secret else None,
+        request_verification_enabled=True,  # signature and the 5-minute window, by Bolt
+        process_before_response=False,  # ack goes back at once; the listener's work continues
+        logger=logging.getLogger("circuitbot.slack.bolt"),
+    )
+
+    @app.middleware
+    async def stamp_arrival(context: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
+        # Bolt passes the continuation by the name ``next``.
+        context[RECEIVED_AT] = time.perf_counter()
+        return await next()
+
+    @app.command(COMMAND)
+    async def on_command(ack, command, respond, client, context) -> None:
+        work.track()
+        acker = _Ack(ack, "command", context.get(RECEIVED_AT))
+        surface = SlackSurface(
+            client,
+            user_id=command["user_id"],
+            channel_id=command.get("channel_id"),
+            respond=respond,
+            trigger_id=command.get("trigger_id"),
+        )
+
+        async def ack_reply(reply: Reply | None) -> None:
+            await acker(**command_ack(reply))
+
+        await _guarded(
+            COMMAND,  # not the text: it may hold a secret parameter
+            acker,
+            surface,
+            lambda: router.handle_command(
+                command.get("text") or "",
+                user_id=command["user_id"],
+                channel_id=command.get("channel_id"),
+                surface=surface,
+                ack=ack_reply,
+            ),
+            ack_carries_reply=True,
+        )
+
+    @app.action(re.compile(".*"))
+    async def on_action(ack, body, action, respond, client, context) -> None:
+        work.track()
+        acker = _Ack(ack, "action", context.get(RECEIVED_AT))
+        interaction = interaction_from(body, action)
+        user_id = body["user"]["id"]
+        surface = SlackSurface(
+            client,
+            user_id=user_id,
+            channel_id=interaction.channel_id,
+            respond=respond,
+            trigger_id=interaction.trigger_id,
+            thread_ts=interaction.thread_ts,
+            message_ts=interaction.message_ts,
+        )
+
+        async def ack_only(_reply: Reply | None) -> None:
+            await acker()
+
+        await _guarded(
+            f"action {interaction.action_id}",
+            acker,
+            surface,
+            lambda: router.handle_action(interaction, user_id=user_id, surface=surface, ack=ack_only),
+            ack_carries_reply=False,
+        )
+
+    @app.view(re.compile(".*"))
+    async def on_view(ack, body, view, respond, client, context) -> None:
+        work.track()
+        acker = _Ack(ack, "view", context.get(RECEIVED_AT))
+        meta = modals.metadata(view)
+        user_id = body["user"]["id"]
+        surface = SlackSurface(
+            client,
+            user_id=user_id,
+            channel_id=meta.get("channel"),
+            respond=respond,
+            trigger_id=body.get("trigger_id"),
+            thread_ts=meta.get("thread_ts"),
+        )
+
+        async def ack_errors(errors: dict[str, str] | None) -> None:
+            if errors:
+                await acker(response_action="errors", errors=errors)
+            else:
+                await acker()
+
+        await _guarded(
+            f"view {view.get('callback_id', '')}",
+            acker,
+            surface,
+            lambda: router.handle_view(view, user_id=user_id, surface=surface, ack_errors=ack_errors),
+            ack_carries_reply=False,
+        )
+
+    return app

@@ -1,0 +1,237 @@
+"""``circuitbot serve``: the Slack front end in HTTP mode (Starlette + uvicorn) or Socket Mode.
+
+HTTP mode serves Slack's request URL and the endpoints an orchestrator needs::
+
+    POST /slack/events   commands, buttons and modal submissions (Bolt verifies signatures)
+    GET  /healthz        200 while the process runs
+    GET  /readyz         200 when the database answers, else 503
+    GET  /metrics        Prometheus text format
+
+SIGTERM stops taking new requests, lets interactions already acknowledged finish, then stops
+the background engines and closes the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import aiohttp
+import uvicorn
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from circuitbot import metrics
+from circuitbot.bootstrap import build_runtime
+from circuitbot.chat.roles import RoleResolver
+from circuitbot.chat.router import Router
+from circuitbot.runtime import Runtime
+from circuitbot.settings import ConfigError, Settings
+from circuitbot.slack.app import BackgroundWork, build_app, group_members, slack_client
+from circuitbot.slack.poster import SlackPoster, slack_error_code
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+READY_TIMEOUT_SECONDS = 2.0
+# Long enough for a slow provider call behind an acknowledged click, short of a pod's grace period.
+SHUTDOWN_GRACE_SECONDS = 20.0
+ENGINES = ("approvals", "watches")
+
+
+def require_slack_settings(settings: Settings, *, http: bool) -> None:
+    """Stop with one line naming the missing Slack setting."""
+    if settings.slack_bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN: required to serve Slack (the app's xoxb- bot token)")
+    if http and settings.slack_signing_secret is None:
+        raise ConfigError("SLACK_SIGNING_SECRET: required in HTTP mode (the app's signing secret)")
+    if not http and settings.slack_app_token is None:
+        raise ConfigError(
+            "SLACK_APP_TOKEN: required in Socket Mode (an xapp- token with connections:write), or use --http"
+        )
+
+
+def attach_slack(runtime: Runtime, settings: Settings, *, work: BackgroundWork | None = None) -> AsyncApp:
+    """The Bolt app on ``runtime``; gives the runtime its Slack voice and user-group lookup."""
+    client = slack_client(settings)
+    # The outbox and approvals retry on their own terms, so their client waits out no 429s.
+    runtime.poster = SlackPoster(slack_client(settings, rate_limit_retries=0))
+    runtime.roles = RoleResolver(settings, group_members=group_members(client), clock=runtime.clock)
+    return build_app(runtime, Router(runtime), settings=settings, client=client, work=work)
+
+
+async def start_background(runtime: Runtime) -> list[str]:
+    """Start the engines attached to the runtime that have ``start()``; stop them on close."""
+    started = []
+    for name in ENGINES:
+        engine = getattr(runtime, name, None)
+        start = getattr(engine, "start", None)
+        if not callable(start):
+            continue
+        await start()
+        stop = getattr(engine, "stop", None)
+        if callable(stop):
+            runtime.on_close(stop)
+        started.append(name)
+    return started
+
+
+def build_http_app(runtime: Runtime, bolt_app: AsyncApp) -> Starlette:
+    handler = AsyncSlackRequestHandler(bolt_app)
+
+    async def events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    async def healthz(_request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def readyz(_request: Request) -> Response:
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS), runtime.db.session() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.warning("not ready: the database did not answer (%s)", type(exc).__name__)
+            return PlainTextResponse("database unavailable", status_code=503)
+        return PlainTextResponse("ready")
+
+    async def prometheus(_request: Request) -> Response:
+        return Response(metrics.exposition(), headers={"content-type": METRICS_CONTENT_TYPE})
+
+    return Starlette(
+        routes=[
+            Route(EVENTS_PATH, events, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", prometheus, methods=["GET"]),
+        ]
+    )
+
+
+class _Server(uvicorn.Server):
+    """uvicorn inside our event loop: signals are ours, and startup is awaitable."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = asyncio.Event()
+
+    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
+        return contextlib.nullcontext()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+
+@contextlib.asynccontextmanager
+async def http_server(app: Any, host: str, port: int) -> AsyncIterator[int]:
+    """Serve ``app`` with uvicorn until the block ends; yields the bound port (``port=0`` picks one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    config = uvicorn.Config(
+        app,
+        lifespan="off",
+        log_config=None,  # our handlers (JSON, secret scrubbing) apply to uvicorn's records too
+        access_log=False,
+        timeout_graceful_shutdown=int(SHUTDOWN_GRACE_SECONDS),
+    )
+    server = _Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    ready = asyncio.create_task(server.ready.wait())
+    try:
+        await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if not server.ready.is_set():
+            task.result()  # startup failed: raise its error
+            raise RuntimeError("the HTTP server stopped during start-up")
+        yield sock.getsockname()[1]
+    finally:
+        ready.cancel()
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+async def check_token(client: AsyncWebClient, settings: Settings) -> None:
+    """``auth.test`` once at start-up, so a wrong token stops the process instead of every click."""
+    try:
+        identity = await client.auth_test()
+    except SlackApiError as exc:
+        raise ConfigError(f"SLACK_BOT_TOKEN: Slack refused it ({slack_error_code(exc)})") from None
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise ConfigError(
+            f"SLACK_API_URL: cannot reach Slack at {settings.slack_api_url} ({type(exc).__name__})"
+        ) from None
+    log.info("signed in to Slack as %s in team %s", identity.get("user"), identity.get("team_id"))
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
+            pass
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def serve(settings: Settings, *, http: bool, host: str, port: int, sandbox: bool) -> int:
+    """Run the Slack front end until SIGTERM/SIGINT; returns the exit status."""
+    require_slack_settings(settings, http=http)
+    await check_token(slack_client(settings), settings)
+    runtime = await build_runtime(settings, sandbox=sandbox)
+    work = BackgroundWork()
+    stop = asyncio.Event()
+    try:
+        bolt_app = attach_slack(runtime, settings, work=work)
+        engines = await start_background(runtime)
+        if engines:
+            log.info("background engines running: %s", ", ".join(engines))
+        with _stop_on_signals(stop):
+            if http:
+                async with http_server(build_http_app(runtime, bolt_app), host, port) as bound:
+                    log.info("serving Slack over HTTP on %s:%d%s", host, bound, EVENTS_PATH)
+                    await stop.wait()
+            else:
+                await _socket_mode(bolt_app, settings, stop)
+        log.info("stopping: %d interaction(s) still running", len(work))
+        if not await work.drain(timeout=SHUTDOWN_GRACE_SECONDS):
+            log.warning("stopped with %d interaction(s) unfinished", len(work))
+    finally:
+        await runtime.close()
+    return 0
+
+
+async def _socket_mode(bolt_app: AsyncApp, settings: Settings, stop: asyncio.Event) -> None:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    assert settings.slack_app_token is not None  # require_slack_settings checked it
+    handler = AsyncSocketModeHandler(bolt_app, settings.slack_app_token.get_secret_value())
+    await handler.connect_async()
+    log.info("connected to Slack in Socket Mode")
+    try:
+        await stop.wait()
+    finally:
+        await handler.close_async()
