@@ -20,6 +20,7 @@ from slack_support import (
     dispatch,
 )
 
+from circuitbot import metrics
 from circuitbot.chat import modals
 from circuitbot.chat.reply import Reply
 from circuitbot.runtime import Runtime
@@ -282,6 +283,8 @@ async def test_failure_after_the_ack_is_logged_and_told_to_the_user(
     bolt_app: AsyncApp, fake_slack: FakeSlack, caplog
 ) -> None:
     fake_slack.fail_next("views.open", error="expired_trigger_id")
+    counted = metrics.REGISTRY.get_sample_value
+    before = counted("circuitbot_slack_errors_total", {"error": "expired_trigger_id"}) or 0.0
 
     with caplog.at_level(logging.ERROR, logger="circuitbot.slack.app"):
         response = await dispatch(bolt_app, command_body(fake_slack, "test move"))
@@ -293,3 +296,4 @@ async def test_failure_after_the_ack_is_logged_and_told_to_the_user(
     logged = [r for r in caplog.records if match.group(1) in r.getMessage()]
     assert logged and logged[0].exc_info is not None
     assert fake_slack.calls_to("views.update") == []
+    assert counted("circuitbot_slack_errors_total", {"error": "expired_trigger_id"}) == before + 1

@@ -17,8 +17,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.errors import SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -62,6 +64,18 @@ def group_members(client: AsyncWebClient) -> GroupMembers:
         return set(response.get("users") or [])
 
     return members
+
+
+class _QuietClientWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns that the client we
+    give it (built from the same setting) wins; that is intended, so the warning is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+BOLT_LOGGER = logging.getLogger("circuitbot.slack.bolt")
+BOLT_LOGGER.addFilter(_QuietClientWarning())
 
 
 class BackgroundWork:
@@ -144,7 +158,8 @@ async def _guarded(
     except Exception as exc:
         error_id = secrets.token_hex(4)
         log.exception("%s failed (error id %s)", what, error_id)
-        metrics.slack_errors.labels(slack_error_code(exc)).inc()
+        if isinstance(exc, SlackClientError | aiohttp.ClientError):
+            metrics.slack_errors.labels(slack_error_code(exc)).inc()
         reply = Reply.error(f"something went wrong (error id {error_id})")
         try:
             if not ack.done:
@@ -174,10 +189,11 @@ def build_app(
     secret = settings.slack_signing_secret
     app = AsyncApp(
         client=client,
-        signing_secret=secret.get_secret_value() if secret else None,
+        # Settings are the one source (env, prefixed env or TOML): "" keeps Bolt off the environment.
+        signing_secret=secret.get_secret_value() if secret else "",
         request_verification_enabled=True,  # signature and the 5-minute window, by Bolt
         process_before_response=False,  # ack goes back at once; the listener's work continues
-        logger=logging.getLogger("circuitbot.slack.bolt"),
+        logger=BOLT_LOGGER,
     )
 
     @app.middleware

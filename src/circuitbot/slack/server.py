@@ -214,8 +214,8 @@ async def serve(settings: Settings, *, http: bool, host: str, port: int, sandbox
                 async with http_server(build_http_app(runtime, bolt_app), host, port) as bound:
                     log.info("serving Slack over HTTP on %s:%d%s", host, bound, EVENTS_PATH)
                     await stop.wait()
-            else:
-                await _socket_mode(bolt_app, settings, stop)
+            elif settings.slack_app_token is not None:  # require_slack_settings made sure of it
+                await _socket_mode(bolt_app, settings.slack_app_token.get_secret_value(), stop)
         log.info("stopping: %d interaction(s) still running", len(work))
         if not await work.drain(timeout=SHUTDOWN_GRACE_SECONDS):
             log.warning("stopped with %d interaction(s) unfinished", len(work))
@@ -224,11 +224,10 @@ async def serve(settings: Settings, *, http: bool, host: str, port: int, sandbox
     return 0
 
 
-async def _socket_mode(bolt_app: AsyncApp, settings: Settings, stop: asyncio.Event) -> None:
+async def _socket_mode(bolt_app: AsyncApp, app_token: str, stop: asyncio.Event) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    assert settings.slack_app_token is not None  # require_slack_settings checked it
-    handler = AsyncSocketModeHandler(bolt_app, settings.slack_app_token.get_secret_value())
+    handler = AsyncSocketModeHandler(bolt_app, app_token)
     await handler.connect_async()
     log.info("connected to Slack in Socket Mode")
     try:

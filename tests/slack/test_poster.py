@@ -1,0 +1,90 @@
+"""SlackPoster against the fake Slack: chat.* calls, and Slack's failures as PostError."""
+
+from __future__ import annotations
+
+import pytest
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_support import BOT_TOKEN, CHANNEL, USER
+
+from circuitbot import metrics
+from circuitbot.chat.reply import PostError, Reply
+from circuitbot.sandbox.slack import FakeSlack
+from circuitbot.settings import Settings
+from circuitbot.slack.app import slack_client
+from circuitbot.slack.poster import SlackPoster
+
+
+@pytest.fixture
+def poster(bot_settings: Settings) -> SlackPoster:
+    return SlackPoster(slack_client(bot_settings, rate_limit_retries=0))
+
+
+def slack_errors(error: str) -> float:
+    return metrics.REGISTRY.get_sample_value("circuitbot_slack_errors_total", {"error": error}) or 0.0
+
+
+async def test_post_update_and_ephemeral(poster: SlackPoster, fake_slack: FakeSlack) -> None:
+    ts = await poster.post(CHANNEL, Reply.plain("circuit is up", ephemeral=False))
+    reply_ts = await poster.post(CHANNEL, Reply.plain("details"), thread_ts=ts)
+    await poster.update(CHANNEL, ts, Reply.plain("circuit is down"))
+    await poster.post_ephemeral(CHANNEL, USER, Reply.plain("only you"))
+
+    assert fake_slack.message(CHANNEL, ts)["text"] == "circuit is down"
+    assert fake_slack.thread(CHANNEL, ts)[0]["ts"] == reply_ts
+    assert fake_slack.message(CHANNEL, ts)["blocks"][0]["text"]["text"] == "circuit is down"
+    assert [e["text"] for e in fake_slack.ephemerals(CHANNEL, USER)] == ["only you"]
+
+
+async def test_rate_limit_is_reported_with_retry_after_not_retried(
+    poster: SlackPoster, fake_slack: FakeSlack
+) -> None:
+    fake_slack.fail_next("chat.postMessage", status=429, retry_after=7)
+    before = slack_errors("ratelimited")
+
+    with pytest.raises(PostError) as raised:
+        await poster.post(CHANNEL, Reply.plain("hello"))
+
+    assert raised.value.error == "ratelimited"
+    assert raised.value.retry_after == 7.0
+    assert not raised.value.permanent
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1  # the caller decides when to retry
+    assert slack_errors("ratelimited") == before + 1
+
+
+async def test_slack_error_codes_become_post_errors(poster: SlackPoster, fake_slack: FakeSlack) -> None:
+    fake_slack.unknown_channels.add("C0GONE")
+    with pytest.raises(PostError) as raised:
+        await poster.post("C0GONE", Reply.plain("hello"))
+    assert raised.value.error == "channel_not_found" and raised.value.permanent
+
+    fake_slack.fail_next("chat.update", status=503)
+    with pytest.raises(PostError) as raised:
+        await poster.update(CHANNEL, "1.2", Reply.plain("x"))
+    assert not raised.value.permanent and raised.value.retry_after is None
+
+
+async def test_unreachable_slack_is_a_transient_post_error() -> None:
+    # No retry handlers: the connection-error handler would back off for real.
+    client = AsyncWebClient(token=BOT_TOKEN, base_url="http://127.0.0.1:9/api/", retry_handlers=[])
+    poster = SlackPoster(client)
+
+    with pytest.raises(PostError) as raised:
+        await poster.post(CHANNEL, Reply.plain("hello"))
+
+    assert raised.value.error == "connection_error" and not raised.value.permanent
+
+
+def test_client_retry_policy(bot_settings: Settings) -> None:
+    interactive = slack_client(bot_settings)
+    outbox = slack_client(bot_settings, rate_limit_retries=0)
+
+    assert interactive.base_url == bot_settings.slack_api_url
+    assert {type(h) for h in interactive.retry_handlers} == {
+        AsyncConnectionErrorRetryHandler,
+        AsyncRateLimitErrorRetryHandler,
+    }
+    assert {type(h) for h in outbox.retry_handlers} == {AsyncConnectionErrorRetryHandler}
