@@ -1,0 +1,2 @@
+"""The local console front end (``circuitbot shell``): ``console`` runs it on the same Router as
+Slack, ``render`` draws Block Kit as terminal text."""
