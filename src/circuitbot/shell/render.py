@@ -81,6 +81,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 _CODE_BLOCK = re.compile(r"```\n?(.*?)\n?```", re.DOTALL)
 _TOKEN = re.compile(r"`([^`\n]+)`|<([^<>\n]+)>")
+_MENTION = re.compile(r"<([#@])([A-Z0-9]+)(?:\|([^<>|]*))?>")
 _PLACEHOLDER = re.compile(r"\x00(\d+)\x00")
 _BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _ITALIC = re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
@@ -200,7 +201,7 @@ class Renderer:
 
         def keep(match: re.Match[str]) -> str:
             if match.group(1) is not None:
-                kept.append(self.style(_unescape(match.group(1)), "cyan"))
+                kept.append(self.style(_unescape(self._plain_mentions(match.group(1))), "cyan"))
             else:
                 kept.append(self.reference(match.group(2)))
             return f"\x00{len(kept) - 1}\x00"
@@ -212,6 +213,15 @@ class Renderer:
         text = _EMOJI.sub(lambda m: emoji(m.group(1)), text)
         text = _unescape(text)
         return _PLACEHOLDER.sub(lambda m: kept[int(m.group(1))], text)
+
+    def _plain_mentions(self, code: str) -> str:
+        """Escaped mentions echoed inside code (a command line in "working on `…`") read as typed."""
+
+        def name(match: re.Match[str]) -> str:
+            sigil, slack_id, label = match.groups()
+            return f"{sigil}{label}" if label else self.names(slack_id) or f"{sigil}{slack_id}"
+
+        return _MENTION.sub(name, code)
 
     def reference(self, inner: str) -> str:
         """``<…>``: a link, a channel or user mention, or a special mention."""

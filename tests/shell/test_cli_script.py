@@ -1,0 +1,34 @@
+"""``circuitbot shell`` as a user runs it: a script piped into the real entry point."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def test_a_piped_script_runs_and_exits_cleanly(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CIRCUITBOT_", "SLACK_"))}
+    env.update(CIRCUITBOT_DATA_DIR=str(tmp_path / "data"), NO_COLOR="1")
+    script = "help\n/circuit bogus\n:as bob\n:whoami\n:channel #ops\n2\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "circuitbot.cli", "shell"],
+        input=script,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in out + result.stderr
+    assert out.startswith("» circuitbot shell on sandbox providers")
+    assert "alice@#general> help\n[m1] circuitbot in #general, only visible to you:\n" in out
+    for verb in ("help", "list", "show"):
+        assert f"\n  • {verb} — " in out, verb
+    assert "alice@#general> /circuit bogus\n" in out
+    assert "⚠️ unknown command bogus. Try /circuit help.\n  Usage: /circuit help [topic]" in out
+    assert "alice@#general> :as bob\n» you are bob (UBOB) in #general; roles: approver, reader" in out
+    assert "bob@#general> :whoami\n" in out
+    assert "bob@#ops> 2\n» ⚠️ no message with buttons yet" in out
+    assert (tmp_path / "data" / "circuitbot.db").exists()
