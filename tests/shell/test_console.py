@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
+import sys
 
 from shell_support import transcript
 
@@ -185,7 +187,7 @@ async def test_a_modal_can_be_cancelled_and_end_of_input_closes_it(runtime) -> N
 
 
 async def test_the_approval_flow_across_identities_with_posts_edits_and_threads(runtime) -> None:
-    script = "demo peering k1 vlan=5\n:as bob\n1\n:messages #approvals\n:thread m2\n"
+    script = "demo peering k1 vlan=5\n:as bob\n1\n:messages #approvals\n"
     code, out = await transcript(runtime, script)
     assert code == 0
     assert "[m2] circuitbot in #approvals:\n  @alice asks for demo.peering on k1" in out
@@ -193,9 +195,26 @@ async def test_the_approval_flow_across_identities_with_posts_edits_and_threads(
         "bob@#general> 1\n» bob pressed [1 Approve] on m2\n[m2] circuitbot in #approvals (edited):\n" in out
     )
     assert "  request r1 approved by @bob" in out
-    # the executor's thread reply arrives in the background; the shell waits for it at the end
-    assert out.rstrip().endswith("    [m4] circuitbot in #approvals, thread of m2:\n      request r1 done")
     assert "m2  00:00:00  request r1 approved by @bob  (edited)" in after(out, "> :messages")
+    # the executor's thread reply comes in the background; at the end the shell waits for it
+    assert out.rstrip().endswith("    [m4] circuitbot in #approvals, thread of m2:\n      request r1 done")
+
+
+async def test_threads_can_be_listed_and_shown(runtime) -> None:
+    script = "demo peering k1 vlan=5\n:as bob\n1\n:wait 1\n:messages #approvals\n:thread m4\n"
+    _, out = await transcript(runtime, script)
+    listing = after(out, "> :messages").split("bob@")[0].splitlines()
+    assert listing[2:] == [
+        "    m2  00:00:00  request r1 approved by @bob  (1 reply, edited)",
+        "    m4  00:00:00  request r1 done  (in thread of m2)",
+    ]
+    thread = after(out, "> :thread m4").splitlines()[1:]
+    assert thread == [
+        "[m2] circuitbot in #approvals (edited):",
+        "  request r1 approved by @bob",
+        "    [m4] circuitbot in #approvals, thread of m2:",
+        "      request r1 done",
+    ]
 
 
 async def test_wait_lets_background_work_run_on_the_clock(runtime, clock) -> None:
@@ -248,6 +267,22 @@ async def test_unexpected_errors_print_one_line_with_an_error_id(runtime) -> Non
     assert (
         error_id in log_file.read_text() and "RuntimeError: the instant path exploded" in log_file.read_text()
     )
+
+
+async def test_tracebacks_stay_off_the_terminal_while_the_shell_runs(runtime, monkeypatch) -> None:
+    terminal = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    handler = logging.StreamHandler(sys.stderr)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        await transcript(runtime, "demo crash\n")
+        assert root.handlers[-1] is handler  # put back as it was
+    finally:
+        root.removeHandler(handler)
+    lines = terminal.getvalue().splitlines()
+    assert len(lines) == 1 and "shell line failed (error id" in lines[0]
+    assert "RuntimeError" in (runtime.settings.data_dir / "shell.log").read_text()
 
 
 async def test_engines_are_started_and_stopped_when_they_can_be(runtime) -> None:
