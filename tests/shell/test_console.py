@@ -330,3 +330,15 @@ async def test_the_shell_builds_its_own_runtime_on_a_sqlite_file(tmp_path) -> No
     assert code == 0
     assert (tmp_path / "circuitbot.db").exists()
     assert "you are carol (UCAROL) in #general; roles: approver, reader" in out.getvalue()
+
+
+def test_sandbox_roles_by_name_unless_settings_name_roles(tmp_path) -> None:
+    from circuitbot.settings import Settings
+    from circuitbot.shell.console import shell_settings
+
+    given = shell_settings(Settings(data_dir=tmp_path), sandbox=True)
+    assert (given.requesters, given.approvers, given.admins) == (["UALICE"], ["UBOB", "UCAROL"], ["UROOT"])
+    explicit = Settings(data_dir=tmp_path, approvers=["U0APPROVER"])
+    assert shell_settings(explicit, sandbox=True) is explicit
+    real = Settings(data_dir=tmp_path)
+    assert shell_settings(real, sandbox=False) is real
