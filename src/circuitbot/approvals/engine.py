@@ -1,0 +1,860 @@
+"""The approval engine: request → decision → execution, exactly once.
+
+Every mutating operation arrives here from the router (``submit``). The request is persisted
+with the operation's preview and precondition, posted with Approve / Reject buttons, and waits.
+
+Every status change is a compare-and-set in the database (``UPDATE … WHERE id = :id AND status =
+:expected``), so concurrent clicks, double clicks, a sweep and other replicas agree on one winner:
+
+    pending → approved → executing → succeeded | failed | needs_attention
+    pending → rejected | expired | canceled
+
+Execution is claimed (approved → executing) before the provider is called and is never retried
+blindly: a request found in ``executing`` after a crash is reconciled with the operation's
+``verify`` (is the change visible at the provider?) and becomes succeeded or needs_attention.
+On PostgreSQL the executor also holds a row lock (its lease) while it runs, so a replica that
+starts meanwhile can tell a running execution from an orphaned one (``FOR UPDATE SKIP LOCKED``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from circuitbot import metrics
+from circuitbot.actions.registry import (
+    Caller,
+    OpContext,
+    Operation,
+    OperationError,
+    Params,
+    Preview,
+    Refused,
+    Role,
+)
+from circuitbot.approvals import messages as msg
+from circuitbot.approvals import policy
+from circuitbot.approvals.secrets import Masker, SecretBox, SecretKeyMissing, secret_fields
+from circuitbot.chat import blocks as bk
+from circuitbot.chat.reply import PostError, Reply
+from circuitbot.store.audit import audit
+from circuitbot.store.audit import history as audit_history
+from circuitbot.store.tables import ApprovalDecision, ApprovalRequest, AuditEvent
+
+if TYPE_CHECKING:
+    from circuitbot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # base32: no 0/1/8/9 to confuse with O/I/B/g
+AfterClaim = Callable[[str], Awaitable[None]]
+
+
+def new_request_id() -> str:
+    return "R" + "".join(secrets.choice(ID_ALPHABET) for _ in range(6))
+
+
+class ApprovalEngine:
+    """Owns the approval state machine; one per process, any number of processes per database."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        instance_id: str | None = None,
+        sweep_seconds: float = 5.0,
+        expiry_seconds: float = 60.0,
+        orphan_after_seconds: float = 60.0,
+        local_key: bool | None = None,
+    ) -> None:
+        self.runtime = runtime
+        # Who claimed a request: host and process, plus a nonce so two engines never look alike.
+        self.instance_id = instance_id or f"{socket.gethostname()[:40]}/{os.getpid()}/{secrets.token_hex(3)}"
+        self.sweep_seconds = sweep_seconds
+        self.expiry_seconds = expiry_seconds
+        # An 'executing' row claimed this long ago whose lease is free has lost its executor.
+        self.orphan_after_seconds = orphan_after_seconds
+        # Test hook: runs right after a claim, before execute (raise to simulate a crash there).
+        self.after_claim: AfterClaim | None = None
+        self.local_key = local_key  # may keep a generated secret key in data_dir (None: if sandboxed)
+        self._box: SecretBox | None = None
+        if runtime.settings.secret_key is not None:  # a bad key stops start-up, not the first request
+            self._box = SecretBox(runtime.settings, local=False)
+        self._task: asyncio.Task | None = None
+        runtime.on_close(self.stop)
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    @property
+    def settings(self):
+        return self.runtime.settings
+
+    @property
+    def db(self):
+        return self.runtime.db
+
+    @property
+    def clock(self):
+        return self.runtime.clock
+
+    @property
+    def box(self) -> SecretBox:
+        if self._box is None:
+            # Decided on first use: the front end attaches the sandbox after building the runtime.
+            # A generated key file is fine where the data dir is the user's own: sandbox and shell.
+            local = self.local_key if self.local_key is not None else self.runtime.sandbox is not None
+            self._box = SecretBox(self.settings, local=local)
+        return self._box
+
+    def _audit(
+        self,
+        session: AsyncSession,
+        *,
+        actor: str,
+        action: str,
+        result: str,
+        row: ApprovalRequest | None = None,
+        target: str | None = None,
+        request_id: str | None = None,
+        **detail: Any,
+    ) -> None:
+        if row is not None:
+            detail.setdefault("operation", row.operation)
+        audit(
+            session,
+            at=self.clock.now(),
+            actor=actor,
+            action=action,
+            result=result,
+            target=row.target if row is not None else target,
+            request_id=row.id if row is not None else request_id,
+            detail=msg.jsonable({k: v for k, v in detail.items() if v is not None}),
+        )
+
+    async def _cas(
+        self, session: AsyncSession, request_id: str, expected: str, new: str, *conditions: Any, **values: Any
+    ) -> bool:
+        """Move one request from ``expected`` to ``new``; False when someone else moved it first."""
+        stmt = (
+            update(ApprovalRequest)
+            .where(ApprovalRequest.id == request_id, ApprovalRequest.status == expected, *conditions)
+            .values(status=new, **values)
+            .execution_options(synchronize_session=False)
+        )
+        moved = (await session.execute(stmt)).rowcount == 1
+        if moved:
+            metrics.approvals.labels(new).inc()
+        return moved
+
+    async def load(self, request_id: str) -> tuple[ApprovalRequest | None, list[str]]:
+        """The request and the users who approved it so far, in order."""
+        async with self.db.session() as session:
+            row = await session.get(ApprovalRequest, request_id.strip().upper())
+            if row is None:
+                return None, []
+            votes = await session.scalars(
+                select(ApprovalDecision.user_id)
+                .where(ApprovalDecision.request_id == row.id, ApprovalDecision.decision == "approve")
+                .order_by(ApprovalDecision.id)
+            )
+            return row, list(votes)
+
+    async def _tell(self, ctx: OpContext, reply: Reply) -> Reply:
+        if ctx.surface is not None:
+            await ctx.surface.reply(reply)
+        return reply
+
+    # -- Slack messages ------------------------------------------------------------------------
+
+    async def _post(self, channel: str, reply: Reply, thread_ts: str | None = None) -> str | None:
+        poster = self.runtime.poster
+        if poster is None:
+            return None
+        try:
+            return await poster.post(channel, reply, thread_ts=thread_ts)
+        except PostError as exc:
+            log.warning("could not post to %s: %s", channel, exc.error)
+        except Exception as exc:  # Slack trouble must not undo a decision already made
+            log.warning("could not post to %s: %s", channel, exc.__class__.__name__)
+        return None
+
+    async def refresh(self, request_id: str) -> None:
+        """Update the request's message(s) in place to show its current state."""
+        row, approvers = await self.load(request_id)
+        poster = self.runtime.poster
+        if row is None or poster is None:
+            return
+        reply = msg.request_message(row, approvers)
+        for channel, ts in self._copies(row):
+            try:
+                await poster.update(channel, ts, reply)
+            except PostError as exc:
+                log.warning("could not update request %s in %s: %s", row.id, channel, exc.error)
+            except Exception as exc:
+                log.warning("could not update request %s in %s: %s", row.id, channel, exc.__class__.__name__)
+
+    def _copies(self, row: ApprovalRequest) -> list[tuple[str, str]]:
+        copies = []
+        if row.approvals_channel and row.approvals_ts:
+            copies.append((row.approvals_channel, row.approvals_ts))
+        if row.channel and row.requester_ts:
+            copies.append((row.channel, row.requester_ts))
+        return copies
+
+    async def _thread(self, row: ApprovalRequest, reply: Reply) -> None:
+        """A detail in the thread of each copy of the request's message."""
+        for channel, ts in self._copies(row):
+            await self._post(channel, reply, thread_ts=ts)
+
+    # -- request -------------------------------------------------------------------------------
+
+    async def submit(self, ctx: OpContext, op: Operation, params: Params) -> Reply | None:
+        """Turn a validated mutating command into a pending request; the reply is for the requester."""
+        caller = ctx.caller
+        masker = Masker(secret_fields(params).values())
+        public = msg.jsonable(params.public_dump())
+        target = params.target()
+        refusal = policy.request_refusal(caller, op)
+        if refusal is None:
+            try:
+                preview = await self._preview(ctx, op, params)
+            except OperationError as exc:
+                refusal = masker.text(str(exc))
+            else:
+                if not preview.changes:
+                    refusal = f"nothing to change: {masker.text(preview.summary)}"
+        if refusal is None:
+            try:
+                sealed = self.box.seal(params)
+            except SecretKeyMissing as exc:
+                refusal = str(exc)
+        if refusal is not None:
+            async with self.db.session() as session:
+                self._audit(
+                    session,
+                    actor=caller.user_id,
+                    action="request.refused",
+                    result="refused",
+                    target=target,
+                    operation=op.name,
+                    params=public,
+                    reason=refusal,
+                )
+            return Reply.error(f"`{op.name}` refused: {refusal}")
+
+        now = self.clock.now()
+        preview_data = masker(
+            msg.jsonable(
+                {
+                    "summary": preview.summary,
+                    "changes": [list(change) for change in preview.changes],
+                    "notes": preview.notes,
+                    "params": public,
+                }
+            )
+        )
+        row = None
+        for _ in range(5):  # ids are random: retry the rare collision
+            row = ApprovalRequest(
+                id=new_request_id(),
+                operation=op.name,
+                provider=op.provider,
+                target=target,
+                params=sealed,
+                requester=caller.user_id,
+                channel=caller.channel_id,
+                thread_ts=caller.thread_ts,
+                preview=preview_data,
+                precondition=msg.jsonable(preview.precondition),
+                status=msg.PENDING,
+                approvals_required=policy.approvals_required(self.settings, op),
+                created_at=now,
+                expires_at=policy.expires_at(self.settings, now),
+            )
+            try:
+                async with self.db.session() as session:
+                    session.add(row)
+                    await session.flush()
+                    self._audit(
+                        session,
+                        actor=caller.user_id,
+                        action="request.created",
+                        result="ok",
+                        row=row,
+                        params=public,
+                        summary=preview_data["summary"],
+                    )
+                break
+            except IntegrityError:
+                row = None
+        if row is None:
+            raise OperationError("could not store the request; try again")
+        metrics.approvals.labels(msg.PENDING).inc()
+        log.info("request %s created for %s by %s", row.id, op.name, caller.user_id)
+        where = await self._post_request(row)
+        return msg.created(row, where)
+
+    async def _preview(self, ctx: OpContext, op: Operation, params: Params) -> Preview:
+        if op.preview is None:
+            raise Refused(f"{op.name} has no preview, so it cannot be approved")
+        try:
+            return await op.preview(ctx, params)
+        except OperationError:
+            raise
+        except Exception as exc:
+            error_id = secrets.token_hex(4)
+            log.error("preview of %s failed (error id %s): %s", op.name, error_id, exc.__class__.__name__)
+            raise OperationError(f"could not read the current state (error id {error_id})") from None
+
+    async def _post_request(self, row: ApprovalRequest) -> list[str]:
+        """Post the request to the approvals channel and the requester's channel; keep the ts."""
+        reply = msg.request_message(row)
+        approvals_channel = self.settings.approvals_channel or row.channel
+        values: dict[str, Any] = {"approvals_channel": approvals_channel}
+        where = []
+        if approvals_channel:
+            thread = row.thread_ts if approvals_channel == row.channel else None
+            values["approvals_ts"] = await self._post(approvals_channel, reply, thread)
+            if values["approvals_ts"]:
+                where.append(approvals_channel)
+        if row.channel and row.channel != approvals_channel:
+            values["requester_ts"] = await self._post(row.channel, reply, row.thread_ts)
+            if values["requester_ts"]:
+                where.append(row.channel)
+        async with self.db.session() as session:
+            await session.execute(
+                update(ApprovalRequest)
+                .where(ApprovalRequest.id == row.id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+        for key, value in values.items():
+            setattr(row, key, value)
+        return where
+
+    # -- decisions -----------------------------------------------------------------------------
+
+    async def _check_decidable(
+        self, ctx: OpContext, request_id: str, action: str, *, rejecting: bool = False
+    ) -> tuple[ApprovalRequest | None, Reply | None]:
+        """The request if ``ctx.caller`` may decide it now, else the refusal to tell them."""
+        row, _ = await self.load(request_id)
+        user_id = ctx.caller.user_id
+        if row is None:
+            return None, Reply.error(f"no request `{request_id}`")
+        refusal = policy.decision_refusal(ctx.caller, row.requester, self.settings, rejecting=rejecting)
+        if refusal is not None:
+            async with self.db.session() as session:
+                self._audit(session, actor=user_id, action=action, result="refused", row=row, reason=refusal)
+            log.info("refused %s of %s by %s: %s", action, row.id, user_id, refusal)
+            return None, Reply.error(f"{refusal} (`{row.id}`)")
+        if row.status == msg.PENDING and row.expires_at <= self.clock.now():
+            await self._expire(row.id)
+            row, _ = await self.load(row.id)
+        if row.status != msg.PENDING:
+            async with self.db.session() as session:
+                self._audit(
+                    session, actor=user_id, action=action, result="too_late", row=row, status=row.status
+                )
+            return None, self._already(row)
+        return row, None
+
+    def _already(self, row: ApprovalRequest) -> Reply:
+        by = f" by {msg.user(row.decided_by)}" if row.decided_by else ""
+        return Reply.error(f"`{row.id}` was already {row.status.replace('_', ' ')}{by}")
+
+    async def _vote(self, ctx: OpContext, row: ApprovalRequest, decision: str, **detail: Any) -> Reply | None:
+        """Record one person's vote (once per request); a Reply when it could not be recorded."""
+        try:
+            async with self.db.session() as session:
+                session.add(
+                    ApprovalDecision(
+                        request_id=row.id, user_id=ctx.caller.user_id, decision=decision, at=self.clock.now()
+                    )
+                )
+                await session.flush()
+                self._audit(
+                    session,
+                    actor=ctx.caller.user_id,
+                    action=f"vote.{decision}",
+                    result="ok",
+                    row=row,
+                    **detail,
+                )
+        except IntegrityError:
+            async with self.db.session() as session:
+                self._audit(
+                    session, actor=ctx.caller.user_id, action=f"vote.{decision}", result="duplicate", row=row
+                )
+            return Reply.error(f"you have already voted on `{row.id}`")
+        return None
+
+    async def approve(self, ctx: OpContext, request_id: str) -> Reply:
+        """An approve click. When it completes the approvals, this click runs the operation."""
+        row, refusal = await self._check_decidable(ctx, request_id, "vote.approve")
+        if refusal is not None:
+            return await self._tell(ctx, refusal)
+        assert row is not None
+        refusal = await self._vote(ctx, row, "approve")
+        if refusal is not None:
+            return await self._tell(ctx, refusal)
+        # Every voter commits its vote before counting, so the last of concurrent voters sees them all.
+        votes = (
+            select(func.count())
+            .select_from(ApprovalDecision)
+            .where(ApprovalDecision.request_id == row.id, ApprovalDecision.decision == "approve")
+            .scalar_subquery()
+        )
+        now = self.clock.now()
+        async with self.db.session() as session:
+            won = await self._cas(
+                session,
+                row.id,
+                msg.PENDING,
+                msg.APPROVED,
+                votes >= ApprovalRequest.approvals_required,
+                ApprovalRequest.expires_at > now,
+                decided_by=ctx.caller.user_id,
+                decided_at=now,
+            )
+            if won:
+                self._audit(session, actor=ctx.caller.user_id, action="status.approved", result="ok", row=row)
+        row, approvers = await self.load(row.id)
+        assert row is not None
+        if won:
+            log.info("request %s approved by %s", row.id, ctx.caller.user_id)
+            reply = await self._tell(
+                ctx, Reply.plain(f":white_check_mark: You approved `{row.id}`; running it now.")
+            )
+            await self.refresh(row.id)
+            await self.execute(row.id)
+            return reply
+        if row.status == msg.PENDING:
+            await self.refresh(row.id)
+            await self._thread(
+                row,
+                msg.thread_note(
+                    f"{msg.user(ctx.caller.user_id)} approved ({len(approvers)} of {row.approvals_required})."
+                ),
+            )
+            return await self._tell(
+                ctx,
+                Reply.plain(
+                    f"Your approval of `{row.id}` is recorded: {len(approvers)} of {row.approvals_required}."
+                ),
+            )
+        return await self._tell(ctx, self._already(row))
+
+    async def ask_reject(self, ctx: OpContext, request_id: str) -> Reply | None:
+        """A reject click: open the reason modal (or reject at once where there are no modals)."""
+        row, refusal = await self._check_decidable(ctx, request_id, "vote.reject", rejecting=True)
+        if refusal is not None:
+            return await self._tell(ctx, refusal)
+        assert row is not None
+        if ctx.surface is None:
+            return await self.reject(ctx, row.id, None)
+        await ctx.surface.open_modal(
+            msg.reject_modal(row, channel=ctx.caller.channel_id, thread_ts=ctx.caller.thread_ts)
+        )
+        return None
+
+    async def reject(self, ctx: OpContext, request_id: str, reason: str | None) -> Reply:
+        row, refusal = await self._check_decidable(ctx, request_id, "vote.reject", rejecting=True)
+        if refusal is not None:
+            return await self._tell(ctx, refusal)
+        assert row is not None
+        refusal = await self._vote(ctx, row, "reject", reason=reason)
+        if refusal is not None:
+            return await self._tell(ctx, refusal)
+        async with self.db.session() as session:
+            won = await self._cas(
+                session,
+                row.id,
+                msg.PENDING,
+                msg.REJECTED,
+                decided_by=ctx.caller.user_id,
+                decided_at=self.clock.now(),
+                reason=reason,
+            )
+            if won:
+                self._audit(
+                    session,
+                    actor=ctx.caller.user_id,
+                    action="status.rejected",
+                    result="ok",
+                    row=row,
+                    reason=reason,
+                )
+        row, _ = await self.load(row.id)
+        assert row is not None
+        if not won:
+            return await self._tell(ctx, self._already(row))
+        log.info("request %s rejected by %s", row.id, ctx.caller.user_id)
+        await self.refresh(row.id)
+        return await self._tell(ctx, Reply.plain(f":no_entry: You rejected `{row.id}`."))
+
+    async def cancel(self, ctx: OpContext, request_id: str) -> Reply:
+        """The requester withdraws a pending request (admins may too)."""
+        row, _ = await self.load(request_id)
+        user_id = ctx.caller.user_id
+        if row is None:
+            return await self._tell(ctx, Reply.error(f"no request `{request_id}`"))
+        refusal = policy.cancel_refusal(ctx.caller, row.requester)
+        if refusal is not None:
+            async with self.db.session() as session:
+                self._audit(
+                    session, actor=user_id, action="cancel", result="refused", row=row, reason=refusal
+                )
+            return await self._tell(ctx, Reply.error(f"{refusal} (`{row.id}`)"))
+        async with self.db.session() as session:
+            won = await self._cas(
+                session, row.id, msg.PENDING, msg.CANCELED, decided_by=user_id, decided_at=self.clock.now()
+            )
+            self._audit(
+                session,
+                actor=user_id,
+                action="status.canceled" if won else "cancel",
+                result="ok" if won else "too_late",
+                row=row,
+            )
+        if not won:
+            row, _ = await self.load(row.id)
+            assert row is not None
+            return await self._tell(ctx, self._already(row))
+        await self.refresh(row.id)
+        return await self._tell(ctx, Reply.plain(f"Request `{row.id}` canceled."))
+
+    # -- execution -----------------------------------------------------------------------------
+
+    async def execute(self, request_id: str) -> str | None:
+        """Claim an approved request and run it; the final status, or None if not ours to run."""
+        async with self.db.session() as session:
+            claimed = await self._claim(session, request_id)
+        if not claimed:
+            return None
+        return await self._run_claimed(request_id)
+
+    async def _claim(self, session: AsyncSession, request_id: str) -> bool:
+        now = self.clock.now()
+        claimed = await self._cas(
+            session, request_id, msg.APPROVED, msg.EXECUTING, claimed_by=self.instance_id, claimed_at=now
+        )
+        if claimed:
+            row = await session.get(ApprovalRequest, request_id)
+            self._audit(
+                session,
+                actor="system",
+                action="status.executing",
+                result="ok",
+                row=row,
+                instance=self.instance_id,
+            )
+        return claimed
+
+    @asynccontextmanager
+    async def _lease(self, request_id: str) -> AsyncIterator[None]:
+        """Hold the request's row lock while it executes (PostgreSQL), so a replica starting
+        meanwhile sees a live execution (locked) rather than an orphan (claimed, unlocked)."""
+        if not self.db.skip_locked:
+            yield
+            return
+        async with self.db.sessions() as session, session.begin():
+            await session.execute(
+                select(ApprovalRequest.id).where(ApprovalRequest.id == request_id).with_for_update()
+            )
+            yield
+
+    async def _run_claimed(self, request_id: str) -> str:
+        row, _ = await self.load(request_id)
+        assert row is not None
+        await self.refresh(row.id)
+        op = self.runtime.registry.by_name(row.operation)
+        result: Any = None
+        detail: Reply | None = None
+        error: str | None = None
+        masker = Masker(())
+        async with self._lease(row.id):
+            if self.after_claim is not None:
+                await self.after_claim(row.id)
+            try:
+                if op is None:
+                    raise OperationError(f"the operation {row.operation} no longer exists")
+                params = self.box.open(op.params, row.params)
+                masker = Masker(secret_fields(params).values())
+                ctx = await self._context(row)
+                # The one and only call: nothing below may retry it.
+                result = await op.execute(ctx, params)
+            except OperationError as exc:
+                error = masker.text(str(exc)) or exc.__class__.__name__
+            except Exception as exc:
+                error = masker.text(f"{exc.__class__.__name__}: {exc}")
+                # Frames only: the exception text may carry what the provider echoed back.
+                log.error(
+                    "request %s (%s) failed: %s\n%s",
+                    row.id,
+                    row.operation,
+                    error,
+                    "".join(traceback.format_tb(exc.__traceback__)),
+                )
+        if error is None:
+            try:
+                detail = op.render(result, params, ctx)
+                detail = Reply(text=masker.text(detail.text), blocks=masker(detail.blocks), ephemeral=False)
+            except Exception as exc:
+                log.warning("could not render the result of %s: %s", row.id, exc.__class__.__name__)
+                detail = Reply.plain("Done.", ephemeral=False)
+        status = msg.SUCCEEDED if error is None else msg.FAILED
+        stored = {"text": bk.clip(detail.text, 4000)} if detail is not None else None
+        async with self.db.session() as session:
+            finished = await self._cas(
+                session,
+                row.id,
+                msg.EXECUTING,
+                status,
+                ApprovalRequest.claimed_by == self.instance_id,
+                finished_at=self.clock.now(),
+                result=stored,
+                error=error,
+            )
+            self._audit(
+                session,
+                actor="system",
+                action=f"status.{status}",
+                result="ok" if finished else "lost",
+                row=row,
+                error=error,
+            )
+        if not finished:  # reconciled by another replica meanwhile; its verdict stands
+            log.warning("request %s was no longer ours to finish", row.id)
+            return (await self.load(row.id))[0].status
+        log.info("request %s %s", row.id, status)
+        await self.refresh(row.id)
+        if error is None:
+            await self._thread(row, msg.thread_note(f":large_green_circle: `{row.id}` succeeded.", detail))
+            await self._follow(row, op, params, result)
+        else:
+            await self._thread(row, msg.thread_note(f":red_circle: `{row.id}` failed: {bk.escape(error)}"))
+        return status
+
+    async def _context(self, row: ApprovalRequest) -> OpContext:
+        roles = (
+            await self.runtime.roles.roles(row.requester)
+            if self.runtime.roles
+            else frozenset({Role.REQUESTER})
+        )
+        caller = Caller(user_id=row.requester, roles=roles, channel_id=row.channel, thread_ts=row.thread_ts)
+        return OpContext(self.runtime, caller, "", None, precondition=dict(row.precondition or {}))
+
+    async def _follow(self, row: ApprovalRequest, op: Operation, params: Params, result: Any) -> None:
+        """Watch what the operation changed, in the thread of its approval message."""
+        watches = self.runtime.watches
+        if op.follow is None or watches is None or not hasattr(watches, "watch"):
+            return
+        try:
+            target = op.follow(params, result)
+            if target is None:
+                return
+            channel, ts = (self._copies(row) or [(row.channel, row.thread_ts)])[0]
+            if channel is None:
+                return
+            await watches.watch(
+                target, channel=channel, thread_ts=ts, created_by=row.requester, request_id=row.id
+            )
+        except Exception as exc:  # the change is done; a missing watch is only an inconvenience
+            log.warning("could not watch the result of %s: %s", row.id, exc)
+
+    async def run_approved(self, limit: int = 20) -> list[str]:
+        """Claim and run approved requests that no click is running (a crash, another replica)."""
+        async with self.db.session() as session:
+            query = (
+                select(ApprovalRequest.id)
+                .where(ApprovalRequest.status == msg.APPROVED)
+                .order_by(ApprovalRequest.decided_at)
+                .limit(limit)
+            )
+            if self.db.skip_locked:
+                query = query.with_for_update(skip_locked=True)
+            candidates = list(await session.scalars(query))
+            claimed = [rid for rid in candidates if await self._claim(session, rid)]
+        for request_id in claimed:
+            await self._run_claimed(request_id)
+        return claimed
+
+    # -- recovery and expiry -------------------------------------------------------------------
+
+    async def recover(self) -> dict[str, str]:
+        """Reconcile requests left in 'executing' by a dead executor: request id → new status.
+
+        Never re-executes: the operation's ``verify`` says whether the change is visible."""
+        outcome: dict[str, str] = {}
+        seen: set[str] = set()
+        while True:
+            async with self.db.session() as session:
+                query = select(ApprovalRequest).where(
+                    ApprovalRequest.status == msg.EXECUTING, ApprovalRequest.id.not_in(seen)
+                )
+                if self.db.skip_locked:
+                    # Locked rows have a live executor; a fresh claim may not have taken its lease yet.
+                    cutoff = self.clock.now() - timedelta(seconds=self.orphan_after_seconds)
+                    query = query.where(ApprovalRequest.claimed_at <= cutoff).with_for_update(
+                        skip_locked=True
+                    )
+                row = (await session.scalars(query.order_by(ApprovalRequest.claimed_at).limit(1))).first()
+                if row is None:
+                    break
+                seen.add(row.id)
+                visible, why = await self._verify(row)
+                status = msg.SUCCEEDED if visible else msg.NEEDS_ATTENTION
+                moved = await self._cas(
+                    session,
+                    row.id,
+                    msg.EXECUTING,
+                    status,
+                    ApprovalRequest.claimed_by == row.claimed_by,
+                    finished_at=self.clock.now(),
+                    error=None if visible else why,
+                    result={"text": "reconciled after a restart: the change is visible"} if visible else None,
+                )
+                if moved:
+                    self._audit(
+                        session,
+                        actor="system",
+                        action=f"status.{status}",
+                        result="recovered",
+                        row=row,
+                        error=None if visible else why,
+                        claimed_by=row.claimed_by,
+                    )
+            if moved:
+                outcome[row.id] = status
+                log.warning("request %s was interrupted while executing: now %s", row.id, status)
+                await self.refresh(row.id)
+                await self._thread(row, msg.recovered_note(row, visible, why))
+        return outcome
+
+    async def _verify(self, row: ApprovalRequest) -> tuple[bool, str]:
+        op = self.runtime.registry.by_name(row.operation)
+        if op is None or op.verify is None:
+            return False, "the operation cannot check whether it took effect."
+        try:
+            params = self.box.open(op.params, row.params)
+            visible = await op.verify(await self._context(row), params, dict(row.precondition or {}))
+        except Exception as exc:
+            return False, f"checking the provider failed ({exc.__class__.__name__})."
+        if visible is True:
+            return True, ""
+        return False, "the change is not visible at the provider."
+
+    async def expire_due(self) -> list[str]:
+        """Expire pending requests past their TTL; the ids expired by this call."""
+        now = self.clock.now()
+        async with self.db.session() as session:
+            due = list(
+                await session.scalars(
+                    select(ApprovalRequest.id).where(
+                        ApprovalRequest.status == msg.PENDING, ApprovalRequest.expires_at <= now
+                    )
+                )
+            )
+        return [rid for rid in due if await self._expire(rid)]
+
+    async def _expire(self, request_id: str) -> bool:
+        now = self.clock.now()
+        async with self.db.session() as session:
+            moved = await self._cas(
+                session,
+                request_id,
+                msg.PENDING,
+                msg.EXPIRED,
+                ApprovalRequest.expires_at <= now,
+                decided_at=now,
+                decided_by="system",
+            )
+            if moved:
+                row = await session.get(ApprovalRequest, request_id)
+                self._audit(session, actor="system", action="status.expired", result="ok", row=row)
+        if moved:
+            log.info("request %s expired", request_id)
+            await self.refresh(request_id)
+        return moved
+
+    # -- listings ------------------------------------------------------------------------------
+
+    async def requests(
+        self, status: str, *, page: int = 1, per_page: int = 10
+    ) -> tuple[list[tuple[ApprovalRequest, list[str]]], int, int, int]:
+        """Requests in ``status`` ("all" for every one), newest first: (rows, page, pages, total)."""
+        where = [] if status == "all" else [ApprovalRequest.status == status]
+        async with self.db.session() as session:
+            total = await session.scalar(select(func.count()).select_from(ApprovalRequest).where(*where)) or 0
+            pages = max(1, -(-total // per_page))
+            page = max(1, min(page, pages))
+            rows = list(
+                await session.scalars(
+                    select(ApprovalRequest)
+                    .where(*where)
+                    .order_by(ApprovalRequest.created_at.desc(), ApprovalRequest.id)
+                    .offset((page - 1) * per_page)
+                    .limit(per_page)
+                )
+            )
+            votes: dict[str, list[str]] = {row.id: [] for row in rows}
+            if rows:
+                for request_id, user_id in await session.execute(
+                    select(ApprovalDecision.request_id, ApprovalDecision.user_id)
+                    .where(ApprovalDecision.request_id.in_(votes), ApprovalDecision.decision == "approve")
+                    .order_by(ApprovalDecision.id)
+                ):
+                    votes[request_id].append(user_id)
+        return [(row, votes[row.id]) for row in rows], page, pages, total
+
+    async def history(self, subject: str | None, *, limit: int = 1000) -> list[AuditEvent]:
+        """Audit rows about a request id or a target (newest first); every row without a subject."""
+        async with self.db.session() as session:
+            if subject and policy.is_request_id(subject):
+                return await audit_history(session, request_id=subject.strip().upper(), limit=limit)
+            return await audit_history(session, target=subject or None, limit=limit)
+
+    # -- scheduling ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Reconcile what a previous process left executing, then run the periodic jobs."""
+        if self._task is not None:
+            return
+        await self.recover()
+        self._task = asyncio.create_task(self._loop(), name="approvals")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    async def _loop(self) -> None:
+        next_expiry = self.clock.monotonic()
+        while True:
+            jobs: list[Callable[[], Awaitable[Any]]] = [self.run_approved]
+            if self.db.skip_locked:  # orphans of replicas that never came back
+                jobs.append(self.recover)
+            if self.clock.monotonic() >= next_expiry:
+                jobs.append(self.expire_due)
+                next_expiry = self.clock.monotonic() + self.expiry_seconds
+            for job in jobs:
+                try:
+                    await job()
+                except Exception:  # one bad tick must not stop the next
+                    log.exception("approvals job %s failed", job.__name__)
+            await self.clock.sleep(self.sweep_seconds)

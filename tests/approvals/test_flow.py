@@ -1,0 +1,382 @@
+"""The approval flow through the router: request, preview, decisions, execution, messages, audit."""
+
+from __future__ import annotations
+
+import pytest
+from approvals_support import FakeWatches, buttons, message_text
+from sqlalchemy import select
+
+from circuitbot.approvals.engine import ApprovalEngine
+from circuitbot.bootstrap import build_runtime
+from circuitbot.store.tables import ApprovalDecision, ApprovalRequest, AuditEvent
+
+
+async def audit_actions(harness, request_id: str) -> list[tuple[str, str, str]]:
+    async with harness.runtime.db.session() as session:
+        rows = await session.scalars(
+            select(AuditEvent).where(AuditEvent.request_id == request_id).order_by(AuditEvent.id)
+        )
+        return [(e.actor, e.action, e.result) for e in rows]
+
+
+async def test_a_mutating_command_becomes_a_pending_request_with_a_preview(harness) -> None:
+    surface = await harness.command("demo move c1 B")
+
+    row = (await harness.engine.requests("pending"))[0][0][0]
+    assert row.status == "pending"
+    assert row.operation == "demo.move"
+    assert row.requester == "UREQ"
+    assert row.target == "demo:c1"
+    assert row.precondition == {"etag": "e1"}
+    assert row.preview["changes"] == [["port", "A", "B"]]
+    assert row.approvals_required == 1
+    assert (row.expires_at - row.created_at).total_seconds() == 24 * 3600
+    # Nothing ran: the preview read the provider once, nothing was written.
+    assert harness.provider.reads == 1
+    assert harness.provider.writes == 0
+    # The requester hears about it privately, with the id.
+    assert surface.replies[-1].ephemeral
+    assert f"Request `{row.id}` created" in surface.replies[-1].text
+    # Posted to the approvals channel and to the requester's channel, buttons carrying only the id.
+    posted = {p.channel: p for p in harness.poster.posts}
+    assert set(posted) == {"CAPPROVALS", "CGENERAL"}
+    for post in posted.values():
+        assert buttons(post.reply) == {
+            "approval:approve": row.id,
+            "approval:reject": row.id,
+            "approval:cancel": row.id,
+        }
+        text = message_text(post.reply)
+        assert "move c1 from port A to B" in text
+        assert "traffic drops" in text
+    assert (row.approvals_ts, row.requester_ts) == (posted["CAPPROVALS"].ts, posted["CGENERAL"].ts)
+    assert await audit_actions(harness, row.id) == [("UREQ", "request.created", "ok")]
+
+
+async def test_approval_by_another_user_runs_it_once_and_shows_success(harness) -> None:
+    request_id = await harness.request()
+
+    clicker = await harness.click("approve", request_id, "UAPP1")
+
+    row = await harness.row(request_id)
+    assert row.status == "succeeded"
+    assert row.decided_by == "UAPP1"
+    assert row.claimed_by == "replica-a"
+    assert harness.provider.writes == 1
+    assert harness.provider.circuits["c1"] == {"port": "B", "etag": "e2"}
+    assert "You approved" in clicker.text
+    message = harness.approval_message(row)
+    assert "Succeeded" in message.text or "Succeeded" in message_text(message)
+    assert buttons(message) == {}, "a decided request has no buttons left"
+    copy = harness.poster.current[(row.channel, row.requester_ts)]
+    assert "Succeeded" in message_text(copy)
+    # The message went pending → approved → executing → succeeded, in place.
+    states = [r.text.rsplit("· ", 1)[-1] for (c, ts, r) in harness.poster.updates if ts == row.approvals_ts]
+    assert states == ["approved", "executing", "succeeded"]
+    # The operation's own rendering is in the thread.
+    thread = harness.poster.thread("CAPPROVALS", row.approvals_ts)
+    assert any("c1 is now on port B" in message_text(r) for r in thread)
+    assert await audit_actions(harness, request_id) == [
+        ("UREQ", "request.created", "ok"),
+        ("UAPP1", "vote.approve", "ok"),
+        ("UAPP1", "status.approved", "ok"),
+        ("system", "status.executing", "ok"),
+        ("system", "status.succeeded", "ok"),
+    ]
+    # A later click changes nothing and is told who decided.
+    late = await harness.click("approve", request_id, "UAPP2")
+    assert "already succeeded by <@UAPP1>" in late.text
+    assert harness.provider.writes == 1
+
+
+async def test_the_requester_cannot_approve_their_own_request(harness) -> None:
+    request_id = await harness.request(user="UAPP1")  # an approver asking for a change
+
+    refused = await harness.click("approve", request_id, "UAPP1")
+
+    assert "cannot approve your own request" in refused.text
+    assert refused.replies[-1].ephemeral
+    assert (await harness.row(request_id)).status == "pending"
+    assert harness.provider.writes == 0
+    assert ("UAPP1", "vote.approve", "refused") in await audit_actions(harness, request_id)
+
+
+async def test_self_approval_works_where_settings_allow_it(make_harness, database, settings) -> None:
+    harness = make_harness(database, settings.model_copy(update={"allow_self_approval": True}))
+    request_id = await harness.request(user="UAPP1")
+
+    await harness.click("approve", request_id, "UAPP1")
+
+    assert (await harness.row(request_id)).status == "succeeded"
+    assert harness.provider.writes == 1
+
+
+@pytest.mark.parametrize("clicker", ["UREQ2", "UNOBODY"])
+async def test_a_non_approver_is_refused_and_audited(harness, clicker) -> None:
+    request_id = await harness.request()
+
+    refused = await harness.click("approve", request_id, clicker)
+    rejected = await harness.click("reject", request_id, clicker)
+
+    assert "only approvers" in refused.text
+    assert "only approvers" in rejected.text
+    assert rejected.modals == [], "no reason form for someone who may not reject"
+    assert (await harness.row(request_id)).status == "pending"
+    assert harness.provider.writes == 0
+    actions = await audit_actions(harness, request_id)
+    assert (clicker, "vote.approve", "refused") in actions
+    assert (clicker, "vote.reject", "refused") in actions
+    async with harness.runtime.db.session() as session:
+        assert list(await session.scalars(select(ApprovalDecision))) == []
+
+
+async def test_two_approvals_need_two_distinct_approvers(harness) -> None:
+    request_id = await harness.request("demo remove c2")
+    assert (await harness.row(request_id)).approvals_required == 2
+
+    first = await harness.click("approve", request_id, "UAPP1")
+    assert "1 of 2" in first.text
+    row = await harness.row(request_id)
+    assert row.status == "pending"
+    assert "1 of 2 so far" in message_text(harness.approval_message(row))
+
+    again = await harness.click("approve", request_id, "UAPP1")
+    assert "already voted" in again.text
+    assert (await harness.row(request_id)).status == "pending"
+    assert "c2" in harness.provider.circuits
+
+    await harness.click("approve", request_id, "UAPP2")
+    row = await harness.row(request_id)
+    assert row.status == "succeeded"
+    assert row.decided_by == "UAPP2"
+    assert "c2" not in harness.provider.circuits
+    assert harness.provider.writes == 1
+
+
+async def test_settings_can_require_more_approvals_for_an_operation(make_harness, database, settings) -> None:
+    harness = make_harness(database, settings.model_copy(update={"approvals_required": {"demo.move": 3}}))
+    request_id = await harness.request()
+    for n, approver in enumerate(["UAPP1", "UAPP2"], 1):
+        await harness.click("approve", request_id, approver)
+        assert (await harness.row(request_id)).status == "pending", f"after {n} approvals"
+    await harness.click("approve", request_id, "UAPP3")
+    assert (await harness.row(request_id)).status == "succeeded"
+
+
+async def test_reject_asks_for_a_reason_and_nothing_runs(harness) -> None:
+    request_id = await harness.request()
+
+    clicked = await harness.click("reject", request_id, "UAPP2")
+    assert len(clicked.modals) == 1
+    view = clicked.modals[0]
+    assert view["callback_id"] == "approval_reject"
+    assert (await harness.row(request_id)).status == "pending", "nothing is decided until the form is sent"
+
+    done = await harness.submit_reject(view, "UAPP2", "  change freeze until Monday ")
+
+    row = await harness.row(request_id)
+    assert row.status == "rejected"
+    assert row.decided_by == "UAPP2"
+    assert row.reason == "change freeze until Monday"
+    assert "You rejected" in done.text
+    message = message_text(harness.approval_message(row))
+    assert "Rejected by <@UAPP2>: change freeze until Monday" in message
+    assert buttons(harness.approval_message(row)) == {}
+    assert harness.provider.writes == 0
+    late = await harness.click("approve", request_id, "UAPP1")
+    assert "already rejected by <@UAPP2>" in late.text
+    assert harness.provider.writes == 0
+    assert ("UAPP2", "status.rejected", "ok") in await audit_actions(harness, request_id)
+
+
+async def test_the_requester_rejecting_is_told_to_cancel(make_harness, database, settings) -> None:
+    harness = make_harness(database, settings)
+    request_id = await harness.request(user="UAPP1")
+    clicked = await harness.click("reject", request_id, "UAPP1")
+    assert "cancel it instead" in clicked.text
+    assert clicked.modals == []
+
+
+async def test_the_requester_may_cancel_a_pending_request_and_no_one_else(harness) -> None:
+    request_id = await harness.request()
+
+    other = await harness.command(f"cancel {request_id}", user="UAPP1")
+    assert "only the requester" in other.text
+    assert (await harness.row(request_id)).status == "pending"
+
+    mine = await harness.command(f"cancel {request_id.lower()}", user="UREQ")
+    assert f"Request `{request_id}` canceled" in mine.text
+    row = await harness.row(request_id)
+    assert row.status == "canceled"
+    assert "Canceled by <@UREQ>" in message_text(harness.approval_message(row))
+
+    late = await harness.click("approve", request_id, "UAPP1")
+    assert "already canceled" in late.text
+    assert harness.provider.writes == 0
+    actions = await audit_actions(harness, request_id)
+    assert ("UAPP1", "cancel", "refused") in actions
+    assert ("UREQ", "status.canceled", "ok") in actions
+
+
+async def test_the_cancel_button_works_for_the_requester(harness) -> None:
+    request_id = await harness.request()
+    await harness.click("cancel", request_id, "UREQ", channel="CGENERAL")
+    assert (await harness.row(request_id)).status == "canceled"
+
+
+async def test_a_preview_with_nothing_to_change_is_refused_before_anyone_is_asked(harness) -> None:
+    surface = await harness.command("demo move c1 A")  # already on A
+
+    assert "nothing to change" in surface.text
+    assert harness.poster.posts == []
+    async with harness.runtime.db.session() as session:
+        assert list(await session.scalars(select(ApprovalRequest))) == []
+        refused = list(
+            await session.scalars(select(AuditEvent).where(AuditEvent.action == "request.refused"))
+        )
+    assert [(e.actor, e.target, e.result) for e in refused] == [("UREQ", "demo:c1", "refused")]
+
+
+async def test_a_failed_precondition_in_the_preview_is_refused(harness) -> None:
+    surface = await harness.command("demo move c1 Z")
+    assert "port Z has no capacity" in surface.text
+    assert harness.poster.posts == []
+
+
+async def test_a_reader_cannot_request(harness) -> None:
+    surface = await harness.command("demo move c1 B", user="UNOBODY")
+    assert "needs the requester role" in surface.text
+    assert harness.poster.posts == []
+
+
+async def test_a_precondition_failure_at_execution_fails_with_the_provider_text(harness) -> None:
+    request_id = await harness.request()
+    harness.provider.tamper("c1")  # someone changed the circuit after the preview
+
+    await harness.click("approve", request_id, "UAPP1")
+
+    row = await harness.row(request_id)
+    assert row.status == "failed"
+    assert row.error == "412 Precondition Failed: the circuit changed since approval, request again"
+    assert harness.provider.writes == 1
+    assert harness.provider.circuits["c1"]["port"] == "A"
+    message = message_text(harness.approval_message(row))
+    assert "Failed" in message and "changed since approval, request again" in message
+    thread = harness.poster.thread("CAPPROVALS", row.approvals_ts)
+    assert any("failed: 412 Precondition Failed" in r.text for r in thread)
+    # A failed request is final: the sweep does not try again.
+    assert await harness.engine.run_approved() == []
+    assert harness.provider.writes == 1
+
+
+async def test_success_starts_a_watch_in_the_approval_thread(harness) -> None:
+    watches = harness.runtime.watches = FakeWatches()
+    request_id = await harness.request()
+
+    await harness.click("approve", request_id, "UAPP1")
+
+    row = await harness.row(request_id)
+    [(target, kwargs)] = watches.calls
+    assert (target.provider, target.resource_id) == ("demo", "c1")
+    assert kwargs == {
+        "channel": "CAPPROVALS",
+        "thread_ts": row.approvals_ts,
+        "created_by": "UREQ",
+        "request_id": request_id,
+    }
+
+
+async def test_a_failing_watch_engine_does_not_fail_the_request(harness) -> None:
+    harness.runtime.watches = FakeWatches(fail=True)
+    request_id = await harness.request()
+    await harness.click("approve", request_id, "UAPP1")
+    assert (await harness.row(request_id)).status == "succeeded"
+
+
+async def test_without_an_approvals_channel_the_request_is_posted_where_it_was_asked(
+    make_harness, database, settings
+) -> None:
+    harness = make_harness(database, settings.model_copy(update={"approvals_channel": None}))
+    request_id = await harness.request(channel="COPS")
+    row = await harness.row(request_id)
+    assert [p.channel for p in harness.poster.posts] == ["COPS"]
+    assert (row.approvals_channel, row.requester_ts) == ("COPS", None)
+    await harness.click("approve", request_id, "UAPP1", channel="COPS")
+    assert "Succeeded" in message_text(harness.poster.current[("COPS", row.approvals_ts)])
+
+
+async def test_approvals_lists_pending_requests_with_their_buttons_and_pages(harness) -> None:
+    ids = [await harness.request(f"demo move c1 P{n}") for n in range(12)]
+    await harness.click("approve", ids[0], "UAPP1")  # no longer pending
+
+    first = await harness.command("approvals", user="UNOBODY")
+    text = first.text
+    assert "11 pending requests" in text
+    assert ids[0] not in text
+    assert sum(1 for i in ids[1:] if i in text) == 10
+    assert "page 1 of 2" in text
+    [page_reply] = [r for r in first.replies if r.blocks]
+    assert (
+        sum(
+            1
+            for b in page_reply.blocks
+            if b["type"] == "actions" and b.get("block_id", "").startswith("approval_")
+        )
+        == 10
+    )
+
+    succeeded = await harness.command("approvals succeeded")
+    assert ids[0] in succeeded.text
+
+
+async def test_audit_shows_every_step_by_request_and_by_target(harness) -> None:
+    request_id = await harness.request()
+    await harness.click("approve", request_id, "UREQ")  # refused: their own
+    await harness.click("approve", request_id, "UAPP1")
+
+    by_id = (await harness.command(f"audit {request_id}")).text
+    for action in (
+        "request.created",
+        "vote.approve",
+        "status.approved",
+        "status.executing",
+        "status.succeeded",
+    ):
+        assert action in by_id
+    assert "refused" in by_id
+
+    by_target = (await harness.command("audit demo:c1")).text
+    assert "status.succeeded" in by_target
+
+    nothing = (await harness.command("audit demo:nowhere")).text
+    assert "No audit history for demo:nowhere" in nothing
+
+
+async def test_audit_pages_long_histories(harness) -> None:
+    for n in range(10):
+        await harness.request(f"demo move c1 P{n}")
+        await harness.click("approve", "RAAAAAA", "UAPP1")  # unknown id: not audited
+    first = await harness.command("audit demo:c1")
+    assert "10 events" in first.text
+    for n in range(10):
+        request_id = await harness.request(f"demo move c2 Q{n}")
+        await harness.click("approve", request_id, "UREQ")
+    listing = await harness.command("audit")
+    assert "page 1 of 2" in listing.text
+    assert any(
+        b["type"] == "actions" and b["elements"][0]["action_id"].startswith("circuit_page")
+        for r in listing.replies
+        for b in r.blocks
+    )
+
+
+async def test_build_runtime_attaches_the_engine_and_its_commands(settings, clock, tmp_path) -> None:
+    runtime = await build_runtime(settings.model_copy(update={"data_dir": tmp_path}), clock=clock)
+    try:
+        assert isinstance(runtime.approvals, ApprovalEngine)
+        for verb in ("approvals", "audit", "cancel"):
+            assert runtime.registry.get(None, verb) is not None
+        assert runtime.registry.action_handler("approval:approve") is not None
+        assert runtime.registry.view_handler("approval_reject") is not None
+    finally:
+        await runtime.close()
