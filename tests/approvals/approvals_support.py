@@ -27,6 +27,7 @@ from circuitbot.approvals.engine import ApprovalEngine
 from circuitbot.chat.reply import Reply
 from circuitbot.chat.router import Router
 from circuitbot.runtime import Runtime
+from circuitbot.settings import Settings
 from circuitbot.store.tables import ApprovalRequest
 
 APPROVERS = [f"UAPP{n}" for n in range(1, 25)]
@@ -330,3 +331,16 @@ class Harness:
     def approval_message(self, row: ApprovalRequest) -> Reply:
         """The approval message as it stands now in the approvals channel."""
         return self.poster.current[(row.approvals_channel, row.approvals_ts)]
+
+
+def approvals_settings(tmp_path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = dict(
+        data_dir=tmp_path,
+        requesters=["UREQ", "UREQ2", *APPROVERS],
+        approvers=APPROVERS,
+        admins=["UADMIN"],
+        approvals_channel="CAPPROVALS",
+        notify_channel="CNOTIFY",
+    )
+    values.update(overrides)
+    return Settings(**values)

@@ -5,26 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from approvals_support import APPROVERS, Harness, PortProvider, RecordingPoster, register_demo
+from approvals_support import Harness, PortProvider, RecordingPoster, approvals_settings, register_demo
 
 from circuitbot.approvals.engine import ApprovalEngine
 from circuitbot.bootstrap import build_registry
 from circuitbot.runtime import Runtime
 from circuitbot.settings import Settings
 from circuitbot.store.db import Database
-
-
-def approvals_settings(tmp_path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = dict(
-        data_dir=tmp_path,
-        requesters=["UREQ", "UREQ2", *APPROVERS],
-        approvers=APPROVERS,
-        admins=["UADMIN"],
-        approvals_channel="CAPPROVALS",
-        notify_channel="CNOTIFY",
-    )
-    values.update(overrides)
-    return Settings(**values)
 
 
 @pytest.fixture
@@ -43,11 +30,16 @@ async def make_harness(clock, provider):
     runtimes: list[Runtime] = []
 
     def make(
-        db: Database, settings: Settings, *, instance_id: str = "replica-a", **engine_args: Any
+        db: Database,
+        settings: Settings,
+        *,
+        instance_id: str = "replica-a",
+        poster: RecordingPoster | None = None,  # replicas share one Slack workspace
+        **engine_args: Any,
     ) -> Harness:
         registry = build_registry()
         register_demo(registry)
-        poster = RecordingPoster()
+        poster = poster or RecordingPoster()
         runtime = Runtime(
             settings=settings,
             db=db,

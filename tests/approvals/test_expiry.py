@@ -1,0 +1,101 @@
+"""Pending requests expire after their TTL; the engine's own loop runs expiry and the sweep."""
+
+from __future__ import annotations
+
+import asyncio
+
+from approvals_support import buttons, message_text
+from sqlalchemy import select, update
+
+from circuitbot.store.tables import ApprovalRequest, AuditEvent
+
+
+class Rounds:
+    """Tells when the engine's loop has finished a round: it then waits on the clock."""
+
+    def __init__(self, clock) -> None:
+        self.parked = asyncio.Event()
+        self._sleep = clock.sleep
+        clock.sleep = self.sleep
+
+    async def sleep(self, seconds: float) -> None:
+        self.parked.set()
+        await self._sleep(seconds)
+
+    async def next(self) -> None:
+        await asyncio.wait_for(self.parked.wait(), 30)  # a safety net only; nothing waits on time
+        self.parked.clear()
+
+
+async def test_a_pending_request_expires_after_its_ttl(harness) -> None:
+    clock = harness.runtime.clock
+    request_id = await harness.request()
+
+    await clock.advance(24 * 3600 - 1)
+    assert await harness.engine.expire_due() == []
+    assert (await harness.row(request_id)).status == "pending"
+
+    await clock.advance(1)
+    assert await harness.engine.expire_due() == [request_id]
+    assert await harness.engine.expire_due() == [], "expiring is done once"
+
+    row = await harness.row(request_id)
+    assert row.status == "expired"
+    message = harness.approval_message(row)
+    assert "Expired unapproved" in message_text(message)
+    assert buttons(message) == {}
+    late = await harness.click("approve", request_id, "UAPP1")
+    assert "already expired" in late.text
+    assert harness.provider.writes == 0
+    async with harness.runtime.db.session() as session:
+        actions = list(await session.scalars(select(AuditEvent.action).where(AuditEvent.actor == "system")))
+    assert actions == ["status.expired"]
+
+
+async def test_a_click_after_the_ttl_expires_the_request_instead_of_approving_it(harness) -> None:
+    request_id = await harness.request()
+    await harness.runtime.clock.advance(25 * 3600)  # the expiry job has not run yet
+
+    late = await harness.click("approve", request_id, "UAPP1")
+
+    assert "already expired" in late.text
+    assert (await harness.row(request_id)).status == "expired"
+    assert harness.provider.writes == 0
+
+
+async def test_the_engine_loop_expires_requests_and_runs_approved_leftovers(harness) -> None:
+    clock, engine = harness.runtime.clock, harness.engine
+    stale = await harness.request("demo move c1 B")
+    await clock.advance(25 * 3600)
+    leftover = await harness.request("demo move c2 C")
+    async with harness.runtime.db.session() as session:  # approved by a process that then stopped
+        await session.execute(
+            update(ApprovalRequest)
+            .where(ApprovalRequest.id == leftover)
+            .values(status="approved", decided_by="UAPP1", decided_at=clock.now())
+        )
+
+    rounds = Rounds(clock)
+    await engine.start()
+    await rounds.next()
+
+    assert (await harness.row(stale)).status == "expired"
+    assert (await harness.row(leftover)).status == "succeeded"
+    assert harness.provider.circuits["c2"]["port"] == "C"
+
+    # Later rounds come with the clock: a request approved now is picked up by the next sweep.
+    third = await harness.request("demo move c1 D")
+    async with harness.runtime.db.session() as session:
+        await session.execute(
+            update(ApprovalRequest)
+            .where(ApprovalRequest.id == third)
+            .values(status="approved", decided_by="UAPP2", decided_at=clock.now())
+        )
+    assert (await harness.row(third)).status == "approved"
+    await clock.advance(engine.sweep_seconds)
+    await rounds.next()
+    assert (await harness.row(third)).status == "succeeded"
+    assert harness.provider.writes == 2
+
+    await engine.stop()
+    assert clock.sleepers == 0
