@@ -57,6 +57,16 @@ class Invocation:
     def needs_modal(self) -> bool:
         return self.op.mutating and bool(self.missing)
 
+    @property
+    def shown(self) -> str:
+        """The line with secret values masked: what may be echoed back to Slack (acks, modal metadata)."""
+        text = self.text
+        for name, value in self.data.items():
+            info = self.op.params.model_fields.get(name)
+            if value and info is not None and "SecretStr" in str(info.annotation):
+                text = text.replace(str(value), "••••")
+        return text
+
 
 class Router:
     def __init__(self, runtime: Runtime) -> None:
@@ -139,14 +149,14 @@ class Router:
                 await ack(None)
             else:
                 params = self.validate(inv)
-                await ack(Reply.working(inv.text) if inv.op.slow or inv.op.mutating else None)
+                await ack(Reply.working(inv.shown) if inv.op.slow or inv.op.mutating else None)
         except CommandError as exc:
             await ack(exc.reply)
             metrics.commands.labels("invalid", "error").inc()
             return
 
         caller = await self.caller(user_id, channel_id, thread_ts)
-        ctx = OpContext(self.runtime, caller, inv.text, surface)
+        ctx = OpContext(self.runtime, caller, inv.shown, surface)
         try:
             self._authorize(inv.op, caller)
             if inv.needs_modal:
