@@ -1,0 +1,181 @@
+"""Test doubles for the watch room: an in-memory provider whose resources tests move through
+states, and a poster that records what reached "Slack" (and can be told to fail)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import Counter, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from circuitbot.actions.registry import Registry
+from circuitbot.chat import builtin
+from circuitbot.chat.reply import PostError, Reply
+from circuitbot.clock import FakeClock
+from circuitbot.providers.base import Snapshot
+from circuitbot.runtime import Runtime
+from circuitbot.store.db import Database
+from circuitbot.watch import commands
+from circuitbot.watch.engine import WatchEngine
+
+
+class ProviderDown(Exception):
+    """What the fake provider raises while it is made unreachable."""
+
+
+class FakePoller:
+    """A provider with resources in memory. ``resources[id]`` is the snapshot it reports."""
+
+    def __init__(self, provider: str = "azure") -> None:
+        self.provider = provider
+        self.resources: dict[str, Snapshot] = {}
+        self.down = False  # every read fails
+        self.failing: set[str] = set()  # reads of these ids fail (the batch still answers the rest)
+        self.many_calls: list[list[str]] = []
+        self.one_calls: list[str] = []
+        self.read: Counter[str] = Counter()  # id -> times it was read by a poll
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def set(self, resource_id: str, **fields: str) -> None:
+        self.resources[resource_id] = dict(fields)
+
+    def update(self, resource_id: str, **fields: str) -> None:
+        self.resources[resource_id] = {**self.resources[resource_id], **fields}
+
+    def reset_counts(self) -> None:
+        self.many_calls.clear()
+        self.one_calls.clear()
+        self.read.clear()
+        self.max_in_flight = 0
+
+    async def _enter(self) -> None:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        for _ in range(3):  # stay in flight across a few loop turns, so overlapping calls show
+            await asyncio.sleep(0)
+
+    async def snapshot_many(self, resource_ids: Sequence[str]) -> dict[str, Snapshot | Exception | None]:
+        self.many_calls.append(list(resource_ids))
+        await self._enter()
+        try:
+            if self.down:
+                raise ProviderDown(f"{self.provider} answered 503")
+            out: dict[str, Snapshot | Exception | None] = {}
+            for rid in resource_ids:
+                self.read[rid] += 1
+                if rid in self.failing:
+                    out[rid] = ProviderDown(f"{rid}: 500")
+                else:
+                    found = self.resources.get(rid)
+                    out[rid] = dict(found) if found is not None else None
+            return out
+        finally:
+            self.in_flight -= 1
+
+    async def snapshot_one(self, resource_id: str) -> Snapshot | None:
+        self.one_calls.append(resource_id)
+        await self._enter()
+        try:
+            if self.down or resource_id in self.failing:
+                raise ProviderDown(f"{self.provider} answered 503")
+            self.read[resource_id] += 1
+            found = self.resources.get(resource_id)
+            return dict(found) if found is not None else None
+        finally:
+            self.in_flight -= 1
+
+    def describe(self, resource_id: str, snapshot: Snapshot | None) -> str:
+        return f"circuit-{resource_id}"
+
+
+@dataclass
+class Sent:
+    kind: str  # post | update | ephemeral
+    channel: str
+    ts: str
+    text: str
+    thread_ts: str | None = None
+    user: str | None = None
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+class RecordingPoster:
+    """The bot's voice, recorded. ``failures`` holds what the next calls raise, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []
+        self.failures: deque[PostError] = deque()
+        self.gone_channels: set[str] = set()
+        self.attempts = 0
+        self._ts = itertools.count(1)
+        self.delivered = asyncio.Event()
+
+    def _maybe_fail(self, channel: str) -> None:
+        self.attempts += 1
+        if channel in self.gone_channels:
+            raise PostError("channel_not_found")
+        if self.failures:
+            raise self.failures.popleft()
+
+    async def post(self, channel: str, reply: Reply, *, thread_ts: str | None = None) -> str:
+        self._maybe_fail(channel)
+        ts = f"1700000000.{next(self._ts):06d}"
+        self.sent.append(Sent("post", channel, ts, reply.text, thread_ts=thread_ts, blocks=reply.blocks))
+        self.delivered.set()
+        return ts
+
+    async def update(self, channel: str, ts: str, reply: Reply) -> None:
+        self._maybe_fail(channel)
+        self.sent.append(Sent("update", channel, ts, reply.text, blocks=reply.blocks))
+        self.delivered.set()
+
+    async def post_ephemeral(self, channel: str, user: str, reply: Reply) -> None:
+        self._maybe_fail(channel)
+        self.sent.append(Sent("ephemeral", channel, "", reply.text, user=user))
+        self.delivered.set()
+
+    # -- what the channel shows --------------------------------------------------------------
+
+    def posts(self, channel: str | None = None) -> list[Sent]:
+        return [s for s in self.sent if s.kind == "post" and (channel is None or s.channel == channel)]
+
+    def thread(self, ts: str) -> list[str]:
+        return [s.text for s in self.sent if s.kind == "post" and s.thread_ts == ts]
+
+    def updates(self, ts: str) -> list[str]:
+        return [s.text for s in self.sent if s.kind == "update" and s.ts == ts]
+
+    def latest(self, ts: str) -> Sent:
+        """The message ``ts`` as it reads now: its post, or its last update."""
+        versions = [s for s in self.sent if s.ts == ts]
+        return versions[-1]
+
+
+async def drain(engine: Any, clock: FakeClock, *, step: float = 1.0, limit: int = 500) -> None:
+    """Run the outbox sender until nothing is pending, moving the clock a step between passes."""
+    for _ in range(limit):
+        await engine.sender.run_once()
+        if await engine.sender.pending() == 0:
+            return
+        await clock.advance(step)
+    raise AssertionError("the outbox did not drain")
+
+
+async def poll_when_due(engine: Any, clock: FakeClock, seconds: float) -> Any:
+    """Move the clock on and run one tick."""
+    await clock.advance(seconds)
+    return await engine.tick()
+
+
+def make_runtime(settings: Any, db: Database, clock: FakeClock, poller: FakePoller, poster: Any) -> Runtime:
+    """A runtime as a front end builds it, with the fake provider and poster and no approvals."""
+    registry = Registry()
+    builtin.register(registry)
+    commands.register(registry)
+    runtime = Runtime(settings=settings, db=db, registry=registry, clock=clock, poster=poster)
+    runtime.pollers = {poller.provider: poller}
+    runtime.watches = WatchEngine(runtime)
+    return runtime
