@@ -118,7 +118,13 @@ class ApprovalDecision(Base):
 
 
 class Watch(Base):
-    """A resource followed on a channel. Polling claims due rows; transitions go to the outbox."""
+    """A resource followed on a channel. Polling claims due rows; transitions go to the outbox.
+
+    ``status_ts`` is the bot's status card (current state and timeline), edited at each change;
+    ``thread_ts`` is the thread the changes are posted in: the card's own thread, or the thread
+    the watch was started from (an approval's). ``version`` grows at every snapshot write, so a
+    poll whose claim outlived its lease cannot record the same change twice.
+    """
 
     __tablename__ = "watches"
 
@@ -127,10 +133,12 @@ class Watch(Base):
     resource_id: Mapped[str] = mapped_column(String(512))
     label: Mapped[str | None] = mapped_column(String(255))
     channel: Mapped[str] = mapped_column(String(64))
-    thread_ts: Mapped[str | None] = mapped_column(String(32))  # the parent message the thread hangs on
+    thread_ts: Mapped[str | None] = mapped_column(String(32))  # the thread changes are posted in
+    status_ts: Mapped[str | None] = mapped_column(String(32))  # the status card, once posted
     created_by: Mapped[str] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(32))  # the approval that started it, if any
     snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | paused | ended
     status_reason: Mapped[str | None] = mapped_column(Text)
     next_poll_at: Mapped[datetime]
@@ -161,12 +169,20 @@ class WatchTransition(Base):
 
 
 class OutboxMessage(Base):
-    """A Slack message to deliver, written in the same transaction as the change it reports."""
+    """A Slack message to deliver, written in the same transaction as the change it reports.
+
+    ``kind``: post (a message, in ``thread_ts`` if set) | parent (a watch's status card: its ts
+    becomes the watch's ``status_ts``) | reply (in the watch's thread) | update (edit
+    ``update_ts``, or the watch's card) | ephemeral (to ``user``). Rows of one ``stream`` (a
+    watch, a thread, a channel) are delivered in id order: a later one never overtakes an
+    earlier one still pending. ``next_attempt_at`` also leases a row to the sender delivering it.
+    """
 
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16))  # post | update | ephemeral
+    kind: Mapped[str] = mapped_column(String(16))
+    stream: Mapped[str] = mapped_column(String(128))
     channel: Mapped[str] = mapped_column(String(64))
     thread_ts: Mapped[str | None] = mapped_column(String(32))
     update_ts: Mapped[str | None] = mapped_column(String(32))  # for kind=update
@@ -179,7 +195,11 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None]
     sent_ts: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    # pending | sent | failed | superseded (a newer edit of the same card replaced it unsent)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     last_error: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "next_attempt_at"),
+        Index("ix_outbox_stream", "stream", "status", "id"),
+    )

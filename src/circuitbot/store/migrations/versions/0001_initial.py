@@ -78,9 +78,11 @@ def upgrade() -> None:
         sa.Column("label", sa.String(length=255), nullable=True),
         sa.Column("channel", sa.String(length=64), nullable=False),
         sa.Column("thread_ts", sa.String(length=32), nullable=True),
+        sa.Column("status_ts", sa.String(length=32), nullable=True),
         sa.Column("created_by", sa.String(length=64), nullable=False),
         sa.Column("request_id", sa.String(length=32), nullable=True),
         sa.Column("snapshot", sa.JSON(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("status_reason", sa.Text(), nullable=True),
         sa.Column("next_poll_at", sa.DateTime(timezone=True), nullable=False),
@@ -113,6 +115,7 @@ def upgrade() -> None:
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("stream", sa.String(length=128), nullable=False),
         sa.Column("channel", sa.String(length=64), nullable=False),
         sa.Column("thread_ts", sa.String(length=32), nullable=True),
         sa.Column("update_ts", sa.String(length=32), nullable=True),
@@ -132,6 +135,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_pending", ["status", "next_attempt_at"], unique=False)
+        batch_op.create_index("ix_outbox_stream", ["stream", "status", "id"], unique=False)
 
     op.create_table(
         "watch_transitions",
@@ -157,6 +161,7 @@ def downgrade() -> None:
 
     op.drop_table("watch_transitions")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_stream")
         batch_op.drop_index("ix_outbox_pending")
 
     op.drop_table("outbox")
