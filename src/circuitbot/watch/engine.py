@@ -1,0 +1,667 @@
+"""The watch engine: follows resources and turns each change into Slack messages, exactly once.
+
+A tick claims the due watches (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, pushing their next
+poll time forward in the same transaction so no other replica polls them), reads them grouped by
+provider with a bounded number of calls in flight, and compares each answer with the stored
+snapshot. A difference is a transition: the new snapshot, the transition row and its outbox
+messages are written in one transaction, guarded by the watch's version so a poll that outlived
+its claim cannot record it twice. Intervals adapt: fast while something is in flight, slow when
+stable, backing off after provider errors. A terminal state is announced and ends the watch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from circuitbot import metrics
+from circuitbot.actions.registry import OperationError, WatchTarget
+from circuitbot.chat import blocks as bk
+from circuitbot.chat.reply import Reply
+from circuitbot.providers.base import Poller, Snapshot, is_transitional, terminal_state
+from circuitbot.store.tables import Watch, WatchTransition
+from circuitbot.watch import messages
+from circuitbot.watch.outbox import OutboxSender, enqueue, supersede_card_updates
+from circuitbot.watch.poll import Result, poll
+from circuitbot.watch.snapshots import Change, changed_only, diff, summary
+
+if TYPE_CHECKING:
+    from circuitbot.runtime import Runtime
+    from circuitbot.settings import WatchSettings
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 120.0  # a claimed watch is not due again for this long, unless its poll finishes
+UNREACHABLE_AFTER = 3  # consecutive failed polls before "unreachable" is announced
+LIVE = ("active", "paused")
+ID_CHUNK = 500  # ids per IN (…) list
+
+
+@dataclass(frozen=True)
+class WatchInfo:
+    """A watch as callers see it."""
+
+    id: int
+    provider: str
+    resource_id: str
+    label: str
+    channel: str
+    thread_ts: str | None
+    status: str
+    status_reason: str | None
+    snapshot: Snapshot
+    next_poll_at: datetime
+    unreachable: bool
+    created_by: str
+    request_id: str | None = None
+    created: bool = False  # this call started it (rather than finding it already watched)
+
+    @classmethod
+    def of(cls, row: Watch, *, created: bool = False) -> WatchInfo:
+        return cls(
+            id=row.id,
+            provider=row.provider,
+            resource_id=row.resource_id,
+            label=row.label or row.resource_id,
+            channel=row.channel,
+            thread_ts=row.thread_ts,
+            status=row.status,
+            status_reason=row.status_reason,
+            snapshot=dict(row.snapshot or {}),
+            next_poll_at=row.next_poll_at,
+            unreachable=row.unreachable,
+            created_by=row.created_by,
+            request_id=row.request_id,
+            created=created,
+        )
+
+
+@dataclass
+class TickReport:
+    """What one tick did (for logs and benchmarks)."""
+
+    claimed: int = 0
+    resources: int = 0  # distinct resources read
+    calls: collections.Counter[str] = field(default_factory=collections.Counter)  # provider -> calls
+    transitions: int = 0
+    errors: int = 0
+    ended: int = 0
+    messages: int = 0  # outbox rows written
+
+
+@dataclass(frozen=True)
+class _Due:
+    """A claimed watch: what its poll needs to know."""
+
+    id: int
+    provider: str
+    resource_id: str
+    label: str
+    channel: str
+    thread_ts: str | None
+    snapshot: Snapshot
+    version: int
+    error_count: int
+    unreachable: bool
+
+    @classmethod
+    def of(cls, row: Watch) -> _Due:
+        return cls(
+            id=row.id,
+            provider=row.provider,
+            resource_id=row.resource_id,
+            label=row.label or row.resource_id,
+            channel=row.channel,
+            thread_ts=row.thread_ts,
+            snapshot=dict(row.snapshot or {}),
+            version=row.version,
+            error_count=row.error_count,
+            unreachable=row.unreachable,
+        )
+
+
+class WatchEngine:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        sender: OutboxSender | None = None,
+        unreachable_after: int = UNREACHABLE_AFTER,
+        lease_seconds: float = LEASE_SECONDS,
+    ) -> None:
+        self.runtime = runtime
+        self.sender = sender or OutboxSender(runtime)
+        self.unreachable_after = unreachable_after
+        self.lease = timedelta(seconds=lease_seconds)
+        self._limits: dict[str, asyncio.Semaphore] = {}
+        self._scheduler: Any = None
+
+    @property
+    def settings(self) -> WatchSettings:
+        return self.runtime.settings.watch
+
+    @property
+    def pollers(self) -> dict[str, Poller]:
+        return getattr(self.runtime, "pollers", None) or {}
+
+    def poller(self, provider: str) -> Poller:
+        try:
+            return self.pollers[provider]
+        except KeyError:
+            known = ", ".join(sorted(self.pollers)) or "none configured"
+            raise OperationError(f"{provider} resources cannot be watched (watchable: {known})") from None
+
+    def _limit(self, provider: str) -> asyncio.Semaphore:
+        if provider not in self._limits:
+            self._limits[provider] = asyncio.Semaphore(self.settings.provider_concurrency)
+        return self._limits[provider]
+
+    # -- running in the background ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Tick every ``settings.watch.tick_seconds`` in this process, and deliver the outbox."""
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        if self._scheduler is None:
+            self._scheduler = AsyncIOScheduler()
+            self._scheduler.add_job(
+                self._scheduled_tick,
+                "interval",
+                seconds=self.settings.tick_seconds,
+                id="watch-tick",
+                max_instances=1,
+                coalesce=True,
+            )
+            self._scheduler.start()
+        await self.sender.start()
+
+    async def stop(self) -> None:
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            with contextlib.suppress(Exception):  # already stopped with its event loop
+                scheduler.shutdown(wait=False)
+        await self.sender.stop()
+
+    async def _scheduled_tick(self) -> None:
+        try:
+            report = await self.tick()
+        except Exception:
+            log.exception("watch tick failed")
+            return
+        if report.claimed:
+            log.info(
+                "watch tick: %d claimed, %d transitions, %d errors, %d ended",
+                report.claimed,
+                report.transitions,
+                report.errors,
+                report.ended,
+            )
+
+    # -- following and unfollowing ----------------------------------------------------------------
+
+    async def watch(
+        self,
+        target: WatchTarget,
+        channel: str,
+        *,
+        thread_ts: str | None = None,
+        created_by: str,
+        request_id: str | None = None,
+    ) -> WatchInfo:
+        """Follow a resource on a channel (in ``thread_ts`` when given: an approval's thread).
+
+        The resource must exist at its provider. Watching what is already watched on that
+        channel returns the existing watch; a paused one (its channel was unusable) resumes.
+        """
+        poller = self.poller(target.provider)
+        try:
+            snapshot = await poller.snapshot_one(target.resource_id)
+        except OperationError:
+            raise
+        except Exception as exc:
+            raise OperationError(f"could not read {target.provider} {target.resource_id}: {exc}") from exc
+        if snapshot is None:
+            raise OperationError(f"{target.provider} has no `{target.resource_id}` to watch")
+        snapshot = {str(k): str(v) for k, v in snapshot.items() if v is not None}
+        ended = terminal_state(snapshot)
+        if ended is not None:
+            raise OperationError(f"{target.provider} `{target.resource_id}` is already {ended}")
+        label = bk.clip(target.label or poller.describe(target.resource_id, snapshot), 255)
+        now = self.runtime.clock.now()
+        async with self.runtime.db.session() as session:
+            row = (
+                await session.execute(
+                    select(Watch)
+                    .where(
+                        Watch.provider == target.provider,
+                        Watch.resource_id == target.resource_id,
+                        Watch.channel == channel,
+                        Watch.status.in_(LIVE),
+                    )
+                    .order_by(Watch.id)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+            if row is not None and row.status == "active":
+                return WatchInfo.of(row)
+            values = {
+                "label": label,
+                "thread_ts": thread_ts,
+                "status_ts": None,
+                "created_by": created_by,
+                "request_id": request_id,
+                "snapshot": snapshot,
+                "status": "active",
+                "status_reason": None,
+                "next_poll_at": now + self._interval(snapshot),
+                "error_count": 0,
+                "unreachable": False,
+                "updated_at": now,
+            }
+            if row is None:
+                row = Watch(
+                    provider=target.provider,
+                    resource_id=target.resource_id,
+                    channel=channel,
+                    created_at=now,
+                    version=0,
+                    **values,
+                )
+                session.add(row)
+            else:  # resume a paused watch with a fresh card
+                for name, value in values.items():
+                    setattr(row, name, value)
+                row.version += 1
+            await session.flush()
+            enqueue(
+                session,
+                kind="parent",
+                channel=channel,
+                thread_ts=thread_ts,
+                watch_id=row.id,
+                request_id=request_id,
+                at=now,
+                reply=messages.card(
+                    provider=row.provider,
+                    resource_id=row.resource_id,
+                    label=label,
+                    snapshot=snapshot,
+                    status=self._status_line(snapshot),
+                ),
+            )
+        self.sender.wake()
+        return WatchInfo.of(row, created=True)
+
+    async def unwatch(self, provider: str, resource: str, channel: str, *, by: str) -> list[WatchInfo]:
+        """Stop following ``resource`` (its id or label) on a channel; says so in its thread."""
+        now = self.runtime.clock.now()
+        async with self.runtime.db.session() as session:
+            query = select(Watch).where(
+                Watch.provider == provider,
+                or_(Watch.resource_id == resource, Watch.label == resource),
+                Watch.channel == channel,
+                Watch.status.in_(LIVE),
+            )
+            if self.runtime.db.skip_locked:
+                query = query.with_for_update()
+            rows = (await session.execute(query)).scalars().all()
+            if not rows:
+                raise OperationError(f"`{resource}` at {provider} is not watched in <#{channel}>")
+            for row in rows:
+                was_active = row.status == "active"
+                row.status, row.status_reason = "ended", f"stopped by {by}"
+                row.version += 1  # a poll in flight must not record a change any more
+                row.updated_at = now
+                if was_active:
+                    label = row.label or row.resource_id
+                    await self._announce(
+                        session,
+                        _Due.of(row),
+                        [messages.stopped(row.provider, label, by)],
+                        snapshot=dict(row.snapshot or {}),
+                        status=f"no longer watched (stopped by <@{by}>)",
+                        at=now,
+                    )
+        self.sender.wake()
+        return [WatchInfo.of(row) for row in rows]
+
+    async def list(self, channel: str | None = None) -> list[WatchInfo]:
+        """What is followed (active or paused), in one channel or everywhere."""
+        query = select(Watch).where(Watch.status.in_(LIVE))
+        if channel is not None:
+            query = query.where(Watch.channel == channel)
+        async with self.runtime.db.session() as session:
+            rows = (
+                (await session.execute(query.order_by(Watch.channel, Watch.provider, Watch.label)))
+                .scalars()
+                .all()
+            )
+        return [WatchInfo.of(row) for row in rows]
+
+    # -- polling ----------------------------------------------------------------------------------
+
+    async def tick(self) -> TickReport:
+        """Poll every watch due now, a round at a time: claim, read, record; until none is left.
+
+        A round is what every provider can read at once: ``batch_size`` ids a call,
+        ``provider_concurrency`` calls in flight per provider. Rounds are claimed by provider
+        and resource, so a resource watched from several channels is read once, and a provider
+        with N due resources gets ceil(N / batch_size) batch calls.
+        """
+        report = TickReport()
+        cutoff = self.runtime.clock.now()  # what becomes due while this tick runs waits for the next
+        watch = self.settings
+        round_size = watch.batch_size * watch.provider_concurrency * max(1, len(self.pollers))
+        while True:
+            due = await self._claim(cutoff, round_size)
+            report.claimed += len(due)
+            if due:
+                results = await self._read(due, report)
+                await self._record(due, results, report)
+            if len(due) < round_size:
+                break
+        if report.messages:
+            self.sender.wake()
+        return report
+
+    async def _claim(self, cutoff: datetime, limit: int) -> list[_Due]:
+        """Take up to ``limit`` due watches and lease them, in one statement.
+
+        ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING …``: on PostgreSQL
+        replicas skip each other's rows; on SQLite the single statement is atomic on its own.
+        """
+        db = self.runtime.db
+        due = (
+            select(Watch.id)
+            .where(Watch.status == "active", Watch.next_poll_at <= cutoff)
+            .order_by(Watch.provider, Watch.resource_id, Watch.id)
+            .limit(limit)
+        )
+        if db.skip_locked:
+            due = due.with_for_update(skip_locked=True)
+        claim = (
+            update(Watch)
+            .where(Watch.id.in_(due))
+            .values(next_poll_at=self.runtime.clock.now() + self.lease)
+            .returning(
+                Watch.id,
+                Watch.provider,
+                Watch.resource_id,
+                Watch.label,
+                Watch.channel,
+                Watch.thread_ts,
+                Watch.snapshot,
+                Watch.version,
+                Watch.error_count,
+                Watch.unreachable,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        async with db.session() as session:
+            rows = (await session.execute(claim)).all()
+        return sorted(  # RETURNING keeps no order
+            (
+                _Due(
+                    id=r.id,
+                    provider=r.provider,
+                    resource_id=r.resource_id,
+                    label=r.label or r.resource_id,
+                    channel=r.channel,
+                    thread_ts=r.thread_ts,
+                    snapshot=dict(r.snapshot or {}),
+                    version=r.version,
+                    error_count=r.error_count,
+                    unreachable=r.unreachable,
+                )
+                for r in rows
+            ),
+            key=lambda d: (d.provider, d.resource_id, d.id),
+        )
+
+    async def _read(self, due: Sequence[_Due], report: TickReport) -> dict[tuple[str, str], Result]:
+        """Every claimed resource read once (several channels may watch one), per provider at once."""
+        wanted: dict[str, dict[str, None]] = collections.defaultdict(dict)  # ordered sets
+        for watch in due:
+            wanted[watch.provider][watch.resource_id] = None
+
+        async def one_provider(provider: str, ids: list[str]) -> dict[tuple[str, str], Result]:
+            poller = self.pollers.get(provider)
+            if poller is None:
+                missing = OperationError(f"{provider} is not configured")
+                return {(provider, r): missing for r in ids}
+            results, calls = await poll(
+                poller,
+                ids,
+                strategy=self.settings.strategy,
+                batch_size=self.settings.batch_size,
+                limit=self._limit(provider),
+            )
+            report.calls[provider] += calls
+            return {(provider, r): result for r, result in results.items()}
+
+        merged: dict[tuple[str, str], Result] = {}
+        parts = await asyncio.gather(*(one_provider(p, list(ids)) for p, ids in wanted.items()))
+        for part in parts:
+            merged.update(part)
+        report.resources += len(merged)
+        return merged
+
+    async def _record(
+        self, due: Sequence[_Due], results: dict[tuple[str, str], Result], report: TickReport
+    ) -> None:
+        """Write what the reads found, in one transaction: quiet rows in bulk, changes one by one."""
+        now = self.runtime.clock.now()
+        quiet: dict[tuple[tuple[str, Any], ...], list[int]] = collections.defaultdict(list)
+        outcomes: collections.Counter[tuple[str, str]] = collections.Counter()
+        async with self.runtime.db.session() as session:
+            for watch in due:
+                result = results[(watch.provider, watch.resource_id)]
+                if isinstance(result, Exception):
+                    outcomes[(watch.provider, "error")] += 1
+                    report.errors += 1
+                    await self._failed_poll(session, watch, result, now, quiet, report)
+                    continue
+                outcomes[(watch.provider, "ok" if result is not None else "gone")] += 1
+                changes = diff(watch.snapshot, result) if result is not None else []
+                ended = terminal_state(result) if result is not None else "gone"
+                if not changes and not watch.unreachable and ended is None:
+                    values: dict[str, Any] = {"next_poll_at": now + self._interval(result)}
+                    if watch.error_count:
+                        values["error_count"] = 0
+                    quiet[tuple(sorted(values.items()))].append(watch.id)
+                    continue
+                await self._changed(session, watch, result, changes, ended, now, report)
+            for values, ids in quiet.items():
+                for chunk in _chunks(ids):
+                    await session.execute(
+                        update(Watch)
+                        .where(Watch.id.in_(chunk), Watch.status == "active")
+                        .values(**dict(values))
+                        .execution_options(synchronize_session=False)
+                    )
+        for (provider, outcome), count in outcomes.items():
+            metrics.polls.labels(provider, outcome).inc(count)
+
+    async def _changed(
+        self,
+        session: AsyncSession,
+        watch: _Due,
+        snapshot: Snapshot | None,
+        changes: list[Change],
+        ended: str | None,
+        now: datetime,
+        report: TickReport,
+    ) -> None:
+        """A transition (or a recovery, or an end): snapshot, transition row and messages together."""
+        current = snapshot if snapshot is not None else watch.snapshot
+        values: dict[str, Any] = {
+            "snapshot": current,
+            "error_count": 0,
+            "unreachable": False,
+            "next_poll_at": now + self._interval(current),
+        }
+        if ended is not None:
+            values["status"] = "ended"
+            values["status_reason"] = "no longer exists" if snapshot is None else f"reached {ended}"
+        if not await self._compare_and_set(session, watch, values, now):
+            return
+        replies = []
+        if watch.unreachable:
+            replies.append(messages.recovered(watch.provider, watch.label))
+        if snapshot is None:
+            line = "no longer exists"
+            session.add(WatchTransition(watch_id=watch.id, at=now, old=watch.snapshot, new={}, summary=line))
+            replies.append(messages.gone(watch.provider, watch.label))
+            report.transitions += 1
+        elif changes:
+            old, new = changed_only(changes)
+            session.add(
+                WatchTransition(watch_id=watch.id, at=now, old=old, new=new, summary=summary(changes))
+            )
+            replies.append(messages.changed(watch.provider, watch.label, changes))
+            report.transitions += 1
+        if snapshot is not None and ended is not None:
+            replies.append(messages.ended(watch.provider, watch.label, ended))
+        if ended is not None:
+            report.ended += 1
+            status = "ended: no longer exists" if snapshot is None else f"ended: reached {ended}"
+        else:
+            status = self._status_line(current)
+        if changes or snapshot is None:
+            metrics.transitions.labels(watch.provider).inc()
+        report.messages += await self._announce(
+            session, watch, replies, snapshot=current, status=status, at=now
+        )
+
+    async def _failed_poll(
+        self,
+        session: AsyncSession,
+        watch: _Due,
+        error: Exception,
+        now: datetime,
+        quiet: dict[tuple[tuple[str, Any], ...], list[int]],
+        report: TickReport,
+    ) -> None:
+        """Back off; say "unreachable" once, when the errors have lasted, not at every tick."""
+        errors = watch.error_count + 1
+        delay = min(
+            self.settings.max_backoff_seconds, self.settings.fast_interval_seconds * 2 ** (errors - 1)
+        )
+        next_poll_at = now + timedelta(seconds=delay)
+        log.info(
+            "watch %s: reading %s %s failed (%s), attempt %d",
+            watch.id,
+            watch.provider,
+            watch.resource_id,
+            type(error).__name__,
+            errors,
+        )
+        if watch.unreachable or errors < self.unreachable_after:
+            quiet[(("error_count", errors), ("next_poll_at", next_poll_at))].append(watch.id)
+            return
+        values = {"error_count": errors, "unreachable": True, "next_poll_at": next_poll_at}
+        if not await self._compare_and_set(session, watch, values, now):
+            return
+        error_text = str(error) or type(error).__name__
+        report.messages += await self._announce(
+            session,
+            watch,
+            [messages.unreachable(watch.provider, watch.label, error_text, delay)],
+            snapshot=watch.snapshot,
+            status=f"unreachable since {messages.when(now)}; retrying with backoff",
+            at=now,
+        )
+
+    async def _compare_and_set(
+        self, session: AsyncSession, watch: _Due, values: dict[str, Any], now: datetime
+    ) -> bool:
+        """Write only if nobody recorded anything since this watch was claimed."""
+        written = await session.execute(
+            update(Watch)
+            .where(Watch.id == watch.id, Watch.version == watch.version, Watch.status == "active")
+            .values(version=watch.version + 1, updated_at=now, **values)
+            .execution_options(synchronize_session=False)
+        )
+        return written.rowcount == 1
+
+    async def _announce(
+        self,
+        session: AsyncSession,
+        watch: _Due,
+        replies: Sequence[Reply],
+        *,
+        snapshot: Snapshot,
+        status: str,
+        at: datetime,
+    ) -> int:
+        """Replies in the watch's thread, then its card brought up to date; how many rows that was."""
+        for reply in replies:
+            enqueue(
+                session,
+                kind="reply",
+                channel=watch.channel,
+                thread_ts=watch.thread_ts,
+                watch_id=watch.id,
+                reply=reply,
+                at=at,
+            )
+        rows = await session.execute(
+            select(WatchTransition.at, WatchTransition.summary)
+            .where(WatchTransition.watch_id == watch.id)
+            .order_by(WatchTransition.id.desc())
+            .limit(messages.TIMELINE_ENTRIES)
+        )
+        timeline = [(r.at, r.summary) for r in rows][::-1]
+        await supersede_card_updates(session, watch.id)
+        enqueue(
+            session,
+            kind="update",
+            channel=watch.channel,
+            watch_id=watch.id,
+            at=at,
+            reply=messages.card(
+                provider=watch.provider,
+                resource_id=watch.resource_id,
+                label=watch.label,
+                snapshot=snapshot,
+                status=status,
+                timeline=timeline,
+            ),
+        )
+        return len(replies) + 1
+
+    # -- intervals --------------------------------------------------------------------------------
+
+    def _interval(self, snapshot: Snapshot | None) -> timedelta:
+        seconds = (
+            self.settings.fast_interval_seconds
+            if is_transitional(snapshot)
+            else self.settings.slow_interval_seconds
+        )
+        return timedelta(seconds=seconds)
+
+    def _status_line(self, snapshot: Snapshot | None) -> str:
+        if is_transitional(snapshot):
+            return f"changing; checking every {_duration(self.settings.fast_interval_seconds)}"
+        return f"stable; checking every {_duration(self.settings.slow_interval_seconds)}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h"
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[n : n + ID_CHUNK] for n in range(0, len(ids), ID_CHUNK)]

@@ -1,0 +1,433 @@
+"""The outbox: Slack messages written in the same transaction as the change they report, and the
+sender that delivers them.
+
+Delivery is at most one attempt at a time per row and once per row: a pass claims the rows that
+are due (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so replicas never claim the same row) by
+pushing ``next_attempt_at`` forward as a lease, delivers them, and marks each one sent with a
+compare-and-set on its status. Only the oldest pending row of a stream is ever claimed, so a
+later message of a watch never overtakes an earlier one. Each channel gets about one message a
+second from this process. A failed delivery is retried with backoff (Slack's Retry-After when it
+gives one) for as long as it takes: an outage loses nothing. A channel that is gone (archived,
+not found, the bot removed) pauses the watch and tells whoever created it, by direct message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from circuitbot import metrics
+from circuitbot.chat.reply import PostError, Reply
+from circuitbot.store.tables import OutboxMessage, Watch
+from circuitbot.watch import messages
+
+if TYPE_CHECKING:
+    from circuitbot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+KINDS = frozenset({"post", "parent", "reply", "update", "ephemeral"})
+
+# The channel itself is unusable: retrying will not help, the watch pauses.
+CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
+# This one message cannot be delivered (its target was deleted, it is malformed): drop it and
+# go on with the rest of its stream.
+MESSAGE_ERRORS = frozenset(
+    {
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+        "msg_too_long",
+        "no_text",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "invalid_arguments",
+        "too_many_attachments",
+        "user_not_in_channel",
+        "user_not_found",
+    }
+)
+# Everything else (rate limiting, server errors, timeouts, even a revoked token) is retried:
+# once it is fixed, every pending message goes out.
+
+MAX_RETRY_SECONDS = 300.0
+PENDING_GAUGE_SECONDS = 5.0  # how often the pending-count gauge is refreshed
+
+
+def stream_of(*, watch_id: int | None, channel: str, thread_ts: str | None, user: str | None = None) -> str:
+    """The ordering key: messages of one stream are delivered in the order they were written."""
+    if watch_id is not None:
+        return f"watch:{watch_id}"
+    if user is not None:
+        return f"user:{user}:{channel}"
+    return f"thread:{channel}:{thread_ts}" if thread_ts else f"channel:{channel}"
+
+
+def enqueue(
+    session: AsyncSession,
+    *,
+    kind: str,
+    channel: str,
+    reply: Reply,
+    at: datetime,
+    thread_ts: str | None = None,
+    update_ts: str | None = None,
+    user: str | None = None,
+    watch_id: int | None = None,
+    request_id: str | None = None,
+    stream: str | None = None,
+) -> OutboxMessage:
+    """Add a message to the outbox, in the caller's transaction (with the change it reports).
+
+    ``reply`` and ``parent`` rows of a watch may leave ``thread_ts`` empty and ``update`` rows
+    ``update_ts``: the sender takes the watch's thread and card at delivery time (the card is
+    posted by an earlier row of the same stream). Wake the sender after the commit
+    (``runtime.watches.sender.wake()``) for prompt delivery; it also finds rows on its own.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown outbox kind {kind!r}")
+    if kind == "ephemeral" and not user:
+        raise ValueError("an ephemeral message needs a user")
+    row = OutboxMessage(
+        kind=kind,
+        stream=stream or stream_of(watch_id=watch_id, channel=channel, thread_ts=thread_ts, user=user),
+        channel=channel,
+        thread_ts=thread_ts,
+        update_ts=update_ts,
+        user=user,
+        payload=reply.as_message(),
+        watch_id=watch_id,
+        request_id=request_id,
+        created_at=at,
+        next_attempt_at=at,
+        attempts=0,
+        status="pending",
+    )
+    session.add(row)
+    return row
+
+
+async def supersede_card_updates(session: AsyncSession, watch_id: int) -> None:
+    """Drop a watch's card edits not yet attempted: the edit about to be written replaces them."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.stream == stream_of(watch_id=watch_id, channel="", thread_ts=None),
+            OutboxMessage.kind == "update",
+            OutboxMessage.status == "pending",
+            OutboxMessage.attempts == 0,
+        )
+        .values(status="superseded")
+        .execution_options(synchronize_session=False)
+    )
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    kind: str
+    stream: str
+    channel: str
+    thread_ts: str | None
+    update_ts: str | None
+    user: str | None
+    payload: dict[str, Any]
+    watch_id: int | None
+    attempts: int  # including this one
+
+
+class OutboxSender:
+    """Delivers outbox rows through ``runtime.poster``. Tests call :meth:`run_once` directly."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        per_channel_interval: float = 1.0,
+        lease_seconds: float = 60.0,
+        claim_limit: int = 200,
+        idle_seconds: float = 0.5,
+        max_retry_seconds: float = MAX_RETRY_SECONDS,
+    ) -> None:
+        self.runtime = runtime
+        self.per_channel_interval = per_channel_interval
+        self.lease = timedelta(seconds=lease_seconds)
+        self.claim_limit = claim_limit
+        self.idle_seconds = idle_seconds
+        self.max_retry_seconds = max_retry_seconds
+        self._free_at: dict[str, float] = {}  # channel -> monotonic time it may get the next message
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._gauge_at = -math.inf
+
+    # -- running --------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Something was enqueued: look now rather than at the next idle check."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name="outbox-sender")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                claimed = await self.run_once()
+            except Exception:
+                log.exception("outbox pass failed")
+                claimed = 0
+            if not claimed:
+                await self._idle()
+
+    async def _idle(self) -> None:
+        clock = self.runtime.clock
+        waiters = {
+            asyncio.ensure_future(clock.sleep(self.idle_seconds)),
+            asyncio.ensure_future(self._wake.wait()),
+        }
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    # -- one pass -------------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Claim what is due and deliver it; returns how many rows were attempted."""
+        claimed = await self._claim()
+        if claimed:
+            watches = await self._watch_targets({c.watch_id for c in claimed if c.watch_id is not None})
+            await asyncio.gather(*(self._deliver(c, watches.get(c.watch_id)) for c in claimed))
+        await self._refresh_gauge()
+        return len(claimed)
+
+    async def pending(self) -> int:
+        async with self.runtime.db.session() as session:
+            return (
+                await session.execute(
+                    select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
+                )
+            ).scalar_one()
+
+    async def _claim(self) -> list[_Claimed]:
+        db, clock = self.runtime.db, self.runtime.clock
+        now, tick = clock.now(), clock.monotonic()
+        earlier = aliased(OutboxMessage)
+        first_of_stream = (
+            select(func.min(earlier.id))
+            .where(earlier.stream == OutboxMessage.stream, earlier.status == "pending")
+            .scalar_subquery()
+        )
+        query = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == "pending",
+                OutboxMessage.next_attempt_at <= now,
+                OutboxMessage.id == first_of_stream,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(self.claim_limit)
+        )
+        if db.skip_locked:
+            query = query.with_for_update(skip_locked=True)
+        async with db.session() as session:
+            rows = (await session.execute(query)).scalars().all()
+            chosen: dict[str, OutboxMessage] = {}
+            for row in rows:  # oldest first; one per channel, and only channels not throttled
+                if row.channel not in chosen and self._free_at.get(row.channel, -math.inf) <= tick:
+                    chosen[row.channel] = row
+            if not chosen:
+                return []
+            # Leased only if still pending and due: on SQLite (no row locks) another sender may
+            # have read the same rows; this compare-and-set leaves each row to one of them.
+            leased = set(
+                (
+                    await session.execute(
+                        update(OutboxMessage)
+                        .where(
+                            OutboxMessage.id.in_([r.id for r in chosen.values()]),
+                            OutboxMessage.status == "pending",
+                            OutboxMessage.next_attempt_at <= now,
+                        )
+                        .values(next_attempt_at=now + self.lease, attempts=OutboxMessage.attempts + 1)
+                        .returning(OutboxMessage.id)
+                        .execution_options(synchronize_session=False)
+                    )
+                ).scalars()
+            )
+            claimed = [
+                _Claimed(
+                    id=r.id,
+                    kind=r.kind,
+                    stream=r.stream,
+                    channel=r.channel,
+                    thread_ts=r.thread_ts,
+                    update_ts=r.update_ts,
+                    user=r.user,
+                    payload=dict(r.payload),
+                    watch_id=r.watch_id,
+                    attempts=r.attempts + 1,
+                )
+                for r in chosen.values()
+                if r.id in leased
+            ]
+        for row in claimed:
+            self._free_at[row.channel] = tick + self.per_channel_interval
+        return claimed
+
+    async def _watch_targets(self, ids: set[int]) -> dict[int, tuple[str | None, str | None]]:
+        """Each watch's thread and card ts, as they are now (posted by earlier rows)."""
+        if not ids:
+            return {}
+        async with self.runtime.db.session() as session:
+            rows = await session.execute(
+                select(Watch.id, Watch.thread_ts, Watch.status_ts).where(Watch.id.in_(ids))
+            )
+            return {r.id: (r.thread_ts, r.status_ts) for r in rows}
+
+    async def _deliver(self, row: _Claimed, target: tuple[str | None, str | None] | None) -> None:
+        poster = self.runtime.poster
+        thread_ts, status_ts = target or (None, None)
+        reply = Reply(text=row.payload.get("text", ""), blocks=list(row.payload.get("blocks") or []))
+        reply.ephemeral = row.kind == "ephemeral"
+        sent_ts: str | None = None
+        try:
+            if poster is None:
+                raise PostError("no_poster")
+            if row.kind in ("post", "parent"):
+                sent_ts = await poster.post(row.channel, reply, thread_ts=row.thread_ts)
+            elif row.kind == "reply":
+                sent_ts = await poster.post(row.channel, reply, thread_ts=row.thread_ts or thread_ts)
+            elif row.kind == "update":
+                ts = row.update_ts or status_ts
+                if ts is None:
+                    raise PostError("message_not_found")
+                await poster.update(row.channel, ts, reply)
+                sent_ts = ts
+            else:
+                await poster.post_ephemeral(row.channel, row.user or "", reply)
+        except PostError as exc:
+            await self._failed(row, exc.error, exc.retry_after)
+            return
+        except Exception as exc:  # a network error, a bug in a poster: retry like an outage
+            log.warning("outbox row %s: delivery raised %s", row.id, type(exc).__name__)
+            await self._failed(row, type(exc).__name__, None)
+            return
+        await self._sent(row, sent_ts)
+
+    async def _sent(self, row: _Claimed, sent_ts: str | None) -> None:
+        now = self.runtime.clock.now()
+        async with self.runtime.db.session() as session:
+            marked = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending")
+                .values(status="sent", sent_at=now, sent_ts=sent_ts, last_error=None)
+                .execution_options(synchronize_session=False)
+            )
+            if marked.rowcount != 1:
+                log.warning("outbox row %s was delivered but is no longer pending", row.id)
+            if row.kind == "parent" and row.watch_id is not None and sent_ts is not None:
+                await session.execute(
+                    update(Watch)
+                    .where(Watch.id == row.watch_id)
+                    .values(status_ts=sent_ts, thread_ts=func.coalesce(Watch.thread_ts, sent_ts))
+                    .execution_options(synchronize_session=False)
+                )
+
+    async def _failed(self, row: _Claimed, error: str, retry_after: float | None) -> None:
+        if error in CHANNEL_ERRORS:
+            await self._channel_gone(row, error)
+            return
+        now = self.runtime.clock.now()
+        if error in MESSAGE_ERRORS:
+            log.warning("outbox row %s dropped: Slack answered %s", row.id, error)
+            values: dict[str, Any] = {"status": "failed", "last_error": error}
+        else:
+            delay = retry_after if retry_after is not None else self._backoff(row.attempts)
+            if retry_after is not None:  # Slack asked this channel to wait; so do its other rows
+                self._free_at[row.channel] = max(
+                    self._free_at.get(row.channel, -math.inf), self.runtime.clock.monotonic() + delay
+                )
+            values = {"next_attempt_at": now + timedelta(seconds=delay), "last_error": error}
+            log.info("outbox row %s: %s, retrying in %.1f s", row.id, error, delay)
+        async with self.runtime.db.session() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending")
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+
+    def _backoff(self, attempts: int) -> float:
+        return min(self.max_retry_seconds, 2.0 ** min(attempts, 16))
+
+    async def _channel_gone(self, row: _Claimed, error: str) -> None:
+        """Fail this row and the rest of its stream; pause its watch and tell whoever made it."""
+        now = self.runtime.clock.now()
+        log.warning("outbox row %s: channel %s unusable (%s)", row.id, row.channel, error)
+        notify = None
+        async with self.runtime.db.session() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending")
+                .values(status="failed", last_error=error)
+                .execution_options(synchronize_session=False)
+            )
+            if row.watch_id is None:
+                return
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.stream == row.stream, OutboxMessage.status == "pending")
+                .values(status="failed", last_error=f"watch paused: {error}")
+                .execution_options(synchronize_session=False)
+            )
+            watch = await session.get(Watch, row.watch_id, with_for_update=self.runtime.db.skip_locked)
+            if watch is None or watch.status != "active":
+                return
+            watch.status = "paused"
+            watch.status_reason = f"Slack answered {error} for channel {row.channel}"
+            watch.version += 1
+            watch.updated_at = now
+            if watch.created_by[:1] in ("U", "W") and watch.created_by != row.channel:
+                notify = enqueue(
+                    session,
+                    kind="post",
+                    channel=watch.created_by,  # a user id as channel: the bot's direct message
+                    reply=messages.paused(
+                        watch.provider,
+                        watch.label or watch.resource_id,
+                        row.channel,
+                        error,
+                        watch.resource_id,
+                    ),
+                    at=now,
+                    stream=f"dm:{watch.created_by}",
+                )
+        if notify is not None:
+            self.wake()
+
+    async def _refresh_gauge(self) -> None:
+        tick = self.runtime.clock.monotonic()
+        if tick - self._gauge_at < PENDING_GAUGE_SECONDS:
+            return
+        self._gauge_at = tick
+        metrics.outbox_pending.set(await self.pending())

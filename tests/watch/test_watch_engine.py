@@ -1,0 +1,317 @@
+"""The watch engine: transitions posted once each and in order, adaptive intervals, terminal states,
+provider errors announced once, batched and per-resource polling."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from watch_support import FakePoller, RecordingPoster, drain, poll_when_due
+
+from circuitbot.actions.registry import OperationError, WatchTarget
+from circuitbot.clock import FakeClock
+from circuitbot.store.tables import OutboxMessage, Watch, WatchTransition
+from circuitbot.watch.engine import TickReport, WatchEngine
+
+CHANNEL = "COPS"
+FAST = 15.0  # the default settings' intervals
+SLOW = 300.0
+
+
+async def watch(engine: WatchEngine, resource_id: str = "xc1", channel: str = CHANNEL, **kwargs):
+    return await engine.watch(WatchTarget("azure", resource_id), channel, created_by="UREQ", **kwargs)
+
+
+async def until_due(engine: WatchEngine, clock: FakeClock, watch_id: int):
+    """Move the clock to the watch's next poll and tick; returns the tick's report."""
+    info = next(w for w in await engine.list() if w.id == watch_id)
+    await clock.advance(max(0.0, (info.next_poll_at - clock.now()).total_seconds()))
+    return await engine.tick()
+
+
+async def count(engine: WatchEngine, model, *where) -> int:
+    async with engine.runtime.db.session() as session:
+        return (await session.execute(select(func.count()).select_from(model).where(*where))).scalar_one()
+
+
+async def test_each_transition_is_posted_once_in_order_in_the_cards_thread(
+    engine: WatchEngine, poller: FakePoller, poster: RecordingPoster, clock: FakeClock
+) -> None:
+    poller.set("xc1", provisioningState="Updating", serviceProviderProvisioningState="NotProvisioned")
+    info = await watch(engine)
+    await drain(engine, clock)
+    [card] = poster.posts(CHANNEL)
+    assert card.thread_ts is None
+    assert "circuit-xc1" in card.text and info.created
+
+    steps = [
+        {"serviceProviderProvisioningState": "Provisioning"},
+        {"serviceProviderProvisioningState": "Provisioned"},
+        {"provisioningState": "Succeeded", "peering[AzurePrivatePeering].state": "Enabled"},
+    ]
+    for step in steps:
+        poller.update("xc1", **step)
+        await poll_when_due(engine, clock, FAST)
+        await poll_when_due(engine, clock, FAST)  # nothing new: nothing said
+        await drain(engine, clock)
+
+    thread = poster.thread(card.ts)
+    assert len(thread) == 3
+    assert "NotProvisioned → *Provisioning*" in thread[0]
+    assert "Provisioning → *Provisioned*" in thread[1]
+    assert "Updating → *Succeeded*" in thread[2] and "— → *Enabled*" in thread[2]
+    assert len(set(thread)) == 3
+
+    # The card reads the current state, and a timeline of the three changes, oldest first.
+    latest = poster.latest(card.ts)
+    body = "\n".join(str(b) for b in latest.blocks)
+    assert "Succeeded" in body and "Provisioned" in body and "stable" in latest.text
+    texts = [b.get("text", {}).get("text", "") for b in latest.blocks]
+    [timeline] = [t for t in texts if t.startswith("```")]
+    assert timeline.index("Provisioning") < timeline.index("→ Provisioned") < timeline.index("Enabled")
+
+    assert await count(engine, WatchTransition) == 3
+    # Every row delivered exactly once: nothing pending, and one Slack call per sent row.
+    assert await count(engine, OutboxMessage, OutboxMessage.status == "pending") == 0
+    sent = await count(engine, OutboxMessage, OutboxMessage.status == "sent")
+    assert sent == len(poster.sent)
+
+
+async def test_intervals_are_fast_while_changing_and_slow_when_stable(
+    engine: WatchEngine, poller: FakePoller, clock: FakeClock
+) -> None:
+    poller.set("xc1", provisioningState="Succeeded", serviceProviderProvisioningState="Provisioned")
+    info = await watch(engine)
+    assert info.next_poll_at == clock.now() + timedelta(seconds=SLOW)
+
+    assert (await poll_when_due(engine, clock, FAST)).claimed == 0
+    assert (await poll_when_due(engine, clock, SLOW - FAST)).claimed == 1
+
+    poller.update("xc1", serviceProviderProvisioningState="Deprovisioning")
+    assert (await poll_when_due(engine, clock, SLOW)).transitions == 1
+    assert (await poll_when_due(engine, clock, FAST)).claimed == 1  # in flight: polled fast
+
+
+async def test_a_terminal_state_is_announced_and_ends_the_watch(
+    engine: WatchEngine, poller: FakePoller, poster: RecordingPoster, clock: FakeClock
+) -> None:
+    poller.set("xc1", provisioningState="Succeeded", serviceProviderProvisioningState="Deprovisioning")
+    info = await watch(engine)
+    await drain(engine, clock)
+    card = poster.posts(CHANNEL)[0]
+
+    poller.update("xc1", serviceProviderProvisioningState="Deprovisioned")
+    report = await poll_when_due(engine, clock, FAST)
+    assert (report.transitions, report.ended) == (1, 1)
+    await drain(engine, clock)
+
+    thread = poster.thread(card.ts)
+    assert len(thread) == 2
+    assert "Deprovisioning → *Deprovisioned*" in thread[0]
+    assert "reached *Deprovisioned*" in thread[1] and "no longer watched" in thread[1]
+    assert "ended" in poster.latest(card.ts).text
+    assert await engine.list() == []
+    async with engine.runtime.db.session() as session:
+        row = await session.get(Watch, info.id)
+    assert (row.status, row.status_reason) == ("ended", "reached Deprovisioned")
+
+    poller.reset_counts()
+    assert (await poll_when_due(engine, clock, 10 * SLOW)).claimed == 0
+    assert not poller.read
+
+
+async def test_a_resource_that_disappears_is_announced_and_ends_the_watch(
+    engine: WatchEngine, poller: FakePoller, poster: RecordingPoster, clock: FakeClock
+) -> None:
+    poller.set("xc1", status="PROVISIONING")
+    await watch(engine)
+    del poller.resources["xc1"]
+
+    report = await poll_when_due(engine, clock, FAST)
+    await drain(engine, clock)
+
+    assert report.ended == 1
+    card = poster.posts(CHANNEL)[0]
+    assert [t for t in poster.thread(card.ts) if "no longer exists" in t]
+    assert await engine.list() == []
+
+
+async def test_provider_errors_are_announced_once_and_the_recovery_once(
+    engine: WatchEngine, poller: FakePoller, poster: RecordingPoster, clock: FakeClock, settings
+) -> None:
+    settings.watch.max_backoff_seconds = 100
+    poller.set("xc1", provisioningState="Updating")
+    info = await watch(engine)
+    await drain(engine, clock)
+    card = poster.posts(CHANNEL)[0]
+
+    poller.down = True
+    waits = []
+    for _ in range(6):
+        report = await until_due(engine, clock, info.id)
+        assert report.errors == 1
+        [now_watched] = await engine.list()
+        waits.append((now_watched.next_poll_at - clock.now()).total_seconds())
+        await drain(engine, clock)
+    # Backing off: each wait twice the last, up to the ceiling.
+    assert waits == [FAST, 2 * FAST, 4 * FAST, 100, 100, 100]
+    unreachable = [t for t in poster.thread(card.ts) if "cannot read" in t]
+    assert len(unreachable) == 1
+    assert "unreachable" in poster.latest(card.ts).text
+
+    poller.down = False
+    for _ in range(3):
+        await until_due(engine, clock, info.id)
+        await drain(engine, clock)
+    thread = poster.thread(card.ts)
+    assert len([t for t in thread if "answers again" in t]) == 1
+    assert len([t for t in thread if "cannot read" in t]) == 1
+    assert "unreachable" not in poster.latest(card.ts).text
+    assert not (await engine.list())[0].unreachable
+
+
+async def test_a_short_hiccup_is_not_announced(
+    engine: WatchEngine, poller: FakePoller, poster: RecordingPoster, clock: FakeClock
+) -> None:
+    poller.set("xc1", provisioningState="Updating")
+    info = await watch(engine)
+    poller.failing.add("xc1")
+    await until_due(engine, clock, info.id)
+    poller.failing.clear()
+    await until_due(engine, clock, info.id)
+    await drain(engine, clock)
+
+    assert [s.text for s in poster.sent if "cannot read" in s.text or "answers again" in s.text] == []
+
+
+async def test_watching_what_does_not_exist_is_an_error(
+    engine: WatchEngine, poller: FakePoller, poster: RecordingPoster
+) -> None:
+    with pytest.raises(OperationError, match="has no `nope`"):
+        await watch(engine, "nope")
+    with pytest.raises(OperationError, match="cannot be watched"):
+        await engine.watch(WatchTarget("equinix", "x"), CHANNEL, created_by="UREQ")
+    poller.set("old", Status="Terminated")
+    with pytest.raises(OperationError, match="already Terminated"):
+        await watch(engine, "old")
+    poller.down = True
+    poller.set("xc1", status="ACTIVE")
+    with pytest.raises(OperationError, match="could not read"):
+        await watch(engine, "xc1")
+
+    assert await count(engine, Watch) == 0
+    assert await count(engine, OutboxMessage) == 0
+
+
+async def test_watching_twice_keeps_one_watch_and_one_card(
+    engine: WatchEngine, poller: FakePoller, poster: RecordingPoster, clock: FakeClock
+) -> None:
+    poller.set("xc1", status="ACTIVE")
+    first = await watch(engine)
+    second = await watch(engine)
+    other = await watch(engine, channel="CELSEWHERE")
+    await drain(engine, clock)
+
+    assert first.created and not second.created and other.created
+    assert second.id == first.id != other.id
+    assert len(poster.posts(CHANNEL)) == 1 and len(poster.posts("CELSEWHERE")) == 1
+
+
+async def test_a_watch_started_in_a_thread_posts_its_card_and_changes_there(
+    engine: WatchEngine, poller: FakePoller, poster: RecordingPoster, clock: FakeClock
+) -> None:
+    poller.set("xc1", provisioningState="Updating")
+    await watch(engine, thread_ts="1699999999.000100", request_id="req1")
+    poller.update("xc1", provisioningState="Succeeded")
+    await poll_when_due(engine, clock, FAST)
+    await drain(engine, clock)
+
+    posts = poster.posts(CHANNEL)
+    assert [p.thread_ts for p in posts] == ["1699999999.000100"] * 2
+    assert "Updating → *Succeeded*" in posts[1].text
+    assert poster.updates(posts[0].ts)  # the card in the thread is the one kept up to date
+
+
+async def test_batched_polling_makes_one_call_per_batch_and_per_resource_one_per_resource(
+    engine: WatchEngine, poller: FakePoller, clock: FakeClock, settings
+) -> None:
+    settings.watch.batch_size = 5
+    settings.watch.provider_concurrency = 2
+    ids = [f"xc{n}" for n in range(23)]
+    for rid in ids:
+        poller.set(rid, provisioningState="Succeeded")
+        await watch(engine, rid)
+    await watch(engine, "xc0", channel="CSECOND")  # two channels, one resource: read once
+    poller.reset_counts()
+
+    report = await poll_when_due(engine, clock, SLOW)
+    assert report.claimed == 24 and report.resources == 23
+    assert len(poller.many_calls) == math.ceil(23 / 5) == report.calls["azure"]
+    assert poller.one_calls == []
+    assert all(len(c) <= 5 for c in poller.many_calls)
+    assert poller.read == dict.fromkeys(ids, 1)
+    assert 1 < poller.max_in_flight <= 2
+
+    settings.watch.strategy = "per-resource"
+    poller.reset_counts()
+    report = await poll_when_due(engine, clock, SLOW)
+    assert len(poller.one_calls) == 23 == report.calls["azure"]
+    assert poller.many_calls == []
+    assert poller.read == dict.fromkeys(ids, 1)
+    assert 1 < poller.max_in_flight <= 2
+
+
+async def test_a_batch_that_fails_as_a_whole_counts_as_an_error_for_each_watch(
+    engine: WatchEngine, poller: FakePoller, clock: FakeClock
+) -> None:
+    for rid in ("a1", "a2"):
+        poller.set(rid, provisioningState="Updating")
+        await watch(engine, rid)
+    poller.failing.add("a2")
+    report = await poll_when_due(engine, clock, FAST)
+    assert (report.claimed, report.errors) == (2, 1)
+
+    poller.down = True
+    report = await poll_when_due(engine, clock, 2 * FAST)
+    assert report.errors == 2
+
+
+async def test_unwatch_stops_polling_and_says_so_in_the_thread(
+    engine: WatchEngine, poller: FakePoller, poster: RecordingPoster, clock: FakeClock
+) -> None:
+    poller.set("xc1", provisioningState="Updating")
+    await watch(engine)
+    await drain(engine, clock)
+    card = poster.posts(CHANNEL)[0]
+
+    [ended] = await engine.unwatch("azure", "circuit-xc1", CHANNEL, by="UREQ")  # by label
+    await drain(engine, clock)
+
+    assert ended.status == "ended"
+    assert "stopped watching" in poster.thread(card.ts)[0]
+    assert "no longer watched" in poster.latest(card.ts).text
+    poller.reset_counts()
+    assert (await poll_when_due(engine, clock, SLOW)).claimed == 0
+    with pytest.raises(OperationError, match="not watched"):
+        await engine.unwatch("azure", "xc1", CHANNEL, by="UREQ")
+
+
+async def test_a_change_seen_by_a_poll_whose_claim_expired_is_recorded_once(
+    engine: WatchEngine, poller: FakePoller, clock: FakeClock
+) -> None:
+    """Two polls of one watch (the first outlived its lease): the version check keeps one."""
+    poller.set("xc1", provisioningState="Updating")
+    await watch(engine)
+    await clock.advance(FAST)
+    due = await engine._claim(clock.now(), 10)
+    await clock.advance(engine.lease.total_seconds())
+    poller.update("xc1", provisioningState="Succeeded")
+    assert (await engine.tick()).transitions == 1  # the second poller, after the lease ran out
+
+    late = TickReport()
+    results = await engine._read(due, late)
+    await engine._record(due, results, late)  # the first poller, finally done
+    assert late.transitions == 0
+    assert await count(engine, WatchTransition) == 1

@@ -1,0 +1,264 @@
+"""The outbox sender: every message delivered exactly once and in order, through rate limits,
+server errors, restarts and channels that disappear."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from watch_support import FakePoller, RecordingPoster, drain, make_runtime, poll_when_due
+
+from circuitbot.actions.registry import WatchTarget
+from circuitbot.chat.reply import PostError, Reply
+from circuitbot.clock import FakeClock
+from circuitbot.sandbox.slack import FakeSlack
+from circuitbot.settings import Settings
+from circuitbot.slack.app import slack_client
+from circuitbot.slack.poster import SlackPoster
+from circuitbot.store.db import Database
+from circuitbot.store.tables import OutboxMessage, Watch
+from circuitbot.watch.engine import WatchEngine
+from circuitbot.watch.outbox import enqueue
+
+CHANNEL = "COPS"
+FAST = 15.0
+
+
+async def watch(engine: WatchEngine, resource_id: str = "xc1", channel: str = CHANNEL):
+    return await engine.watch(WatchTarget("azure", resource_id), channel, created_by="UREQ")
+
+
+async def rows(engine: WatchEngine, *where) -> list[OutboxMessage]:
+    async with engine.runtime.db.session() as session:
+        return list((await session.execute(select(OutboxMessage).where(*where))).scalars())
+
+
+async def post(engine: WatchEngine, text: str, channel: str = CHANNEL, thread_ts: str | None = None) -> None:
+    """A message some other room (approvals) puts in the outbox."""
+    async with engine.runtime.db.session() as session:
+        enqueue(
+            session,
+            kind="post",
+            channel=channel,
+            thread_ts=thread_ts,
+            reply=Reply.plain(text, ephemeral=False),
+            at=engine.runtime.clock.now(),
+        )
+
+
+async def provisioning_steps(engine: WatchEngine, poller: FakePoller, clock: FakeClock, states: list[str]):
+    for state in states:
+        poller.update("xc1", provisioningState=state)
+        await poll_when_due(engine, clock, FAST)
+
+
+async def test_a_rate_limited_message_waits_as_long_as_slack_says(
+    engine: WatchEngine, poster: RecordingPoster, clock: FakeClock
+) -> None:
+    await post(engine, "hello")
+    poster.failures.append(PostError("ratelimited", retry_after=30))
+
+    assert await engine.sender.run_once() == 1
+    assert poster.sent == []
+    await clock.advance(29)
+    await engine.sender.run_once()
+    assert poster.sent == [] and poster.attempts == 1  # not even tried before Slack's time
+    await clock.advance(1)
+    await engine.sender.run_once()
+    assert [s.text for s in poster.sent] == ["hello"]
+    [row] = await rows(engine)
+    assert (row.status, row.attempts, row.sent_ts) == ("sent", 2, poster.sent[0].ts)
+
+
+async def test_each_channel_gets_about_one_message_a_second(
+    engine: WatchEngine, poster: RecordingPoster, clock: FakeClock
+) -> None:
+    for n in range(3):
+        await post(engine, f"ops {n}", thread_ts=f"1700000000.00000{n}")  # three streams, one channel
+    await post(engine, "elsewhere", channel="CELSEWHERE")
+
+    await engine.sender.run_once()
+    assert sorted(s.text for s in poster.sent) == ["elsewhere", "ops 0"]
+    await engine.sender.run_once()
+    assert len(poster.sent) == 2  # the same second: COPS waits
+    await clock.advance(1)
+    await engine.sender.run_once()
+    await clock.advance(1)
+    await engine.sender.run_once()
+    assert [s.text for s in poster.posts(CHANNEL)] == ["ops 0", "ops 1", "ops 2"]
+
+
+async def test_a_failing_message_holds_back_the_later_messages_of_its_watch(
+    engine: WatchEngine, poller: FakePoller, poster: RecordingPoster, clock: FakeClock
+) -> None:
+    poller.set("xc1", provisioningState="Creating")
+    await watch(engine)
+    await drain(engine, clock)
+    card = poster.posts(CHANNEL)[0]
+    await provisioning_steps(engine, poller, clock, ["Updating", "Provisioning", "Succeeded"])
+    poster.failures.extend([PostError("fatal_error")] * 3)
+
+    await drain(engine, clock)
+
+    thread = poster.thread(card.ts)
+    assert [t.split("→ *")[1].split("*")[0] for t in thread] == ["Updating", "Provisioning", "Succeeded"]
+    assert poster.attempts == len(poster.sent) + 3
+
+
+async def test_card_edits_not_yet_sent_are_replaced_by_the_latest(
+    engine: WatchEngine, poller: FakePoller, poster: RecordingPoster, clock: FakeClock
+) -> None:
+    poller.set("xc1", provisioningState="Creating")
+    await watch(engine)
+    await drain(engine, clock)
+    card = poster.posts(CHANNEL)[0]
+    await provisioning_steps(engine, poller, clock, ["Updating", "Provisioning", "Succeeded"])
+
+    await drain(engine, clock)
+
+    assert len(poster.thread(card.ts)) == 3
+    [edit] = [s for s in poster.sent if s.kind == "update"]  # one edit, with the whole timeline
+    assert edit.ts == card.ts and "Succeeded" in edit.text and "stable" in edit.text
+    assert str(edit.blocks).count("→") == 3
+    assert len(await rows(engine, OutboxMessage.status == "superseded")) == 2
+
+
+async def test_an_outage_and_a_restart_lose_nothing_and_send_nothing_twice(
+    settings, database: Database, clock: FakeClock, poller: FakePoller, poster: RecordingPoster
+) -> None:
+    first = make_runtime(settings, database, clock, poller, poster).watches
+    poller.set("xc1", provisioningState="Creating")
+    await watch(first)
+    await provisioning_steps(first, poller, clock, ["Updating", "Succeeded"])
+    poster.failures.extend([PostError("service_unavailable")] * 4)
+    for _ in range(4):  # Slack is down: every attempt fails
+        await first.sender.run_once()
+        await clock.advance(20)
+    assert poster.sent == []
+    leased = await first.sender._claim()  # and this process dies holding a claim
+    assert leased
+
+    # A new process on the same database: everything pending goes out, each once, in order.
+    second_db = Database(database.url.render_as_string(hide_password=False))
+    try:
+        second = make_runtime(settings, second_db, clock, poller, poster).watches
+        await drain(second, clock)
+    finally:
+        await second_db.dispose()
+
+    card = poster.posts(CHANNEL)[0]
+    thread = poster.thread(card.ts)
+    assert len(thread) == 2 and "→ *Updating*" in thread[0] and "→ *Succeeded*" in thread[1]
+    assert len(poster.posts()) == 3 and len(poster.updates(card.ts)) == 1
+    assert {r.status for r in await rows(first)} <= {"sent", "superseded"}
+
+
+async def test_a_channel_that_is_gone_pauses_the_watch_and_tells_its_creator(
+    engine: WatchEngine, poller: FakePoller, poster: RecordingPoster, clock: FakeClock
+) -> None:
+    poller.set("xc1", provisioningState="Creating")
+    info = await watch(engine)
+    await drain(engine, clock)
+    poster.gone_channels.add(CHANNEL)
+    await provisioning_steps(engine, poller, clock, ["Updating"])
+
+    await drain(engine, clock)
+
+    [dm] = poster.posts("UREQ")
+    assert "paused" in dm.text and "channel_not_found" in dm.text and "xc1" in dm.text
+    [paused] = await engine.list()
+    assert (paused.status, paused.id) == ("paused", info.id)
+    assert {r.status for r in await rows(engine, OutboxMessage.watch_id == info.id)} == {"sent", "failed"}
+    poller.reset_counts()
+    assert (await poll_when_due(engine, clock, 10 * FAST)).claimed == 0  # paused: not polled
+
+    # Invited back, the creator watches again: the same watch resumes, with a fresh card.
+    poster.gone_channels.clear()
+    resumed = await watch(engine)
+    await drain(engine, clock)
+    assert resumed.created and resumed.id == info.id and resumed.status == "active"
+    assert len(poster.posts(CHANNEL)) == 2
+    assert "Updating" in poster.posts(CHANNEL)[-1].text
+
+
+async def test_a_message_slack_cannot_take_is_dropped_and_the_rest_still_go(
+    engine: WatchEngine, poster: RecordingPoster, clock: FakeClock
+) -> None:
+    await post(engine, "first", thread_ts="1700000000.000001")
+    await post(engine, "second", thread_ts="1700000000.000001")
+    poster.failures.append(PostError("msg_too_long"))
+
+    await drain(engine, clock)
+
+    assert [s.text for s in poster.sent] == ["second"]
+    assert [r.status for r in await rows(engine)] == ["failed", "sent"]
+
+
+async def test_the_background_sender_delivers_as_soon_as_a_watch_is_written(
+    engine: WatchEngine, poller: FakePoller, poster: RecordingPoster
+) -> None:
+    poller.set("xc1", provisioningState="Creating")
+    await engine.start()
+    try:
+        await watch(engine)
+        await asyncio.wait_for(poster.delivered.wait(), timeout=10)
+    finally:
+        await engine.stop()
+    assert len(poster.posts(CHANNEL)) == 1
+
+
+async def test_slack_429s_and_500s_still_deliver_every_message_exactly_once(
+    settings, database: Database, clock: FakeClock, poller: FakePoller
+) -> None:
+    fake = FakeSlack(clock=clock)
+    async with fake.serve() as api_url:
+        slack_settings = Settings(
+            slack_bot_token="xoxb-test", slack_api_url=api_url, data_dir=settings.data_dir
+        )
+        poster = SlackPoster(slack_client(slack_settings, rate_limit_retries=0))
+        engine = make_runtime(settings, database, clock, poller, poster).watches
+        poller.set("xc1", provisioningState="Creating", serviceProviderProvisioningState="NotProvisioned")
+        await watch(engine)
+        fake.fail_next("chat.postMessage", status=429, retry_after=3, count=2)
+        await drain(engine, clock)
+        steps = ["Updating", "Provisioning", "Provisioned"]
+        for n, state in enumerate(steps):
+            poller.update("xc1", serviceProviderProvisioningState=state)
+            await poll_when_due(engine, clock, FAST)
+            fake.fail_next("chat.postMessage", status=500 if n % 2 else 429, retry_after=2)
+            fake.fail_next("chat.update", status=503)
+            await drain(engine, clock)
+
+    [card] = [m for m in fake.messages(CHANNEL) if "thread_ts" not in m or m["thread_ts"] == m["ts"]]
+    thread = [m["text"] for m in fake.thread(CHANNEL, card["ts"])]
+    assert len(thread) == 3
+    assert [t.split("→ *")[1].split("*")[0] for t in thread] == steps
+    assert "Provisioned" in card["text"] and card.get("edited")
+    failed = fake.calls_to("chat.postMessage", ok=False)
+    assert len(failed) == 5 and {c.status for c in failed} == {429, 500}
+    # Exactly once: one successful call per message, and as many as the outbox sent.
+    delivered = fake.calls_to("chat.postMessage", ok=True)
+    assert len(delivered) == 1 + 3
+    async with database.session() as session:
+        sent = (
+            await session.execute(
+                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")
+            )
+        ).scalar_one()
+        status_ts = (await session.execute(select(Watch.status_ts))).scalar_one()
+    assert sent == len(delivered) + len(fake.calls_to("chat.update", ok=True))
+    assert status_ts == card["ts"]
+
+
+async def test_a_lease_left_by_a_dead_sender_expires(
+    engine: WatchEngine, poster: RecordingPoster, clock: FakeClock
+) -> None:
+    await post(engine, "hello")
+    assert len(await engine.sender._claim()) == 1  # claimed, never delivered
+    await engine.sender.run_once()
+    assert poster.sent == []
+    await clock.advance(engine.sender.lease.total_seconds() + 1)
+    await engine.sender.run_once()
+    assert [s.text for s in poster.sent] == ["hello"]
+    assert clock.now() - (await rows(engine))[0].created_at > timedelta(seconds=60)
