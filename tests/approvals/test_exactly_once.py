@@ -30,7 +30,8 @@ async def test_many_concurrent_approve_clicks_run_it_once(harness) -> None:
     assert [w.user_id for w in winners] == [row.decided_by]
     for surface in surfaces:
         if surface not in winners:
-            assert "already" in surface.text, surface.text
+            told = surface.text
+            assert f"already approved by <@{row.decided_by}>" in told or "already voted" in told, told
     async with harness.runtime.db.session() as session:
         approved = list(
             await session.scalars(select(AuditEvent).where(AuditEvent.action == "status.approved"))

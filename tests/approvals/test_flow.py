@@ -85,7 +85,7 @@ async def test_approval_by_another_user_runs_it_once_and_shows_success(harness) 
     ]
     # A later click changes nothing and is told who decided.
     late = await harness.click("approve", request_id, "UAPP2")
-    assert "already succeeded by <@UAPP1>" in late.text
+    assert "already approved by <@UAPP1>, now succeeded" in late.text
     assert harness.provider.writes == 1
 
 

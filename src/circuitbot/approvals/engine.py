@@ -229,7 +229,7 @@ class ApprovalEngine:
         refusal = policy.request_refusal(caller, op)
         if refusal is None:
             try:
-                preview = await self._preview(ctx, op, params)
+                preview = await self._preview(ctx, op, params, masker)
             except OperationError as exc:
                 refusal = masker.text(str(exc))
             else:
@@ -306,7 +306,7 @@ class ApprovalEngine:
         where = await self._post_request(row)
         return msg.created(row, where)
 
-    async def _preview(self, ctx: OpContext, op: Operation, params: Params) -> Preview:
+    async def _preview(self, ctx: OpContext, op: Operation, params: Params, masker: Masker) -> Preview:
         if op.preview is None:
             raise Refused(f"{op.name} has no preview, so it cannot be approved")
         try:
@@ -315,7 +315,13 @@ class ApprovalEngine:
             raise
         except Exception as exc:
             error_id = secrets.token_hex(4)
-            log.error("preview of %s failed (error id %s): %s", op.name, error_id, exc.__class__.__name__)
+            log.error(
+                "preview of %s failed (error id %s): %s: %s",
+                op.name,
+                error_id,
+                exc.__class__.__name__,
+                masker.text(str(exc)),
+            )
             raise OperationError(f"could not read the current state (error id {error_id})") from None
 
     async def _post_request(self, row: ApprovalRequest) -> list[str]:
@@ -373,7 +379,12 @@ class ApprovalEngine:
 
     def _already(self, row: ApprovalRequest) -> Reply:
         by = f" by {msg.user(row.decided_by)}" if row.decided_by else ""
-        return Reply.error(f"`{row.id}` was already {row.status.replace('_', ' ')}{by}")
+        if row.status in (msg.REJECTED, msg.CANCELED, msg.EXPIRED):
+            return Reply.error(
+                f"`{row.id}` was already {row.status}{by if row.status != msg.EXPIRED else ''}"
+            )
+        now = "" if row.status == msg.APPROVED else f", now {row.status.replace('_', ' ')}"
+        return Reply.error(f"`{row.id}` was already approved{by}{now}")
 
     async def _vote(self, ctx: OpContext, row: ApprovalRequest, decision: str, **detail: Any) -> Reply | None:
         """Record one person's vote (once per request); a Reply when it could not be recorded."""
