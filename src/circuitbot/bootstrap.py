@@ -11,11 +11,12 @@ from circuitbot.clock import Clock, SystemClock
 from circuitbot.runtime import Runtime
 from circuitbot.settings import Settings
 from circuitbot.store.db import Database
+from circuitbot.watch.engine import WatchEngine
 
 log = logging.getLogger(__name__)
 
 # Every module that contributes operations, each through its register(registry).
-OPERATION_MODULES = ("circuitbot.chat.builtin", "circuitbot.approvals.commands")
+OPERATION_MODULES = ("circuitbot.chat.builtin", "circuitbot.approvals.commands", "circuitbot.watch.commands")
 
 
 def build_registry(extra_modules: tuple[str, ...] = ()) -> Registry:
@@ -44,4 +45,7 @@ async def build_runtime(
         clock=clock or SystemClock(),
     )
     runtime.approvals = ApprovalEngine(runtime, local_key=sandbox)
+    # Front ends start it (runtime.watches.start()) where the process should poll and post.
+    runtime.watches = WatchEngine(runtime)
+    runtime.on_close(runtime.watches.stop)
     return runtime
