@@ -1,0 +1,632 @@
+"""HTTP client of the Azure ExpressRoute partner API (ARM).
+
+Covers what a partner manages: expressRouteCrossConnections (the shadow of a customer's
+circuit, named by its service key), their peerings and troubleshooting tables, the partner's
+port pairs (expressRouteProviderPorts) and Azure's BGP service communities.
+
+Two pitfalls of the real service shape this client:
+
+* A cross-connection PUT must carry the whole resource as GET returned it, read-only fields
+  included (``location``, ``expressRouteCircuit.id``, ``peeringLocation``,
+  ``bandwidthInMbps``); otherwise ARM answers ``LocationRequired`` or "cannot be modified".
+  PUT bodies are therefore built from the raw GET JSON with only the intended fields changed,
+  never from a model.
+* Writes are long-running: the answer carries ``Azure-AsyncOperation`` or ``Location`` and
+  ``Retry-After``; the client follows them to the end through the Clock, then reads the
+  resource back.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+from azure.core.credentials_async import AsyncTokenCredential
+
+from circuitbot.clock import Clock, SystemClock
+from circuitbot.providers.http import RetryPolicy, make_client, parse_retry_after
+
+from . import models as m
+from .errors import (
+    PROVIDER,
+    AzureCloudError,
+    AzureOperationFailed,
+    AzureOperationTimeout,
+    NotFound,
+    error_from_response,
+)
+
+DEFAULT_BASE_URL = "https://management.azure.com"
+DEFAULT_TOKEN_SCOPE = "https://management.azure.com/.default"
+DEFAULT_POLL_SECONDS = 10.0  # the partner docs' Retry-After; used when an answer gives none
+TOKEN_REFRESH_MARGIN = 300.0  # renew a token this many seconds before it expires
+
+ModelT = TypeVar("ModelT", bound=m.AzureModel)
+ProviderPortQueryForm = Literal["filter", "query"]
+
+
+@dataclass(frozen=True)
+class Snapshot(Generic[ModelT]):
+    """A resource as read: the parsed model, the raw JSON (the base of any PUT) and its etag."""
+
+    model: ModelT
+    raw: dict[str, Any]
+    etag: str | None
+
+    @property
+    def id(self) -> str:
+        return str(self.raw.get("id") or "")
+
+
+class _BearerAuth(httpx.Auth):
+    """Adds an ARM bearer token, only for the configured ARM host.
+
+    Polling URLs come from response headers; checking the host keeps the token from being
+    sent anywhere else. A 401 gets one retry with a fresh token.
+    """
+
+    def __init__(self, client: AzurePartnerClient, host: str) -> None:
+        self._client = client
+        self._host = host
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncIterator[httpx.Request]:  # type: ignore[override]
+        if request.url.host != self._host:
+            yield request
+            return
+        request.headers["Authorization"] = f"Bearer {await self._client._token()}"
+        response = yield request
+        if response.status_code == 401:
+            request.headers["Authorization"] = f"Bearer {await self._client._token(refresh=True)}"
+            yield request
+
+
+class AzurePartnerClient:
+    """The partner side of ExpressRoute: cross-connections, peerings, port pairs, communities.
+
+    ``subscription_ids`` are the partner's management subscriptions; lists cover all of them.
+    ``credential`` is any azure.core AsyncTokenCredential; without one an
+    ``azure.identity.aio.DefaultAzureCredential`` is created on first use (client secret,
+    managed identity or workload identity through their standard environment variables).
+    ``poll_interval`` fixes the wait between long-running-operation polls; by default the
+    service's ``Retry-After`` decides.
+    """
+
+    def __init__(
+        self,
+        *,
+        subscription_ids: Sequence[str],
+        credential: AsyncTokenCredential | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        token_scope: str = DEFAULT_TOKEN_SCOPE,
+        cross_connection_api_version: str = "2025-07-01",
+        provider_ports_api_version: str = "2025-05-01",
+        communities_api_version: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+        poll_interval: float | None = None,
+        operation_timeout: float = 3600.0,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        if not subscription_ids:
+            raise ValueError("at least one partner subscription id is needed")
+        self.subscription_ids = list(subscription_ids)
+        self.base_url = base_url.rstrip("/")
+        self.token_scope = token_scope
+        self.cross_connection_api_version = cross_connection_api_version
+        self.provider_ports_api_version = provider_ports_api_version
+        self.communities_api_version = communities_api_version or cross_connection_api_version
+        self.poll_interval = poll_interval
+        self.operation_timeout = operation_timeout
+        self._clock: Clock = clock or SystemClock()
+        self._credential = credential
+        self._owns_credential = credential is None
+        self._access_token: str | None = None
+        self._token_expires_on = 0.0
+        self._key_to_id: dict[str, str] = {}
+        self._name_filter_supported = True
+        self._http = make_client(
+            provider=PROVIDER,
+            base_url=self.base_url,
+            transport=transport,
+            retry=retry,
+            clock=self._clock,
+            timeout=timeout,
+            headers={"Accept": "application/json"},
+            auth=_BearerAuth(self, urlsplit(self.base_url).hostname or ""),
+            request_id_header="x-ms-client-request-id",
+        )
+
+    async def __aenter__(self) -> AzurePartnerClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        if self._owns_credential and self._credential is not None:
+            await self._credential.close()
+
+    # --- cross-connections --------------------------------------------------------------------
+
+    async def iter_cross_connections(
+        self, subscription: str | None = None, filter: str | None = None
+    ) -> AsyncIterator[m.ExpressRouteCrossConnection]:
+        """Every cross-connection in one or all partner subscriptions, following nextLink."""
+        for subscription_id in self._subscriptions(subscription):
+            params = {"api-version": self.cross_connection_api_version}
+            if filter:
+                params["$filter"] = filter
+            url = f"/subscriptions/{subscription_id}/providers/Microsoft.Network/expressRouteCrossConnections"
+            async for item in self._pages(url, params):
+                cross_connection = m.ExpressRouteCrossConnection.model_validate(item)
+                self._remember(cross_connection)
+                yield cross_connection
+
+    async def list_cross_connections(
+        self, subscription: str | None = None, filter: str | None = None
+    ) -> list[m.ExpressRouteCrossConnection]:
+        return [c async for c in self.iter_cross_connections(subscription, filter)]
+
+    async def find_by_service_key(self, service_key: str) -> m.ExpressRouteCrossConnection | None:
+        """The cross-connection whose name is the service key, in any partner subscription.
+
+        Asks with ``$filter=name eq '<key>'`` first; lists everything when the filter is
+        refused or finds nothing (not every api-version honours it). Names compare
+        case-insensitively, as ARM names do.
+        """
+        wanted = service_key.strip().lower()
+        if self._name_filter_supported:
+            name_filter = f"name eq {_odata_string(service_key.strip())}"
+            try:
+                async for cross_connection in self.iter_cross_connections(filter=name_filter):
+                    if (cross_connection.name or "").lower() == wanted:
+                        return cross_connection
+            except AzureCloudError as exc:
+                if exc.status != 400:
+                    raise
+                self._name_filter_supported = False
+        async for cross_connection in self.iter_cross_connections():
+            if (cross_connection.name or "").lower() == wanted:
+                return cross_connection
+        return None
+
+    async def resolve_cross_connection_id(self, id_or_key: str) -> str:
+        """The ARM id of a cross-connection given its id or its service key."""
+        if _is_resource_id(id_or_key):
+            return id_or_key
+        cached = self._key_to_id.get(id_or_key.strip().lower())
+        if cached:
+            return cached
+        found = await self.find_by_service_key(id_or_key)
+        if found is None or not found.id:
+            raise NotFound(
+                status=404,
+                code="CrossConnectionNotFound",
+                message=f"No cross-connection with service key {id_or_key} in the partner subscriptions.",
+            )
+        return found.id
+
+    async def get_cross_connection(self, id_or_key: str) -> Snapshot[m.ExpressRouteCrossConnection]:
+        resource_id = await self.resolve_cross_connection_id(id_or_key)
+        try:
+            return await self._get_cross_connection_by_id(resource_id)
+        except NotFound:
+            key = id_or_key.strip().lower()
+            if _is_resource_id(id_or_key) or self._key_to_id.pop(key, None) is None:
+                raise
+        # the cached id went stale (the resource moved or was recreated): look it up again
+        return await self._get_cross_connection_by_id(await self.resolve_cross_connection_id(id_or_key))
+
+    async def put_cross_connection(
+        self,
+        current: Snapshot[m.ExpressRouteCrossConnection] | str,
+        *,
+        properties: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        if_match: str | None = None,
+        wait: bool = True,
+    ) -> Snapshot[m.ExpressRouteCrossConnection]:
+        """PUT the whole resource as read, with only ``properties``/``tags`` changed.
+
+        ``current`` is a snapshot from ``get_cross_connection`` (or an id or key, read first).
+        ``if_match`` sends ``If-Match``; a mismatch raises ``PreconditionFailed``. With
+        ``wait`` the operation is followed to the end and the resource read back; without it
+        the first answer (provisioningState ``Updating``) is returned.
+        """
+        snapshot = current if isinstance(current, Snapshot) else await self.get_cross_connection(current)
+        body = copy.deepcopy(snapshot.raw)
+        if properties:
+            body.setdefault("properties", {}).update(copy.deepcopy(dict(properties)))
+        if tags is not None:
+            body["tags"] = dict(tags)
+        resource_id = snapshot.id
+        response = await self._send(
+            "PUT", resource_id, self.cross_connection_api_version, json=body, if_match=if_match
+        )
+        if wait:
+            await self._wait_for_operation(response, final_via="azure-async-operation")
+            return await self._get_cross_connection_by_id(resource_id)
+        return _snapshot(m.ExpressRouteCrossConnection, response)
+
+    async def set_provisioning_state(
+        self, id_or_key: str, state: str, *, if_match: str | None = None, wait: bool = True
+    ) -> Snapshot[m.ExpressRouteCrossConnection]:
+        """Set ``serviceProviderProvisioningState`` (Provisioned once layer 2 is up, …)."""
+        return await self.put_cross_connection(
+            id_or_key, properties={"serviceProviderProvisioningState": state}, if_match=if_match, wait=wait
+        )
+
+    async def set_notes(
+        self, id_or_key: str, notes: str, *, if_match: str | None = None, wait: bool = True
+    ) -> Snapshot[m.ExpressRouteCrossConnection]:
+        return await self.put_cross_connection(
+            id_or_key, properties={"serviceProviderNotes": notes}, if_match=if_match, wait=wait
+        )
+
+    async def move_to_port_pair(
+        self,
+        id_or_key: str,
+        port_pair: m.ExpressRouteProviderPort | str,
+        *,
+        if_match: str | None = None,
+        wait: bool = True,
+    ) -> Snapshot[m.ExpressRouteCrossConnection]:
+        """Place the circuit on another port pair (seed 000): PUT new primary/secondary ports.
+
+        ``port_pair`` is a provider port as listed or its descriptor. Whether the target fits
+        (same peering location, enough remaining bandwidth) is checked by the caller and by
+        the service.
+        """
+        if isinstance(port_pair, str):
+            found = await self.get_provider_port(port_pair)
+            if found is None:
+                raise NotFound(
+                    status=204, code="PortPairNotFound", message=f"No port pair with descriptor {port_pair}."
+                )
+            port_pair = found
+        ports = port_pair.properties
+        if ports is None or not ports.primary_azure_port or not ports.secondary_azure_port:
+            raise ValueError(
+                f"port pair {port_pair.descriptor} does not name its primary and secondary ports"
+            )
+        return await self.put_cross_connection(
+            id_or_key,
+            properties={
+                "primaryAzurePort": ports.primary_azure_port,
+                "secondaryAzurePort": ports.secondary_azure_port,
+            },
+            if_match=if_match,
+            wait=wait,
+        )
+
+    async def update_tags(
+        self, id_or_key: str, tags: Mapping[str, str]
+    ) -> Snapshot[m.ExpressRouteCrossConnection]:
+        """PATCH the tags (the only partial update ARM offers for cross-connections)."""
+        resource_id = await self.resolve_cross_connection_id(id_or_key)
+        response = await self._send(
+            "PATCH", resource_id, self.cross_connection_api_version, json={"tags": dict(tags)}
+        )
+        return _snapshot(m.ExpressRouteCrossConnection, response)
+
+    # --- peerings -----------------------------------------------------------------------------
+
+    async def list_peerings(self, id_or_key: str) -> list[m.ExpressRouteCrossConnectionPeering]:
+        resource_id = await self.resolve_cross_connection_id(id_or_key)
+        params = {"api-version": self.cross_connection_api_version}
+        return [
+            m.ExpressRouteCrossConnectionPeering.model_validate(item)
+            async for item in self._pages(f"{resource_id}/peerings", params)
+        ]
+
+    async def get_peering(
+        self, id_or_key: str, peering_name: str
+    ) -> Snapshot[m.ExpressRouteCrossConnectionPeering]:
+        url = await self._peering_url(id_or_key, peering_name)
+        response = await self._send("GET", url, self.cross_connection_api_version)
+        return _snapshot(m.ExpressRouteCrossConnectionPeering, response)
+
+    async def put_peering(
+        self,
+        id_or_key: str,
+        peering_name: str,
+        properties: Mapping[str, Any],
+        *,
+        if_match: str | None = None,
+        merge: bool = True,
+        wait: bool = True,
+    ) -> Snapshot[m.ExpressRouteCrossConnectionPeering]:
+        """Create or update a peering (by convention named after its type).
+
+        With ``merge`` an existing peering is read and only ``properties`` change in it, as
+        ``az network cross-connection peering update`` does; otherwise the body holds exactly
+        ``properties``.
+        """
+        url = await self._peering_url(id_or_key, peering_name)
+        body: dict[str, Any] = {"name": peering_name, "properties": {}}
+        if merge:
+            try:
+                body = copy.deepcopy((await self.get_peering(url, peering_name)).raw)
+            except NotFound:
+                pass
+        body.setdefault("properties", {}).update(copy.deepcopy(dict(properties)))
+        if peering_name in set(m.PeeringType):
+            body["properties"].setdefault("peeringType", peering_name)
+        response = await self._send(
+            "PUT", url, self.cross_connection_api_version, json=body, if_match=if_match
+        )
+        if wait:
+            await self._wait_for_operation(response, final_via="azure-async-operation")
+            return await self.get_peering(url, peering_name)
+        return _snapshot(m.ExpressRouteCrossConnectionPeering, response)
+
+    async def delete_peering(self, id_or_key: str, peering_name: str, *, wait: bool = True) -> None:
+        url = await self._peering_url(id_or_key, peering_name)
+        response = await self._send("DELETE", url, self.cross_connection_api_version)
+        if wait:
+            await self._wait_for_operation(response, final_via="location")
+
+    # --- troubleshooting tables ---------------------------------------------------------------
+
+    async def list_arp_table(
+        self, id_or_key: str, peering_name: str, device_path: str
+    ) -> list[m.ExpressRouteCircuitArpTable]:
+        items = await self._table(id_or_key, peering_name, "arpTables", device_path)
+        return [m.ExpressRouteCircuitArpTable.model_validate(item) for item in items]
+
+    async def list_routes_table(
+        self, id_or_key: str, peering_name: str, device_path: str
+    ) -> list[m.ExpressRouteCircuitRoutesTable]:
+        items = await self._table(id_or_key, peering_name, "routeTables", device_path)
+        return [m.ExpressRouteCircuitRoutesTable.model_validate(item) for item in items]
+
+    async def list_routes_table_summary(
+        self, id_or_key: str, peering_name: str, device_path: str
+    ) -> list[m.ExpressRouteCrossConnectionRoutesTableSummary]:
+        items = await self._table(id_or_key, peering_name, "routeTablesSummary", device_path)
+        return [m.ExpressRouteCrossConnectionRoutesTableSummary.model_validate(item) for item in items]
+
+    # --- provider ports (port pairs) ----------------------------------------------------------
+
+    async def list_provider_ports(
+        self,
+        location: str | None = None,
+        *,
+        form: ProviderPortQueryForm = "filter",
+        subscription: str | None = None,
+    ) -> list[m.ExpressRouteProviderPort]:
+        """The partner's port pairs, all or at one peering location.
+
+        ``form="filter"`` asks as the spec does (``$filter=location eq '<loc>'``),
+        ``form="query"`` as the partner docs do (``?location=<loc>``).
+        """
+        if form not in ("filter", "query"):
+            raise ValueError(f"form must be 'filter' or 'query', not {form!r}")
+        ports: list[m.ExpressRouteProviderPort] = []
+        for subscription_id in self._subscriptions(subscription):
+            params = {"api-version": self.provider_ports_api_version}
+            if location is not None:
+                if form == "filter":
+                    params["$filter"] = f"location eq {_odata_string(location)}"
+                else:
+                    params["location"] = location
+            url = _provider_ports_path(subscription_id)
+            ports.extend(
+                [m.ExpressRouteProviderPort.model_validate(item) async for item in self._pages(url, params)]
+            )
+        return ports
+
+    async def get_provider_port(
+        self, descriptor: str, *, subscription: str | None = None
+    ) -> m.ExpressRouteProviderPort | None:
+        """One port pair by descriptor, or None when no partner subscription has it.
+
+        The service answers with the object (spec), a ``{"value": [...]}`` wrapper (partner
+        docs) or 204 for an unknown descriptor.
+        """
+        for subscription_id in self._subscriptions(subscription):
+            url = f"{_provider_ports_path(subscription_id)}/{descriptor}"
+            try:
+                response = await self._send("GET", url, self.provider_ports_api_version)
+            except NotFound:
+                continue
+            if response.status_code == 204 or not response.content:
+                continue
+            body = response.json()
+            if isinstance(body, dict) and isinstance(body.get("value"), list):
+                candidates = [m.ExpressRouteProviderPort.model_validate(item) for item in body["value"]]
+                for port in candidates:
+                    if descriptor.lower() in {(port.descriptor or "").lower(), (port.name or "").lower()}:
+                        return port
+                if candidates:
+                    return candidates[0]
+                continue
+            return m.ExpressRouteProviderPort.model_validate(body)
+        return None
+
+    # --- BGP service communities --------------------------------------------------------------
+
+    async def list_bgp_service_communities(
+        self, subscription: str | None = None
+    ) -> list[m.BgpServiceCommunity]:
+        """Azure's services and their BGP community values (the same in every subscription)."""
+        subscription_id = subscription or self.subscription_ids[0]
+        url = f"/subscriptions/{subscription_id}/providers/Microsoft.Network/bgpServiceCommunities"
+        params = {"api-version": self.communities_api_version}
+        return [m.BgpServiceCommunity.model_validate(item) async for item in self._pages(url, params)]
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    async def _token(self, *, refresh: bool = False) -> str:
+        now = self._clock.now().timestamp()
+        if not refresh and self._access_token and now < self._token_expires_on - TOKEN_REFRESH_MARGIN:
+            return self._access_token
+        if self._credential is None:
+            from azure.identity.aio import DefaultAzureCredential
+
+            self._credential = DefaultAzureCredential()
+        access = await self._credential.get_token(self.token_scope)
+        self._access_token = access.token
+        self._token_expires_on = float(access.expires_on)
+        return access.token
+
+    def _subscriptions(self, subscription: str | None) -> list[str]:
+        return [subscription] if subscription else self.subscription_ids
+
+    def _remember(self, cross_connection: m.ExpressRouteCrossConnection) -> None:
+        if cross_connection.name and cross_connection.id:
+            self._key_to_id[cross_connection.name.lower()] = cross_connection.id
+
+    async def _get_cross_connection_by_id(self, resource_id: str) -> Snapshot[m.ExpressRouteCrossConnection]:
+        response = await self._send("GET", resource_id, self.cross_connection_api_version)
+        snapshot = _snapshot(m.ExpressRouteCrossConnection, response)
+        self._remember(snapshot.model)
+        return snapshot
+
+    async def _peering_url(self, id_or_key: str, peering_name: str) -> str:
+        if "/peerings/" in id_or_key.lower():
+            return id_or_key
+        return f"{await self.resolve_cross_connection_id(id_or_key)}/peerings/{peering_name}"
+
+    async def _table(self, id_or_key: str, peering_name: str, table: str, device_path: str) -> list[Any]:
+        if device_path not in set(m.DevicePath):
+            raise ValueError(f"device path must be primary or secondary, not {device_path!r}")
+        url = f"{await self._peering_url(id_or_key, peering_name)}/{table}/{device_path}"
+        response = await self._send("POST", url, self.cross_connection_api_version)
+        if response.status_code == 202:
+            final = await self._wait_for_operation(response, final_via="location")
+            if final is None or not final.content:
+                raise AzureOperationFailed(
+                    status=response.status_code,
+                    code="NoResult",
+                    message=f"The {table} operation finished without a result to read.",
+                )
+            response = final
+        items: list[Any] = []
+        body = response.json()
+        items.extend(body.get("value") or [])
+        next_link = body.get("nextLink")
+        while next_link:
+            page = (await self._send("GET", next_link)).json()
+            items.extend(page.get("value") or [])
+            next_link = page.get("nextLink")
+        return items
+
+    async def _pages(self, url: str, params: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
+        """Items of a list answer and of every page its nextLink leads to."""
+        response = await self._send("GET", url, params=params)
+        while True:
+            body = response.json() if response.content else {}
+            for item in body.get("value") or []:
+                yield item
+            next_link = body.get("nextLink")
+            if not next_link:
+                return
+            # nextLink is absolute and carries its own query (api-version, skip token)
+            response = await self._send("GET", next_link)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        api_version: str | None = None,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        if_match: str | None = None,
+    ) -> httpx.Response:
+        query = dict(params or {})
+        if api_version is not None:
+            query["api-version"] = api_version
+        headers = {"If-Match": if_match} if if_match else None
+        response = await self._http.request(method, url, params=query or None, json=json, headers=headers)
+        await response.aread()
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return response
+
+    async def _wait_for_operation(
+        self, response: httpx.Response, *, final_via: Literal["azure-async-operation", "location"]
+    ) -> httpx.Response | None:
+        """Follow a long-running operation to its end.
+
+        ``Azure-AsyncOperation`` is polled until its status is terminal (Failed or Canceled
+        raise ``AzureOperationFailed``). ``Location`` answers 202 until the operation ends,
+        then 200 with the result or 204; for ``final_via="location"`` that last answer is
+        returned. An answer with neither header was already final.
+        """
+        operation_url = response.headers.get("Azure-AsyncOperation")
+        location_url = response.headers.get("Location")
+        deadline = self._clock.monotonic() + self.operation_timeout
+        last = response
+        if operation_url:
+            while True:
+                await self._pause(last, deadline, operation_url)
+                last = await self._send("GET", operation_url)
+                result = m.AzureAsyncOperationResult.model_validate(last.json() if last.content else {})
+                status = (result.status or "").lower()
+                if status == m.OperationStatus.SUCCEEDED.lower():
+                    break
+                if status in (m.OperationStatus.FAILED.lower(), m.OperationStatus.CANCELED.lower()):
+                    error = result.error
+                    raise AzureOperationFailed(
+                        status=last.status_code,
+                        code=(error.code if error else None) or f"Operation{result.status}",
+                        message=(error.message if error else None) or f"The operation ended {result.status}.",
+                        request_id=last.headers.get("x-ms-request-id"),
+                    )
+            if final_via == "azure-async-operation" or not location_url:
+                return None
+            last = await self._send("GET", location_url)
+        elif not location_url:
+            return None if response.status_code == 202 else response
+        elif response.status_code not in (201, 202):
+            return response
+        else:
+            await self._pause(last, deadline, location_url)
+            last = await self._send("GET", location_url)
+        while last.status_code == 202:
+            await self._pause(last, deadline, location_url)
+            last = await self._send("GET", location_url)
+        return last
+
+    async def _pause(self, last: httpx.Response, deadline: float, url: str) -> None:
+        if self._clock.monotonic() >= deadline:
+            raise AzureOperationTimeout(
+                f"azure: operation still running after {self.operation_timeout:g}s ({urlsplit(url).path})"
+            )
+        if self.poll_interval is not None:
+            delay = self.poll_interval
+        else:
+            asked = parse_retry_after(last.headers, self._clock)
+            delay = DEFAULT_POLL_SECONDS if asked is None else asked
+        await self._clock.sleep(delay)
+
+
+def _odata_string(value: str) -> str:
+    """An OData string literal: quoted, with quotes doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _provider_ports_path(subscription_id: str) -> str:
+    return f"/subscriptions/{subscription_id}/providers/Microsoft.Network/expressRouteProviderPorts"
+
+
+def _is_resource_id(value: str) -> bool:
+    return value.strip().lower().startswith("/subscriptions/")
+
+
+def _snapshot(model_class: type[ModelT], response: httpx.Response) -> Snapshot[ModelT]:
+    raw = response.json() if response.content else {}
+    if not isinstance(raw, dict):
+        raise AzureCloudError(
+            status=response.status_code, code="UnexpectedBody", message="Expected a JSON object from ARM."
+        )
+    etag = raw.get("etag") or response.headers.get("ETag")
+    return Snapshot(model=model_class.model_validate(raw), raw=raw, etag=etag)

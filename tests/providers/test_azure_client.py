@@ -1,0 +1,553 @@
+"""The Azure partner client against the ARM simulator, in-process, for every operation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from circuitbot.clock import FakeClock
+from circuitbot.providers.azure import models as m
+from circuitbot.providers.azure.client import AzurePartnerClient, Snapshot
+from circuitbot.providers.azure.credentials import StaticTokenCredential
+from circuitbot.providers.azure.errors import (
+    AzureCloudError,
+    AzureOperationFailed,
+    AzureOperationTimeout,
+    NotFound,
+    PreconditionFailed,
+)
+from circuitbot.providers.http import ProviderHTTPError, RetryPolicy
+from circuitbot.sandbox.azure import AzureSimulator
+from circuitbot.sandbox.faults import FaultConfig, QueuedFault
+from circuitbot.sandbox.world import World
+
+SUB = "11111111-2222-3333-4444-555555555555"
+NOT_PROVISIONED_KEY = "bbbb1b1b-cc2c-dd3d-ee4e-ffffff5f5f5f"
+PROVISIONED_KEY = "aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e"
+FABRIKAM_KEY = "24e6ea2b-6940-4bec-b0b3-3a9e5471e512"
+
+OPERATION_STATUS_ROUTE = (
+    "GET /subscriptions/{subscriptionId}/providers/Microsoft.Network"
+    "/locations/{location}/operations/{operationId}"
+)
+
+T = TypeVar("T")
+
+
+class Recorder(httpx.AsyncBaseTransport):
+    """Passes requests on and keeps each one (method, URL, headers, body) for the test to read."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.requests: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return await self.inner.handle_async_request(request)
+
+    def sent(self, method: str, path_part: str = "") -> list[httpx.Request]:
+        return [r for r in self.requests if r.method == method and path_part in r.url.path]
+
+
+async def drive(clock: FakeClock, awaitable: Awaitable[T], *, step: float = 1.0) -> T:
+    """Run ``awaitable``, moving the clock only while it waits on it."""
+    task = asyncio.ensure_future(awaitable)
+    for _ in range(10_000):
+        if task.done():
+            return task.result()
+        if clock.sleepers:
+            await clock.advance(step)
+        else:
+            await asyncio.sleep(0)
+    task.cancel()
+    raise AssertionError("the operation never finished")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sim(clock: FakeClock) -> AzureSimulator:
+    return AzureSimulator(World.demo(extra_circuits=5, seed=1), clock, operation_seconds=30, page_size=3)
+
+
+@pytest.fixture
+def recorder(sim: AzureSimulator) -> Recorder:
+    return Recorder(sim.transport())
+
+
+@pytest.fixture
+def credential() -> StaticTokenCredential:
+    return StaticTokenCredential("t0ken")
+
+
+def make(
+    transport: httpx.AsyncBaseTransport, clock: FakeClock, credential: StaticTokenCredential, **kwargs: Any
+) -> AzurePartnerClient:
+    kwargs.setdefault("subscription_ids", [SUB])
+    return AzurePartnerClient(
+        credential=credential,
+        transport=transport,
+        clock=clock,
+        retry=RetryPolicy(jitter=False),
+        **kwargs,
+    )
+
+
+@pytest.fixture
+async def client(
+    recorder: Recorder, clock: FakeClock, credential: StaticTokenCredential
+) -> AsyncIterator[AzurePartnerClient]:
+    async with make(recorder, clock, credential) as azure:
+        yield azure
+
+
+# --- listing and finding ------------------------------------------------------------------------
+
+
+async def test_list_follows_next_link_across_pages(client: AzurePartnerClient, recorder: Recorder) -> None:
+    cross_connections = await client.list_cross_connections()
+    assert len({c.name for c in cross_connections}) == len(cross_connections) == 11
+    assert len(recorder.sent("GET", "/expressRouteCrossConnections")) == 4  # 3 + 3 + 3 + 2
+    assert all(c.subscription_id == SUB for c in cross_connections)
+    streamed = [c.name async for c in client.iter_cross_connections()]
+    assert streamed == [c.name for c in cross_connections]
+
+
+async def test_list_covers_every_partner_subscription(
+    recorder: Recorder, clock: FakeClock, credential: StaticTokenCredential
+) -> None:
+    async with make(recorder, clock, credential, subscription_ids=[SUB, "sub-two"]) as azure:
+        everything = await azure.list_cross_connections()
+        only_two = await azure.list_cross_connections(subscription="sub-two")
+    assert {c.subscription_id for c in everything} == {SUB, "sub-two"}
+    assert len(everything) == 22
+    assert {c.subscription_id for c in only_two} == {"sub-two"}
+
+
+async def test_find_by_service_key_asks_with_a_name_filter_and_caches_the_id(
+    client: AzurePartnerClient, recorder: Recorder
+) -> None:
+    found = await client.find_by_service_key(NOT_PROVISIONED_KEY)
+    assert found is not None
+    assert found.resource_group == "CrossConnection-EUAPTest"
+    assert recorder.requests[0].url.params["$filter"] == f"name eq '{NOT_PROVISIONED_KEY}'"
+    recorder.requests.clear()
+    snapshot = await client.get_cross_connection(NOT_PROVISIONED_KEY.upper())
+    assert snapshot.id == found.id
+    assert [r.url.path for r in recorder.requests] == [found.id]  # no second lookup
+
+
+async def test_find_falls_back_to_listing_when_the_filter_is_refused(
+    sim: AzureSimulator, clock: FakeClock, credential: StaticTokenCredential
+) -> None:
+    inner = sim.transport()
+
+    async def refuse_filters(request: httpx.Request) -> httpx.Response:
+        if "$filter" in request.url.params:
+            return httpx.Response(
+                400, json={"error": {"code": "InvalidFilter", "message": "no filters here"}}
+            )
+        return await inner.handle_async_request(request)
+
+    transport = Recorder(httpx.MockTransport(refuse_filters))
+    async with make(transport, clock, credential) as azure:
+        found = await azure.find_by_service_key(FABRIKAM_KEY)
+        assert found is not None and found.name == FABRIKAM_KEY
+        await azure.find_by_service_key(PROVISIONED_KEY)
+    filtered = [r for r in transport.requests if "$filter" in r.url.params]
+    assert len(filtered) == 1  # refused once, not asked again
+
+
+async def test_unknown_service_key(client: AzurePartnerClient) -> None:
+    assert await client.find_by_service_key("00000000-0000-0000-0000-000000000000") is None
+    with pytest.raises(NotFound) as raised:
+        await client.get_cross_connection("00000000-0000-0000-0000-000000000000")
+    assert raised.value.code == "CrossConnectionNotFound"
+    assert "CrossConnectionNotFound" in str(raised.value)
+
+
+async def test_get_returns_model_raw_json_and_etag(client: AzurePartnerClient) -> None:
+    snapshot = await client.get_cross_connection(NOT_PROVISIONED_KEY)
+    assert isinstance(snapshot.model, m.ExpressRouteCrossConnection)
+    assert snapshot.etag == snapshot.raw["etag"]
+    assert snapshot.model.to_wire() == snapshot.raw
+    assert snapshot.model.properties is not None
+    assert snapshot.model.properties.peering_location == "EUAP Test"
+
+
+# --- whole-resource PUTs and long-running operations --------------------------------------------
+
+
+async def test_set_provisioning_state_puts_the_whole_resource_and_follows_it_to_succeeded(
+    client: AzurePartnerClient, recorder: Recorder, clock: FakeClock, sim: AzureSimulator
+) -> None:
+    before = await client.get_cross_connection(NOT_PROVISIONED_KEY)
+    task = asyncio.ensure_future(client.set_provisioning_state(NOT_PROVISIONED_KEY, "Provisioned"))
+    await drive(clock, asyncio.sleep(0))
+    await clock.advance(20)
+    assert not task.done()  # the operation takes 30 s on the simulator's clock
+    after = await drive(clock, task)
+
+    assert after.model.properties is not None
+    assert after.model.properties.provisioning_state == m.ProvisioningState.SUCCEEDED
+    assert after.model.properties.service_provider_provisioning_state == "Provisioned"
+    assert after.etag != before.etag
+    put = recorder.sent("PUT")[0]
+    body = json.loads(put.content)
+    expected = json.loads(json.dumps(before.raw))
+    expected["properties"]["serviceProviderProvisioningState"] = "Provisioned"
+    assert body == expected  # only the intended field changed; read-only fields echoed
+    # Retry-After 10 over a 30 s operation: three status polls, then the resource read back
+    assert sim.calls[OPERATION_STATUS_ROUTE] == 3
+
+
+async def test_put_keeps_fields_the_models_do_not_know(
+    client: AzurePartnerClient, recorder: Recorder, clock: FakeClock
+) -> None:
+    snapshot = await client.get_cross_connection(NOT_PROVISIONED_KEY)
+    raw = json.loads(json.dumps(snapshot.raw))
+    raw["properties"]["futureProperty"] = {"kept": True}
+    future = Snapshot(model=snapshot.model, raw=raw, etag=snapshot.etag)
+    await drive(clock, client.put_cross_connection(future, properties={"serviceProviderNotes": "hello"}))
+    body = json.loads(recorder.sent("PUT")[0].content)
+    assert body["properties"]["futureProperty"] == {"kept": True}
+    assert body["properties"]["serviceProviderNotes"] == "hello"
+
+
+async def test_fixed_poll_interval_overrides_retry_after(
+    recorder: Recorder, clock: FakeClock, credential: StaticTokenCredential, sim: AzureSimulator
+) -> None:
+    async with make(recorder, clock, credential, poll_interval=5) as azure:
+        await drive(clock, azure.set_notes(NOT_PROVISIONED_KEY, "five"))
+    assert len(recorder.sent("GET", "/operations/")) == 6
+
+
+async def test_without_wait_the_first_answer_is_returned(
+    client: AzurePartnerClient, recorder: Recorder
+) -> None:
+    snapshot = await client.set_notes(NOT_PROVISIONED_KEY, "quick", wait=False)
+    assert snapshot.model.properties is not None
+    assert snapshot.model.properties.provisioning_state == "Updating"
+    assert snapshot.model.properties.service_provider_notes == "quick"
+    assert recorder.sent("GET", "/operations/") == []
+
+
+async def test_if_match_with_a_stale_etag_raises_precondition_failed(
+    client: AzurePartnerClient, clock: FakeClock
+) -> None:
+    stale = await client.get_cross_connection(NOT_PROVISIONED_KEY)
+    await drive(clock, client.set_notes(NOT_PROVISIONED_KEY, "someone else"))
+    with pytest.raises(PreconditionFailed) as raised:
+        await drive(
+            clock,
+            client.put_cross_connection(
+                stale, properties={"serviceProviderNotes": "mine"}, if_match=stale.etag
+            ),
+        )
+    error = raised.value
+    assert isinstance(error, ProviderHTTPError)
+    assert error.status == 412
+    assert error.code == "PreconditionFailed"
+    assert "read it again" in str(error)
+    fresh = await client.get_cross_connection(NOT_PROVISIONED_KEY)
+    assert fresh.model.properties is not None
+    assert fresh.model.properties.service_provider_notes == "someone else"
+    done = await drive(clock, client.set_notes(NOT_PROVISIONED_KEY, "mine", if_match=fresh.etag))
+    assert done.model.properties is not None
+    assert done.model.properties.service_provider_notes == "mine"
+
+
+async def test_cloud_errors_carry_the_code_in_the_message(
+    client: AzurePartnerClient, clock: FakeClock
+) -> None:
+    snapshot = await client.get_cross_connection(NOT_PROVISIONED_KEY)
+    raw = json.loads(json.dumps(snapshot.raw))
+    del raw["location"]
+    with pytest.raises(AzureCloudError) as raised:
+        await drive(clock, client.put_cross_connection(Snapshot(snapshot.model, raw, snapshot.etag)))
+    assert raised.value.status == 400
+    assert raised.value.code == "LocationRequired"
+    assert str(raised.value).startswith("azure: 400 LocationRequired: ")
+    assert raised.value.request_id
+
+
+async def test_failed_operation_raises_with_its_code(
+    client: AzurePartnerClient, clock: FakeClock, sim: AzureSimulator
+) -> None:
+    sim.fail_next_operations(code="InternalServerError", message="device unreachable")
+    with pytest.raises(AzureOperationFailed) as raised:
+        await drive(clock, client.set_provisioning_state(NOT_PROVISIONED_KEY, "Provisioned"))
+    assert raised.value.code == "InternalServerError"
+    assert "device unreachable" in str(raised.value)
+
+
+async def test_operation_timeout(
+    recorder: Recorder, clock: FakeClock, credential: StaticTokenCredential
+) -> None:
+    async with make(recorder, clock, credential, operation_timeout=15) as azure:
+        with pytest.raises(AzureOperationTimeout):
+            await drive(clock, azure.set_notes(NOT_PROVISIONED_KEY, "slow"))
+
+
+async def test_update_tags_patches_only_the_tags(client: AzurePartnerClient, recorder: Recorder) -> None:
+    snapshot = await client.update_tags(NOT_PROVISIONED_KEY, {"owner": "netops"})
+    assert snapshot.model.tags == {"owner": "netops"}
+    assert json.loads(recorder.sent("PATCH")[0].content) == {"tags": {"owner": "netops"}}
+
+
+# --- port pairs ---------------------------------------------------------------------------------
+
+
+async def test_provider_ports_in_both_query_forms(client: AzurePartnerClient, recorder: Recorder) -> None:
+    by_filter = await client.list_provider_ports("SiliconValley")
+    by_query = await client.list_provider_ports("SiliconValley", form="query")
+    assert [p.descriptor for p in by_filter] == [p.descriptor for p in by_query]
+    assert {p.descriptor for p in by_filter} == {"bvtazureixpportpair1", "bvtazureixpportpair3"}
+    first, second = recorder.sent("GET", "/expressRouteProviderPorts")
+    assert first.url.params["$filter"] == "location eq 'SiliconValley'"
+    assert "location" not in first.url.params
+    assert second.url.params["location"] == "SiliconValley"
+    assert first.url.params["api-version"] == "2025-05-01"
+    assert len(await client.list_provider_ports()) == 4
+
+
+async def test_get_provider_port_object_or_none_on_204(client: AzurePartnerClient) -> None:
+    port = await client.get_provider_port("bvtazureixpportpair2")
+    assert port is not None
+    assert port.properties is not None
+    assert port.properties.peering_location == "Seattle"
+    assert await client.get_provider_port("nosuchpair") is None
+
+
+async def test_get_provider_port_reads_the_docs_value_wrapper(
+    clock: FakeClock, credential: StaticTokenCredential
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        item = {
+            "portPairDescriptor": "pair9",
+            "id": "/subscriptions/s/providers/Microsoft.Network/ExpressRouteProviderPort/pair9",
+            "properties": {
+                "portPairDescriptor": "pair9",
+                "primaryAzurePort": "p9a",
+                "secondaryAzurePort": "p9b",
+            },
+        }
+        return httpx.Response(200, json={"value": [item]})
+
+    async with make(httpx.MockTransport(answer), clock, credential) as azure:
+        port = await azure.get_provider_port("pair9")
+    assert port is not None and port.descriptor == "pair9"
+
+
+async def used_mbps(client: AzurePartnerClient) -> dict[str | None, int | None]:
+    return {
+        p.descriptor: p.properties.used_bandwidth_in_mbps if p.properties else None
+        for p in await client.list_provider_ports("SiliconValley")
+    }
+
+
+async def test_move_to_port_pair_changes_ports_and_usage(
+    client: AzurePartnerClient, clock: FakeClock
+) -> None:
+    before = await used_mbps(client)
+    moved = await drive(clock, client.move_to_port_pair(FABRIKAM_KEY, "bvtazureixpportpair3"))
+    assert moved.model.properties is not None
+    assert (moved.model.properties.primary_azure_port, moved.model.properties.secondary_azure_port) == (
+        "bvtazureixp03a",
+        "bvtazureixp03b",
+    )
+    after = await used_mbps(client)
+    assert after["bvtazureixpportpair1"] == before["bvtazureixpportpair1"] - 1000  # type: ignore[operator]
+    assert after["bvtazureixpportpair3"] == before["bvtazureixpportpair3"] + 1000  # type: ignore[operator]
+
+
+async def test_move_refusals_surface_as_cloud_errors(client: AzurePartnerClient, clock: FakeClock) -> None:
+    seattle = await client.get_provider_port("bvtazureixpportpair2")
+    assert seattle is not None
+    with pytest.raises(AzureCloudError) as raised:
+        await drive(clock, client.move_to_port_pair(FABRIKAM_KEY, seattle))
+    assert raised.value.code == "PortPairPeeringLocationMismatch"
+    with pytest.raises(NotFound):
+        await drive(clock, client.move_to_port_pair(FABRIKAM_KEY, "nosuchpair"))
+
+
+# --- peerings and tables ------------------------------------------------------------------------
+
+MICROSOFT = {
+    "peerASN": 900,
+    "primaryPeerAddressPrefix": "203.0.113.0/30",
+    "secondaryPeerAddressPrefix": "203.0.113.4/30",
+    "vlanId": 300,
+    "sharedKey": "s3cret",
+    "microsoftPeeringConfig": {
+        "advertisedPublicPrefixes": ["203.0.113.128/25"],
+        "customerASN": 45,
+        "routingRegistryName": "ARIN",
+    },
+}
+
+
+async def test_peering_create_update_list_delete(
+    client: AzurePartnerClient, clock: FakeClock, recorder: Recorder
+) -> None:
+    created = await drive(clock, client.put_peering(PROVISIONED_KEY, "MicrosoftPeering", MICROSOFT))
+    properties = created.model.properties
+    assert properties is not None
+    assert (properties.state, properties.azure_asn, properties.provisioning_state) == (
+        "Enabled",
+        12076,
+        "Succeeded",
+    )
+    assert properties.peering_type == "MicrosoftPeering"
+    assert "s3cret" not in repr(created.model)
+
+    updated = await drive(clock, client.put_peering(PROVISIONED_KEY, "MicrosoftPeering", {"vlanId": 301}))
+    assert updated.model.properties is not None
+    assert updated.model.properties.vlan_id == 301
+    assert updated.model.properties.shared_key == "s3cret"  # merged into what was there
+    assert json.loads(recorder.sent("PUT")[-1].content)["properties"]["peerASN"] == 900
+
+    names = {p.name for p in await client.list_peerings(PROVISIONED_KEY)}
+    assert names == {"AzurePrivatePeering", "MicrosoftPeering"}
+    fetched = await client.get_peering(PROVISIONED_KEY, "MicrosoftPeering")
+    assert fetched.etag == updated.etag
+
+    await drive(clock, client.delete_peering(PROVISIONED_KEY, "MicrosoftPeering"))
+    with pytest.raises(NotFound):
+        await client.get_peering(PROVISIONED_KEY, "MicrosoftPeering")
+
+
+async def test_peering_validation_errors_surface(client: AzurePartnerClient, clock: FakeClock) -> None:
+    with pytest.raises(AzureCloudError) as raised:
+        await drive(
+            clock, client.put_peering(PROVISIONED_KEY, "MicrosoftPeering", {**MICROSOFT, "vlanId": 5000})
+        )
+    assert raised.value.code == "InvalidVlanId"
+    assert raised.value.target == "properties.vlanId"
+
+
+async def test_troubleshooting_tables_follow_202_and_location(
+    client: AzurePartnerClient, clock: FakeClock, recorder: Recorder
+) -> None:
+    arp = await drive(clock, client.list_arp_table(PROVISIONED_KEY, "AzurePrivatePeering", "primary"))
+    assert {(row.interface, row.ip_address) for row in arp} == {
+        ("Microsoft", "10.0.0.2"),
+        ("On-Prem", "10.0.0.1"),
+    }
+    routes = await drive(clock, client.list_routes_table(PROVISIONED_KEY, "AzurePrivatePeering", "secondary"))
+    assert routes and all(route.next_hop == "10.0.0.5" for route in routes)
+    summary = await drive(
+        clock, client.list_routes_table_summary(PROVISIONED_KEY, "AzurePrivatePeering", "primary")
+    )
+    assert [(row.neighbor, row.asn, row.state_or_prefixes_received) for row in summary] == [
+        ("10.0.0.1", 500, "2")
+    ]
+    assert recorder.sent("GET", "/operationResults/")
+    with pytest.raises(ValueError):
+        await client.list_arp_table(PROVISIONED_KEY, "AzurePrivatePeering", "tertiary")
+
+
+async def test_bgp_service_communities(client: AzurePartnerClient) -> None:
+    services = await client.list_bgp_service_communities()
+    values = {
+        c.community_value
+        for s in services
+        for c in (s.properties.bgp_communities if s.properties else None) or []
+    }
+    assert "12076:5010" in values
+
+
+# --- transport: retries and auth ----------------------------------------------------------------
+
+
+async def test_injected_throttling_is_retried_after_retry_after(
+    client: AzurePartnerClient, clock: FakeClock, sim: AzureSimulator, recorder: Recorder
+) -> None:
+    sim.faults = FaultConfig(fail_next=[QueuedFault(status=429, count=2, retry_after=3)])
+    port = await drive(clock, client.get_provider_port("bvtazureixpportpair1"))
+    assert port is not None
+    assert len(recorder.requests) == 3
+    assert clock.monotonic() >= 6  # waited Retry-After twice
+
+
+async def test_throttling_that_outlasts_the_retries_raises_the_cloud_error(
+    client: AzurePartnerClient, clock: FakeClock, sim: AzureSimulator
+) -> None:
+    sim.faults = FaultConfig(fail_next=[QueuedFault(status=429, count=10, retry_after=1)])
+    with pytest.raises(AzureCloudError) as raised:
+        await drive(clock, client.list_bgp_service_communities())
+    assert (raised.value.status, raised.value.code) == (429, "TooManyRequests")
+
+
+async def test_token_is_fetched_once_and_sent_as_bearer(
+    client: AzurePartnerClient, credential: StaticTokenCredential, recorder: Recorder
+) -> None:
+    await client.list_provider_ports()
+    await client.list_bgp_service_communities()
+    assert credential.requests == 1
+    assert all(r.headers["Authorization"] == "Bearer t0ken" for r in recorder.requests)
+
+
+async def test_token_never_goes_to_another_host(clock: FakeClock, credential: StaticTokenCredential) -> None:
+    seen: dict[str, str | None] = {}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen[request.url.host] = request.headers.get("Authorization")
+        if request.method == "PATCH":
+            return httpx.Response(
+                200,
+                json={"name": "k", "id": "/subscriptions/s/resourceGroups/g/providers/x/y/k"},
+                headers={"Azure-AsyncOperation": "https://elsewhere.example/op", "Retry-After": "1"},
+            )
+        return httpx.Response(200, json={"status": "Succeeded"})
+
+    async with make(httpx.MockTransport(answer), clock, credential) as azure:
+        response = await azure._send("PATCH", "/subscriptions/s/resourceGroups/g/providers/x/y/k", "v")
+        await drive(clock, azure._wait_for_operation(response, final_via="azure-async-operation"))
+    assert seen == {"management.azure.com": "Bearer t0ken", "elsewhere.example": None}
+
+
+async def test_a_401_gets_one_retry_with_a_fresh_token(
+    clock: FakeClock, credential: StaticTokenCredential
+) -> None:
+    answers = iter(
+        [httpx.Response(401, json={"error": {"code": "ExpiredAuthenticationToken", "message": "x"}})]
+    )
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return next(answers, httpx.Response(200, json={"value": []}))
+
+    async with make(httpx.MockTransport(answer), clock, credential) as azure:
+        assert await azure.list_bgp_service_communities() == []
+    assert credential.requests == 2
+
+
+async def test_default_credential_is_created_on_first_use(
+    monkeypatch: pytest.MonkeyPatch, sim: AzureSimulator, clock: FakeClock
+) -> None:
+    created: list[StaticTokenCredential] = []
+
+    def fake_default_credential() -> StaticTokenCredential:
+        credential = StaticTokenCredential("from-environment")
+        created.append(credential)
+        return credential
+
+    monkeypatch.setattr("azure.identity.aio.DefaultAzureCredential", fake_default_credential)
+    azure = AzurePartnerClient(subscription_ids=[SUB], transport=sim.transport(), clock=clock)
+    assert created == []
+    await azure.list_bgp_service_communities()
+    await azure.aclose()
+    assert len(created) == 1 and created[0].requests == 1
+
+
+def test_needs_a_subscription() -> None:
+    with pytest.raises(ValueError):
+        AzurePartnerClient(subscription_ids=[], credential=StaticTokenCredential())
