@@ -47,6 +47,8 @@ class PortProvider:
         self.received_keys: list[str] = []
         self.write_delay_ticks = 0  # yields inside a write, so racing executions overlap
         self.echo_key_in_error = False
+        self.writing = asyncio.Event()  # set when a write starts
+        self.gate: asyncio.Event | None = None  # when set, a write waits for it
 
     async def get(self, key: str) -> dict[str, Any]:
         self.reads += 1
@@ -58,6 +60,9 @@ class PortProvider:
         self, key: str, port: str, *, if_match: str, shared_key: str | None = None
     ) -> dict[str, Any]:
         self.writes += 1
+        self.writing.set()
+        if self.gate is not None:
+            await self.gate.wait()
         for _ in range(self.write_delay_ticks):
             await asyncio.sleep(0)
         if shared_key is not None:

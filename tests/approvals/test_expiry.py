@@ -99,3 +99,25 @@ async def test_the_engine_loop_expires_requests_and_runs_approved_leftovers(harn
 
     await engine.stop()
     assert clock.sleepers == 0
+
+
+async def test_stopping_lets_an_execution_under_way_finish(harness) -> None:
+    request_id = await harness.request()
+    async with harness.runtime.db.session() as session:
+        await session.execute(
+            update(ApprovalRequest)
+            .where(ApprovalRequest.id == request_id)
+            .values(status="approved", decided_by="UAPP1", decided_at=harness.runtime.clock.now())
+        )
+    harness.provider.gate = asyncio.Event()
+    await harness.engine.start()
+    await asyncio.wait_for(harness.provider.writing.wait(), 30)
+
+    stopping = asyncio.create_task(harness.engine.stop())
+    await asyncio.sleep(0)
+    assert not stopping.done(), "stop waits for the round under way"
+    harness.provider.gate.set()
+    await stopping
+
+    assert (await harness.row(request_id)).status == "succeeded"
+    assert harness.provider.writes == 1

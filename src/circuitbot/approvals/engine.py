@@ -93,6 +93,8 @@ class ApprovalEngine:
         if runtime.settings.secret_key is not None:  # a bad key stops start-up, not the first request
             self._box = SecretBox(runtime.settings, local=False)
         self._task: asyncio.Task | None = None
+        self._idle = False  # the loop waits for its next round (safe to cancel)
+        self._stopping = False
         runtime.on_close(self.stop)
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -847,16 +849,25 @@ class ApprovalEngine:
         await self.recover()
         self._task = asyncio.create_task(self._loop(), name="approvals")
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 20.0) -> None:
+        """Stop the periodic jobs. A round under way may finish (within ``grace_seconds``): cut
+        short, an execution would be left to recovery instead of ending normally."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        self._stopping = True
+        try:
+            if not self._idle:
+                await asyncio.wait({task}, timeout=grace_seconds)
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
+        finally:
+            self._stopping = False
 
     async def _loop(self) -> None:
         next_expiry = self.clock.monotonic()
-        while True:
+        while not self._stopping:
             jobs: list[Callable[[], Awaitable[Any]]] = [self.run_approved]
             if self.db.skip_locked:  # orphans of replicas that never came back
                 jobs.append(self.recover)
@@ -864,8 +875,14 @@ class ApprovalEngine:
                 jobs.append(self.expire_due)
                 next_expiry = self.clock.monotonic() + self.expiry_seconds
             for job in jobs:
+                if self._stopping:
+                    return
                 try:
                     await job()
-                except Exception:  # one bad tick must not stop the next
+                except Exception:  # one bad round must not stop the next
                     log.exception("approvals job %s failed", job.__name__)
-            await self.clock.sleep(self.sweep_seconds)
+            self._idle = True
+            try:
+                await self.clock.sleep(self.sweep_seconds)
+            finally:
+                self._idle = False
