@@ -63,3 +63,5 @@ def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
     root.handlers[:] = [handler]
     # The shell talks to a person on the same terminal: only warnings and worse.
     root.setLevel(logging.WARNING if quiet else settings.log_level)
+    # Alembic announces every plugin and migration step at INFO on each start.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

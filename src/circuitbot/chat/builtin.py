@@ -146,6 +146,8 @@ class ListParams(Params):
 async def list_execute(ctx: OpContext, params: ListParams) -> Reply:
     registry = ctx.runtime.registry
     providers = [params.provider] if params.provider else registry.providers()
+    if not providers:
+        return Reply.plain("No providers are installed.")
     replies = []
     for provider in providers:
         try:
