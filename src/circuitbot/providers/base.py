@@ -16,6 +16,7 @@ flight, slow when stable) and when a watch ends (a terminal state of the resourc
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
 
 Snapshot = dict[str, str]
@@ -55,6 +56,7 @@ def is_part_field(key: str) -> bool:
     return "[" in key
 
 
+@lru_cache(maxsize=4096)  # a handful of distinct states, read for every watch at every poll
 def _is_transitional_value(value: str) -> bool:
     state = normalize_state(value)
     return state in TRANSITIONAL_STATES or state.startswith(TRANSITIONAL_PREFIXES)
@@ -78,7 +80,12 @@ def terminal_state(snapshot: Mapping[str, str] | None) -> str | None:
     own = [v for k, v in snapshot.items() if not is_part_field(k)]
     if any(_is_transitional_value(v) for v in own):
         return None
-    return next((v for v in own if normalize_state(v) in TERMINAL_STATES), None)
+    return next((v for v in own if _is_terminal_value(v)), None)
+
+
+@lru_cache(maxsize=4096)
+def _is_terminal_value(value: str) -> bool:
+    return normalize_state(value) in TERMINAL_STATES
 
 
 def is_terminal(snapshot: Mapping[str, str] | None) -> bool:

@@ -27,7 +27,8 @@ from circuitbot import metrics
 from circuitbot.actions.registry import OperationError, WatchTarget
 from circuitbot.chat import blocks as bk
 from circuitbot.chat.reply import Reply
-from circuitbot.providers.base import Poller, Snapshot, is_transitional, terminal_state
+from circuitbot.logs import scrub
+from circuitbot.providers.base import Poller, Snapshot, is_transitional, snapshot_of, terminal_state
 from circuitbot.store.tables import Watch, WatchTransition
 from circuitbot.watch import messages
 from circuitbot.watch.outbox import OutboxSender, enqueue, supersede_card_updates
@@ -228,10 +229,11 @@ class WatchEngine:
         except OperationError:
             raise
         except Exception as exc:
-            raise OperationError(f"could not read {target.provider} {target.resource_id}: {exc}") from exc
+            reason = scrub(str(exc)) or type(exc).__name__
+            raise OperationError(f"could not read {target.provider} {target.resource_id}: {reason}") from exc
         if snapshot is None:
             raise OperationError(f"{target.provider} has no `{target.resource_id}` to watch")
-        snapshot = {str(k): str(v) for k, v in snapshot.items() if v is not None}
+        snapshot = snapshot_of(snapshot)
         ended = terminal_state(snapshot)
         if ended is not None:
             raise OperationError(f"{target.provider} `{target.resource_id}` is already {ended}")

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -145,6 +146,14 @@ class _Claimed:
     attempts: int  # including this one
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    row: _Claimed
+    sent_ts: str | None = None
+    error: str | None = None  # Slack's error code, when the delivery failed
+    retry_after: float | None = None
+
+
 class OutboxSender:
     """Delivers outbox rows through ``runtime.poster``. Tests call :meth:`run_once` directly."""
 
@@ -212,11 +221,12 @@ class OutboxSender:
     # -- one pass -------------------------------------------------------------------------------
 
     async def run_once(self) -> int:
-        """Claim what is due and deliver it; returns how many rows were attempted."""
+        """Claim what is due, deliver it, record how each went; returns how many were attempted."""
         claimed = await self._claim()
         if claimed:
             watches = await self._watch_targets({c.watch_id for c in claimed if c.watch_id is not None})
-            await asyncio.gather(*(self._deliver(c, watches.get(c.watch_id)) for c in claimed))
+            outcomes = await asyncio.gather(*(self._deliver(c, watches.get(c.watch_id)) for c in claimed))
+            await self._settle(outcomes)
         await self._refresh_gauge()
         return len(claimed)
 
@@ -304,126 +314,128 @@ class OutboxSender:
             )
             return {r.id: (r.thread_ts, r.status_ts) for r in rows}
 
-    async def _deliver(self, row: _Claimed, target: tuple[str | None, str | None] | None) -> None:
+    async def _deliver(self, row: _Claimed, target: tuple[str | None, str | None] | None) -> _Outcome:
         poster = self.runtime.poster
         thread_ts, status_ts = target or (None, None)
         reply = Reply(text=row.payload.get("text", ""), blocks=list(row.payload.get("blocks") or []))
         reply.ephemeral = row.kind == "ephemeral"
-        sent_ts: str | None = None
         try:
             if poster is None:
                 raise PostError("no_poster")
             if row.kind in ("post", "parent"):
-                sent_ts = await poster.post(row.channel, reply, thread_ts=row.thread_ts)
-            elif row.kind == "reply":
-                sent_ts = await poster.post(row.channel, reply, thread_ts=row.thread_ts or thread_ts)
-            elif row.kind == "update":
+                return _Outcome(row, sent_ts=await poster.post(row.channel, reply, thread_ts=row.thread_ts))
+            if row.kind == "reply":
+                ts = await poster.post(row.channel, reply, thread_ts=row.thread_ts or thread_ts)
+                return _Outcome(row, sent_ts=ts)
+            if row.kind == "update":
                 ts = row.update_ts or status_ts
-                if ts is None:
+                if ts is None:  # the card was never posted (Slack refused it): nothing to edit
                     raise PostError("message_not_found")
                 await poster.update(row.channel, ts, reply)
-                sent_ts = ts
-            else:
-                await poster.post_ephemeral(row.channel, row.user or "", reply)
+                return _Outcome(row, sent_ts=ts)
+            await poster.post_ephemeral(row.channel, row.user or "", reply)
+            return _Outcome(row)
         except PostError as exc:
-            await self._failed(row, exc.error, exc.retry_after)
-            return
+            return _Outcome(row, error=exc.error, retry_after=exc.retry_after)
         except Exception as exc:  # a network error, a bug in a poster: retry like an outage
             log.warning("outbox row %s: delivery raised %s", row.id, type(exc).__name__)
-            await self._failed(row, type(exc).__name__, None)
-            return
-        await self._sent(row, sent_ts)
+            return _Outcome(row, error=type(exc).__name__)
 
-    async def _sent(self, row: _Claimed, sent_ts: str | None) -> None:
-        now = self.runtime.clock.now()
+    async def _settle(self, outcomes: Sequence[_Outcome]) -> None:
+        """Record a pass in one transaction: sent rows marked (once), failed ones rescheduled."""
+        clock = self.runtime.clock
+        now = clock.now()
+        notify = False
         async with self.runtime.db.session() as session:
-            marked = await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending")
-                .values(status="sent", sent_at=now, sent_ts=sent_ts, last_error=None)
-                .execution_options(synchronize_session=False)
-            )
-            if marked.rowcount != 1:
-                log.warning("outbox row %s was delivered but is no longer pending", row.id)
-            if row.kind == "parent" and row.watch_id is not None and sent_ts is not None:
+            for outcome in outcomes:
+                row, error = outcome.row, outcome.error
+                if error is None:
+                    await self._mark_sent(session, row, outcome.sent_ts, now)
+                    continue
+                if error in CHANNEL_ERRORS:
+                    notify |= await self._channel_gone(session, row, error, now)
+                    continue
+                if error in MESSAGE_ERRORS:
+                    log.warning("outbox row %s dropped: Slack answered %s", row.id, error)
+                    values: dict[str, Any] = {"status": "failed", "last_error": error}
+                else:
+                    retry_after = outcome.retry_after
+                    delay = retry_after if retry_after is not None else self._backoff(row.attempts)
+                    if retry_after is not None:  # Slack asked this channel to wait; so do its other rows
+                        self._free_at[row.channel] = max(
+                            self._free_at.get(row.channel, -math.inf), clock.monotonic() + delay
+                        )
+                    values = {"next_attempt_at": now + timedelta(seconds=delay), "last_error": error}
+                    log.info("outbox row %s: %s, retrying in %.1f s", row.id, error, delay)
                 await session.execute(
-                    update(Watch)
-                    .where(Watch.id == row.watch_id)
-                    .values(status_ts=sent_ts, thread_ts=func.coalesce(Watch.thread_ts, sent_ts))
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending")
+                    .values(**values)
                     .execution_options(synchronize_session=False)
                 )
+        if notify:
+            self.wake()
 
-    async def _failed(self, row: _Claimed, error: str, retry_after: float | None) -> None:
-        if error in CHANNEL_ERRORS:
-            await self._channel_gone(row, error)
-            return
-        now = self.runtime.clock.now()
-        if error in MESSAGE_ERRORS:
-            log.warning("outbox row %s dropped: Slack answered %s", row.id, error)
-            values: dict[str, Any] = {"status": "failed", "last_error": error}
-        else:
-            delay = retry_after if retry_after is not None else self._backoff(row.attempts)
-            if retry_after is not None:  # Slack asked this channel to wait; so do its other rows
-                self._free_at[row.channel] = max(
-                    self._free_at.get(row.channel, -math.inf), self.runtime.clock.monotonic() + delay
-                )
-            values = {"next_attempt_at": now + timedelta(seconds=delay), "last_error": error}
-            log.info("outbox row %s: %s, retrying in %.1f s", row.id, error, delay)
-        async with self.runtime.db.session() as session:
+    async def _mark_sent(
+        self, session: AsyncSession, row: _Claimed, sent_ts: str | None, now: datetime
+    ) -> None:
+        marked = await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending")
+            .values(status="sent", sent_at=now, sent_ts=sent_ts, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+        if marked.rowcount != 1:
+            log.warning("outbox row %s was delivered but is no longer pending", row.id)
+        if row.kind == "parent" and row.watch_id is not None and sent_ts is not None:
             await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending")
-                .values(**values)
+                update(Watch)
+                .where(Watch.id == row.watch_id)
+                .values(status_ts=sent_ts, thread_ts=func.coalesce(Watch.thread_ts, sent_ts))
                 .execution_options(synchronize_session=False)
             )
 
     def _backoff(self, attempts: int) -> float:
         return min(self.max_retry_seconds, 2.0 ** min(attempts, 16))
 
-    async def _channel_gone(self, row: _Claimed, error: str) -> None:
-        """Fail this row and the rest of its stream; pause its watch and tell whoever made it."""
-        now = self.runtime.clock.now()
+    async def _channel_gone(self, session: AsyncSession, row: _Claimed, error: str, now: datetime) -> bool:
+        """Fail this row and the rest of its stream; pause its watch and tell whoever made it.
+        Returns whether a message to the creator was written."""
         log.warning("outbox row %s: channel %s unusable (%s)", row.id, row.channel, error)
-        notify = None
-        async with self.runtime.db.session() as session:
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending")
-                .values(status="failed", last_error=error)
-                .execution_options(synchronize_session=False)
-            )
-            if row.watch_id is None:
-                return
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.stream == row.stream, OutboxMessage.status == "pending")
-                .values(status="failed", last_error=f"watch paused: {error}")
-                .execution_options(synchronize_session=False)
-            )
-            watch = await session.get(Watch, row.watch_id, with_for_update=self.runtime.db.skip_locked)
-            if watch is None or watch.status != "active":
-                return
-            watch.status = "paused"
-            watch.status_reason = f"Slack answered {error} for channel {row.channel}"
-            watch.version += 1
-            watch.updated_at = now
-            if watch.created_by[:1] in ("U", "W") and watch.created_by != row.channel:
-                notify = enqueue(
-                    session,
-                    kind="post",
-                    channel=watch.created_by,  # a user id as channel: the bot's direct message
-                    reply=messages.paused(
-                        watch.provider,
-                        watch.label or watch.resource_id,
-                        row.channel,
-                        error,
-                        watch.resource_id,
-                    ),
-                    at=now,
-                    stream=f"dm:{watch.created_by}",
-                )
-        if notify is not None:
-            self.wake()
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending")
+            .values(status="failed", last_error=error)
+            .execution_options(synchronize_session=False)
+        )
+        if row.watch_id is None:
+            return False
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.stream == row.stream, OutboxMessage.status == "pending")
+            .values(status="failed", last_error=f"watch paused: {error}")
+            .execution_options(synchronize_session=False)
+        )
+        watch = await session.get(Watch, row.watch_id, with_for_update=self.runtime.db.skip_locked)
+        if watch is None or watch.status != "active":
+            return False
+        watch.status = "paused"
+        watch.status_reason = f"Slack answered {error} for channel {row.channel}"
+        watch.version += 1
+        watch.updated_at = now
+        if watch.created_by[:1] not in ("U", "W") or watch.created_by == row.channel:
+            return False
+        enqueue(
+            session,
+            kind="post",
+            channel=watch.created_by,  # a user id as channel: the bot's direct message
+            reply=messages.paused(
+                watch.provider, watch.label or watch.resource_id, row.channel, error, watch.resource_id
+            ),
+            at=now,
+            stream=f"dm:{watch.created_by}",
+        )
+        return True
 
     async def _refresh_gauge(self) -> None:
         tick = self.runtime.clock.monotonic()
