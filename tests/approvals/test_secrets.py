@@ -6,11 +6,12 @@ import logging
 import stat
 
 import pytest
-from approvals_support import SECRET, approvals_settings
+from approvals_support import SECRET, MoveParams, approvals_settings
 from cryptography.fernet import Fernet
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from sqlalchemy import text
 
+from circuitbot.actions.registry import OperationError, Params
 from circuitbot.approvals.secrets import SecretBox
 from circuitbot.settings import ConfigError
 from circuitbot.store.tables import Base
@@ -122,3 +123,16 @@ def test_a_bad_key_stops_start_up_with_the_setting_named(tmp_path) -> None:
 async def test_the_engine_checks_the_key_when_it_is_built(make_harness, database, tmp_path) -> None:
     with pytest.raises(ConfigError):
         make_harness(database, approvals_settings(tmp_path, secret_key="short"))
+
+
+def test_a_secret_nested_below_the_top_level_is_refused_rather_than_stored_masked(tmp_path) -> None:
+    class Peer(BaseModel):
+        key: SecretStr
+
+    class Nested(Params):
+        peers: list[Peer]
+
+    box = SecretBox(approvals_settings(tmp_path), local=True)
+    with pytest.raises(OperationError, match="top-level"):
+        box.seal(Nested(peers=[Peer(key=SecretStr(SECRET))]))
+    assert box.seal(MoveParams(key="c1", port="B"))["port"] == "B"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from circuitbot.actions.registry import OperationError, Params
 from circuitbot.settings import ConfigError, Settings
@@ -59,6 +59,18 @@ def load_or_create_key(path: Path) -> bytes:
     return key
 
 
+def _holds_secret(value: Any) -> bool:
+    if isinstance(value, SecretStr):
+        return True
+    if isinstance(value, BaseModel):
+        return any(_holds_secret(getattr(value, name)) for name in type(value).model_fields)
+    if isinstance(value, dict):
+        return any(_holds_secret(item) for item in value.values())
+    if isinstance(value, list | tuple | set):
+        return any(_holds_secret(item) for item in value)
+    return False
+
+
 class SecretBox:
     """Seals and opens the secret parameters of requests."""
 
@@ -88,6 +100,10 @@ class SecretBox:
     def seal(self, params: Params) -> dict[str, Any]:
         """The parameters as stored: JSON values, each secret replaced by its Fernet token."""
         secrets = secret_fields(params)
+        for name in type(params).model_fields:
+            if name not in secrets and _holds_secret(getattr(params, name)):
+                # Dumped, it would become "**********" and run with that as the key: refuse instead.
+                raise OperationError(f"{name}: secrets are supported as top-level parameters only")
         data = params.model_dump(mode="json", exclude={"page"})
         if not secrets:
             return data
