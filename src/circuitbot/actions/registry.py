@@ -114,6 +114,9 @@ class OpContext:
     surface: Surface | None = None
     # Set by the approval executor: the preview's precondition (e.g. an Azure etag for If-Match).
     precondition: dict[str, Any] | None = None
+    # Set by the approval executor: the request id, a stable idempotency token for providers
+    # that take one (Alibaba ClientToken), the same on every attempt of one request.
+    request_id: str | None = None
 
     def provider(self, name: str) -> Any:
         return self.runtime.provider(name)

@@ -668,7 +668,9 @@ class ApprovalEngine:
             else frozenset({Role.REQUESTER})
         )
         caller = Caller(user_id=row.requester, roles=roles, channel_id=row.channel, thread_ts=row.thread_ts)
-        return OpContext(self.runtime, caller, "", None, precondition=dict(row.precondition or {}))
+        return OpContext(
+            self.runtime, caller, "", None, precondition=dict(row.precondition or {}), request_id=row.id
+        )
 
     async def _follow(self, row: ApprovalRequest, op: Operation, params: Params, result: Any) -> None:
         """Watch what the operation changed, in the thread of its approval message."""
