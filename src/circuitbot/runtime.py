@@ -51,6 +51,30 @@ class Runtime:
                 f"{name} is not configured: set its credentials (see the README) or run with --sandbox"
             ) from None
 
+    ENGINES = ("approvals", "watches")
+
+    async def start_engines(self, on_error: Callable[[str, Exception], None] | None = None) -> list[str]:
+        """Start the background engines (approvals executor, watch polling and outbox) and stop
+        them on close. Without ``on_error`` a failing start is raised; with it, reported and skipped."""
+        started = []
+        for name in self.ENGINES:
+            engine = getattr(self, name, None)
+            start = getattr(engine, "start", None)
+            if not callable(start):
+                continue
+            try:
+                await start()
+            except Exception as exc:
+                if on_error is None:
+                    raise
+                on_error(name, exc)
+                continue
+            stop = getattr(engine, "stop", None)
+            if callable(stop):
+                self.on_close(stop)
+            started.append(name)
+        return started
+
     def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
         self._closers.append(closer)
 

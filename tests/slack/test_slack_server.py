@@ -30,7 +30,6 @@ from circuitbot.slack.server import (
     http_server,
     require_slack_settings,
     serve,
-    start_background,
 )
 from circuitbot.store.db import Database
 
@@ -106,6 +105,17 @@ async def test_readyz_is_503_when_the_database_does_not_answer(
 
     assert ready.status_code == 503
     assert health.status_code == 200
+
+
+async def test_socket_mode_serves_health_and_metrics_without_a_request_url(runtime: Runtime) -> None:
+    async with (
+        http_server(build_http_app(runtime, None), "127.0.0.1", 0) as port,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client,
+    ):
+        assert (await client.get("/healthz")).status_code == 200
+        assert (await client.get("/readyz")).status_code == 200
+        assert b"circuitbot_commands_total" in (await client.get("/metrics")).content
+        assert (await client.post(EVENTS_PATH, content=b"x")).status_code == 404
 
 
 async def test_only_post_reaches_slack_events(http: httpx.AsyncClient) -> None:
@@ -194,7 +204,7 @@ async def test_background_engines_start_and_stop_with_the_runtime(bot_settings: 
     runtime.approvals = approvals = Engine()
     runtime.watches = object()  # an engine without start(): left alone
 
-    assert await start_background(runtime) == ["approvals"]
+    assert await runtime.start_engines() == ["approvals"]
     assert approvals.events == ["start"]
     await runtime.close()
     assert approvals.events == ["start", "stop"]

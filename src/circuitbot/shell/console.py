@@ -940,21 +940,14 @@ class Console:
     # -- background engines ------------------------------------------------------------------
 
     async def _start_engines(self) -> list[Any]:
-        """Start the approvals and watch engines if they have a start(); the shell runs without them."""
-        started = []
-        for name in ("approvals", "watches"):
-            engine = getattr(self.runtime, name, None)
-            if engine is None:
-                continue
-            try:
-                await _maybe_await(getattr(engine, "start", None))
-            except Exception:
-                error_id = secrets.token_hex(4)
-                log.exception("could not start the %s engine (error id %s)", name, error_id)
-                self.warn(f"the {name} engine did not start (error id {error_id})")
-                continue
-            started.append(engine)
-        return started
+        """Start the approvals and watch engines; the shell goes on without one that fails."""
+
+        def failed(name: str, exc: Exception) -> None:
+            error_id = secrets.token_hex(4)
+            log.error("could not start the %s engine (error id %s)", name, error_id, exc_info=exc)
+            self.warn(f"the {name} engine did not start (error id {error_id})")
+
+        return [getattr(self.runtime, name) for name in await self.runtime.start_engines(on_error=failed)]
 
     async def _stop_engines(self, engines: list[Any]) -> None:
         for engine in reversed(engines):

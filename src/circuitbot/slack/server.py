@@ -49,7 +49,6 @@ METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 READY_TIMEOUT_SECONDS = 2.0
 # Long enough for a slow provider call behind an acknowledged click, short of a pod's grace period.
 SHUTDOWN_GRACE_SECONDS = 20.0
-ENGINES = ("approvals", "watches")
 
 
 def require_slack_settings(settings: Settings, *, http: bool) -> None:
@@ -73,27 +72,9 @@ def attach_slack(runtime: Runtime, settings: Settings, *, work: BackgroundWork |
     return build_app(runtime, Router(runtime), settings=settings, client=client, work=work)
 
 
-async def start_background(runtime: Runtime) -> list[str]:
-    """Start the engines attached to the runtime that have ``start()``; stop them on close."""
-    started = []
-    for name in ENGINES:
-        engine = getattr(runtime, name, None)
-        start = getattr(engine, "start", None)
-        if not callable(start):
-            continue
-        await start()
-        stop = getattr(engine, "stop", None)
-        if callable(stop):
-            runtime.on_close(stop)
-        started.append(name)
-    return started
-
-
-def build_http_app(runtime: Runtime, bolt_app: AsyncApp) -> Starlette:
-    handler = AsyncSlackRequestHandler(bolt_app)
-
-    async def events(request: Request) -> Response:
-        return await handler.handle(request)
+def build_http_app(runtime: Runtime, bolt_app: AsyncApp | None) -> Starlette:
+    """Health, readiness and metrics; plus Slack's request URL in HTTP mode (``bolt_app`` given).
+    In Socket Mode the same app serves only the operational endpoints, for the container's checks."""
 
     async def healthz(_request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -110,14 +91,19 @@ def build_http_app(runtime: Runtime, bolt_app: AsyncApp) -> Starlette:
     async def prometheus(_request: Request) -> Response:
         return Response(metrics.exposition(), headers={"content-type": METRICS_CONTENT_TYPE})
 
-    return Starlette(
-        routes=[
-            Route(EVENTS_PATH, events, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", prometheus, methods=["GET"]),
-        ]
-    )
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", prometheus, methods=["GET"]),
+    ]
+    if bolt_app is not None:
+        handler = AsyncSlackRequestHandler(bolt_app)
+
+        async def events(request: Request) -> Response:
+            return await handler.handle(request)
+
+        routes.insert(0, Route(EVENTS_PATH, events, methods=["POST"]))
+    return Starlette(routes=routes)
 
 
 class _Server(uvicorn.Server):
@@ -206,7 +192,7 @@ async def serve(settings: Settings, *, http: bool, host: str, port: int, sandbox
     stop = asyncio.Event()
     try:
         bolt_app = attach_slack(runtime, settings, work=work)
-        engines = await start_background(runtime)
+        engines = await runtime.start_engines()
         if engines:
             log.info("background engines running: %s", ", ".join(engines))
         with _stop_on_signals(stop):
@@ -215,7 +201,9 @@ async def serve(settings: Settings, *, http: bool, host: str, port: int, sandbox
                     log.info("serving Slack over HTTP on %s:%d%s", host, bound, EVENTS_PATH)
                     await stop.wait()
             elif settings.slack_app_token is not None:  # require_slack_settings made sure of it
-                await _socket_mode(bolt_app, settings.slack_app_token.get_secret_value(), stop)
+                async with http_server(build_http_app(runtime, None), host, port) as bound:
+                    log.info("health and metrics on %s:%d", host, bound)
+                    await _socket_mode(bolt_app, settings.slack_app_token.get_secret_value(), stop)
         log.info("stopping: %d interaction(s) still running", len(work))
         if not await work.drain(timeout=SHUTDOWN_GRACE_SECONDS):
             log.warning("stopped with %d interaction(s) unfinished", len(work))
