@@ -255,15 +255,27 @@ class AzurePartnerClient:
         return _snapshot(m.ExpressRouteCrossConnection, response)
 
     async def set_provisioning_state(
-        self, id_or_key: str, state: str, *, if_match: str | None = None, wait: bool = True
+        self,
+        id_or_key: Snapshot[m.ExpressRouteCrossConnection] | str,
+        state: str,
+        *,
+        if_match: str | None = None,
+        wait: bool = True,
     ) -> Snapshot[m.ExpressRouteCrossConnection]:
-        """Set ``serviceProviderProvisioningState`` (Provisioned once layer 2 is up, …)."""
+        """Set ``serviceProviderProvisioningState`` (Provisioned once layer 2 is up, …).
+
+        ``id_or_key`` is an id, a key, or a snapshot just read (then it is not read again)."""
         return await self.put_cross_connection(
             id_or_key, properties={"serviceProviderProvisioningState": state}, if_match=if_match, wait=wait
         )
 
     async def set_notes(
-        self, id_or_key: str, notes: str, *, if_match: str | None = None, wait: bool = True
+        self,
+        id_or_key: Snapshot[m.ExpressRouteCrossConnection] | str,
+        notes: str,
+        *,
+        if_match: str | None = None,
+        wait: bool = True,
     ) -> Snapshot[m.ExpressRouteCrossConnection]:
         return await self.put_cross_connection(
             id_or_key, properties={"serviceProviderNotes": notes}, if_match=if_match, wait=wait
@@ -271,7 +283,7 @@ class AzurePartnerClient:
 
     async def move_to_port_pair(
         self,
-        id_or_key: str,
+        id_or_key: Snapshot[m.ExpressRouteCrossConnection] | str,
         port_pair: m.ExpressRouteProviderPort | str,
         *,
         if_match: str | None = None,
@@ -366,9 +378,12 @@ class AzurePartnerClient:
             return await self.get_peering(url, peering_name)
         return _snapshot(m.ExpressRouteCrossConnectionPeering, response)
 
-    async def delete_peering(self, id_or_key: str, peering_name: str, *, wait: bool = True) -> None:
+    async def delete_peering(
+        self, id_or_key: str, peering_name: str, *, if_match: str | None = None, wait: bool = True
+    ) -> None:
+        """Delete a peering; ``if_match`` (its etag as read) refuses it if it changed since."""
         url = await self._peering_url(id_or_key, peering_name)
-        response = await self._send("DELETE", url, self.cross_connection_api_version)
+        response = await self._send("DELETE", url, self.cross_connection_api_version, if_match=if_match)
         if wait:
             await self._wait_for_operation(response, final_via="location")
 
