@@ -17,12 +17,17 @@ from circuitbot.watch.engine import WatchEngine
 log = logging.getLogger(__name__)
 
 # Every module that contributes operations, each through its register(registry).
-OPERATION_MODULES = ("circuitbot.chat.builtin", "circuitbot.approvals.commands", "circuitbot.watch.commands")
+OPERATION_MODULES = (
+    "circuitbot.chat.builtin",
+    "circuitbot.approvals.commands",
+    "circuitbot.watch.commands",
+    "circuitbot.providers.azure.operations",
+)
 
 
 # provider -> module offering simulator(world, clock), sandbox_client(settings, simulator, clock),
 # client(settings, clock) for the real API, and poller(client) for the watch engine.
-PROVIDER_WIRING: dict[str, str] = {}
+PROVIDER_WIRING: dict[str, str] = {"azure": "circuitbot.providers.azure.wiring"}
 
 
 def build_registry(extra_modules: tuple[str, ...] = ()) -> Registry:
