@@ -1,0 +1,146 @@
+"""The Azure commands through Slack: signed requests into the Bolt app, the fake Slack Web API on
+loopback, and the sandbox ARM in-process; the FakeClock moves while operations run."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from azure_support import FABRIKAM, drive
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+
+from circuitbot.bootstrap import build_runtime
+from circuitbot.clock import FakeClock
+from circuitbot.runtime import Runtime
+from circuitbot.sandbox.slack import FakeSlack, block_action_body, signed_request_headers, slash_command_body
+from circuitbot.settings import Settings
+from circuitbot.slack.app import BackgroundWork
+from circuitbot.slack.server import attach_slack
+
+SIGNING_SECRET = "azure-signing-secret"
+BOT_TOKEN = "xoxb-azure-test"
+
+
+@dataclass
+class Bot:
+    app: AsyncApp
+    slack: FakeSlack
+    runtime: Runtime
+    work: BackgroundWork
+    clock: FakeClock
+
+    async def send(self, body: str) -> BoltResponse:
+        headers = signed_request_headers(SIGNING_SECRET, body)
+        response = await self.app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
+        assert response.status == 200, response.body
+        return response
+
+    async def settle(self, rounds: int = 2000) -> None:
+        """Let the listeners finish, moving the fake clock while they wait on Azure's operations."""
+        for _ in range(rounds):
+            if await self.work.drain(timeout=0.02):
+                return
+            if self.clock.sleepers:
+                await self.clock.advance(1)
+        raise AssertionError("listeners still running")
+
+    async def command(self, text: str, user: str, channel: str = "CGENERAL") -> BoltResponse:
+        return await self.send(
+            slash_command_body(
+                text,
+                user_id=user,
+                channel_id=channel,
+                response_url=self.slack.response_url(channel=channel, user=user),
+                trigger_id=f"trigger-{time.monotonic_ns()}",
+            )
+        )
+
+    def told(self, user: str) -> list[dict]:
+        return self.slack.ephemerals(user=user)
+
+
+@pytest.fixture
+async def bot(tmp_path, clock: FakeClock) -> AsyncIterator[Bot]:
+    slack = FakeSlack()
+    async with slack.serve() as api_url:
+        settings = Settings(
+            data_dir=tmp_path,
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=api_url,
+            requesters=["UREQ", "UAPP1"],
+            approvers=["UAPP1"],
+            approvals_channel="CAPPROVALS",
+        )
+        runtime = await build_runtime(settings, sandbox=True, clock=clock)
+        work = BackgroundWork()
+        app = attach_slack(runtime, settings, work=work)
+        try:
+            yield Bot(app, slack, runtime, work, clock)
+        finally:
+            assert await work.drain(timeout=30)
+            await runtime.close()
+
+
+async def test_a_signed_az_ports_acks_at_once_then_answers_with_the_port_pairs(bot: Bot) -> None:
+    response = await bot.command("az ports", "UREQ")
+
+    assert "working on `az ports`" in json.loads(response.body)["text"]
+    await bot.settle()
+    [answer] = bot.told("UREQ")
+    blocks = json.dumps(answer["blocks"], ensure_ascii=False)
+    assert "Azure ExpressRoute port pairs" in blocks
+    assert "*bvtazureixpportpair1* · SiliconValley" in blocks
+    assert "`██░░░░░░░░ 25%` 1,000 of 4,000 Mbps used" in blocks
+    assert len(answer["blocks"]) <= 50
+
+
+async def test_the_move_approval_through_slack_runs_the_move_and_watches_it_in_the_thread(bot: Bot) -> None:
+    await bot.command(f"az move {FABRIKAM} bvtazureixpportpair3", "UREQ")
+    await bot.settle()
+    told = " ".join(e["text"] for e in bot.told("UREQ"))
+    request_id = re.search(r"Request `(R[A-Z2-7]{6})` created", told).group(1)
+    [message] = [m for m in bot.slack.messages("CAPPROVALS") if request_id in m["text"]]
+    assert "bvtazureixp01a" in json.dumps(message["blocks"]) and "bvtazureixp03a" in json.dumps(
+        message["blocks"]
+    )
+
+    await bot.send(
+        block_action_body(
+            "approval:approve",
+            request_id,
+            "UAPP1",
+            "CAPPROVALS",
+            message["ts"],
+            bot.slack.response_url(channel="CAPPROVALS", user="UAPP1"),
+            f"trigger-{time.monotonic_ns()}",
+            block_id=f"approval_{request_id}",
+            message=message,
+        )
+    )
+    await bot.settle()
+
+    edited = bot.slack.message("CAPPROVALS", message["ts"])
+    assert edited["text"].endswith("succeeded")
+    thread = json.dumps(bot.slack.thread("CAPPROVALS", message["ts"]), ensure_ascii=False)
+    assert f"{FABRIKAM} moved to port pair bvtazureixpportpair3 (provisioning Succeeded)" in thread
+    sim = bot.runtime.sandbox["azure"]
+    assert sim.cross_connection(FABRIKAM).primary_port == "bvtazureixp03a"
+    assert sim.used_bandwidth("bvtazureixpportpair3") == 2000
+
+    [watch] = await bot.runtime.watches.list()
+    assert (watch.channel, watch.thread_ts, watch.resource_id) == ("CAPPROVALS", message["ts"], FABRIKAM)
+    sender = bot.runtime.watches.sender
+    for _ in range(100):
+        await drive(bot.clock, sender.run_once())
+        if await sender.pending() == 0:
+            break
+        await bot.clock.advance(1)
+    cards = [m for m in bot.slack.thread("CAPPROVALS", message["ts"]) if "er1 @ SiliconValley" in m["text"]]
+    assert cards, "the watch's card is in the approval's thread"
