@@ -187,13 +187,13 @@ async def test_a_circuit_changed_after_approval_is_refused_with_412(harness: Har
 
     row = await harness.row(request_id)
     assert row.status == "failed"
-    assert "changed since the request was approved" in row.error
+    assert "changed since the request was reviewed for approval" in row.error
     assert "request it again" in row.error
     [put] = harness.recorder.sent("PUT", "/expressRouteCrossConnections/")[-1:]
     assert put.headers["If-Match"] == approved_etag
     assert harness.sim.cross_connection(FABRIKAM).primary_port == "bvtazureixp01a"
     assert harness.sim.used_bandwidth("bvtazureixpportpair3") == 1000
-    assert "changed since the request was approved" in harness.thread_text(row)
+    assert "changed since the request was reviewed for approval" in harness.thread_text(row)
     assert await harness.runtime.watches.list() == []
 
 
@@ -406,3 +406,30 @@ async def test_an_operation_that_ends_failed_reports_azures_error(harness: Harne
     assert row.error == "Azure PortPairUnavailable: The port pair is under maintenance."
     assert harness.sim.cross_connection(FABRIKAM).provisioning_state == "Failed"
     assert await harness.runtime.watches.list() == []
+
+
+async def test_a_peering_created_by_someone_else_meanwhile_is_not_overwritten(harness: Harness) -> None:
+    fields = (
+        "peer-asn=900 vlan-id=300 primary-prefix=203.0.113.0/30 secondary-prefix=203.0.113.4/30 "
+        "advertised-prefixes=203.0.113.128/25 routing-registry=ARIN"
+    )
+    request_id = await harness.request(f"az peering {EUAP_PROVISIONED} microsoft {fields}")
+    theirs = {
+        "peerASN": 65123,
+        "vlanId": 301,
+        "primaryPeerAddressPrefix": "198.51.100.0/30",
+        "secondaryPeerAddressPrefix": "198.51.100.4/30",
+        "microsoftPeeringConfig": {
+            "advertisedPublicPrefixes": ["198.51.100.128/25"],
+            "routingRegistryName": "RADB",
+        },
+    }
+    await drive(harness.clock, harness.client.put_peering(EUAP_PROVISIONED, "MicrosoftPeering", theirs))
+
+    await harness.approve(request_id)
+
+    row = await harness.row(request_id)
+    assert row.status == "failed"
+    assert "was created by someone else" in row.error
+    peering = harness.sim.cross_connection(EUAP_PROVISIONED).peerings["microsoftpeering"].properties
+    assert (peering["peerASN"], peering["vlanId"]) == (65123, 301)

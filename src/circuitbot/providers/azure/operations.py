@@ -74,8 +74,8 @@ async def azure_errors(key: str | None = None) -> AsyncIterator[None]:
         yield
     except PreconditionFailed:
         raise OperationError(
-            f"{key or 'the resource'} changed since the request was approved (its etag no longer "
-            "matches), so nothing was written; request it again to review the current state"
+            f"{key or 'the resource'} changed since the request was reviewed for approval (its etag no "
+            "longer matches), so nothing was written; request it again to review the current state"
         ) from None
     except NotFound as exc:
         hint = " `az list` shows the circuits." if exc.code == "CrossConnectionNotFound" else ""
@@ -898,7 +898,7 @@ async def peering_execute(ctx: OpContext, params: PeeringParams) -> m.ExpressRou
     if not precondition.get("etag") and precondition.get("absent"):
         if await read_peering(ctx, params.key, params.name) is not None:
             raise OperationError(
-                f"{params.name} of {params.key} was created by someone else since the request was approved; "
+                f"{params.name} of {params.key} was created by someone else since the request was reviewed; "
                 "request it again to review the current state"
             )
         etag = None
