@@ -26,7 +26,7 @@ OPERATION_MODULES = (
 
 
 # provider -> module offering simulator(world, clock), sandbox_client(settings, simulator, clock),
-# client(settings, clock) for the real API, and poller(client) for the watch engine.
+# client(settings, clock) for the real API, and poller(client, clock) for the watch engine.
 PROVIDER_WIRING: dict[str, str] = {"azure": "circuitbot.providers.azure.wiring"}
 
 
@@ -82,5 +82,5 @@ async def attach_providers(runtime: Runtime, *, sandbox: bool, world: World | No
             log.info("%s is not configured; its commands will say so", name)
             continue
         runtime.providers[name] = client
-        runtime.pollers[name] = wiring.poller(client)
+        runtime.pollers[name] = wiring.poller(client, runtime.clock)
         runtime.on_close(client.aclose)

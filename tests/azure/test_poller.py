@@ -80,6 +80,31 @@ async def test_batched_polls_list_once_per_tick_while_per_resource_gets_each_cir
     assert sim.calls[LIST_ALL] == 0  # the keys were resolved before; each circuit is one GET
 
 
+async def test_the_batches_of_one_sweep_share_one_listing(make_harness) -> None:
+    world = World.demo(extra_circuits=30, seed=3)
+    harness: Harness = await make_harness(world)
+    engine: WatchEngine = harness.runtime.watches
+    harness.runtime.settings.watch.batch_size = 4  # 20 due watches: five batches in one tick
+    watched = [circuit.service_key for circuit in world.circuits[:20]]
+    for key in watched:
+        await drive(harness.clock, engine.watch(WatchTarget("azure", key), "COPS", created_by="UREQ"))
+    sim = harness.sim
+    sim.reset_calls()
+    await harness.clock.advance(harness.runtime.settings.watch.slow_interval_seconds + 1)
+
+    report = await drive(harness.clock, engine.tick())
+
+    assert report.resources == len(watched)
+    assert report.calls["azure"] == 5
+    assert sim.calls[LIST_ALL] == math.ceil(len(world.circuits) / sim.page_size)  # one listing, not five
+
+    # a later sweep reads Azure again rather than trusting the old listing
+    sim.reset_calls()
+    await harness.clock.advance(harness.runtime.settings.watch.slow_interval_seconds + 1)
+    await drive(harness.clock, engine.tick())
+    assert sim.calls[LIST_ALL] == math.ceil(len(world.circuits) / sim.page_size)
+
+
 async def test_a_change_at_azure_becomes_a_transition_in_the_watch(harness: Harness) -> None:
     engine: WatchEngine = harness.runtime.watches
     settings = harness.runtime.settings.watch

@@ -4,12 +4,17 @@ A watched resource id is a cross-connection's service key (its name) or its ARM 
 batched read lists the cross-connections of every partner subscription once, following
 nextLink, and picks out the wanted ones; peerings come embedded in each cross-connection, so
 one list answers for the circuits and their peerings alike.
+
+The watch engine hands over due ids in batches of ``batch_size``; a listing is kept for
+``listing_max_age`` seconds, so the batches of one sweep share one listing instead of each paging
+through every subscription again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from circuitbot.clock import Clock, SystemClock
 from circuitbot.providers.azure import models as m
 from circuitbot.providers.azure.client import AzurePartnerClient
 from circuitbot.providers.azure.errors import NotFound
@@ -39,21 +44,35 @@ class AzurePoller:
 
     provider = "azure"
 
-    def __init__(self, client: AzurePartnerClient) -> None:
+    def __init__(
+        self, client: AzurePartnerClient, *, clock: Clock | None = None, listing_max_age: float = 5.0
+    ) -> None:
         self.client = client
+        self.clock = clock or SystemClock()
+        self.listing_max_age = listing_max_age
         self._labels: dict[str, str] = {}  # resource id (lower case) -> label, from the latest read
+        # name or ARM id (lower case) -> snapshot, from the latest listing, and when it was read
+        self._listing: dict[str, Snapshot] = {}
+        self._listed_at: float | None = None
 
     async def snapshot_many(self, resource_ids: Sequence[str]) -> dict[str, Snapshot | Exception | None]:
         """One listing of every partner subscription (paged) answers for all the ids."""
-        by_key = {resource_id.strip().lower(): resource_id for resource_id in resource_ids}
-        found: dict[str, Snapshot | Exception | None] = dict.fromkeys(resource_ids)
+        listing = await self._fresh_listing()
+        return {resource_id: listing.get(resource_id.strip().lower()) for resource_id in resource_ids}
+
+    async def _fresh_listing(self) -> dict[str, Snapshot]:
+        now = self.clock.monotonic()
+        if self._listed_at is not None and now - self._listed_at <= self.listing_max_age:
+            return self._listing
+        listing: dict[str, Snapshot] = {}
         async for cross_connection in self.client.iter_cross_connections():
+            state = snapshot(cross_connection)
             for handle in (cross_connection.name, cross_connection.id):
-                wanted = by_key.get((handle or "").lower())
-                if wanted is not None:
-                    found[wanted] = snapshot(cross_connection)
-                    self._remember(wanted, cross_connection)
-        return found
+                if handle:
+                    listing[handle.lower()] = state
+                    self._remember(handle, cross_connection)
+        self._listing, self._listed_at = listing, self.clock.monotonic()
+        return listing
 
     async def snapshot_one(self, resource_id: str) -> Snapshot | None:
         try:

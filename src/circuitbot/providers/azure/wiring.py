@@ -58,5 +58,5 @@ def client(settings: Settings, clock: Clock) -> AzurePartnerClient:
     )
 
 
-def poller(client: AzurePartnerClient) -> AzurePoller:
-    return AzurePoller(client)
+def poller(client: AzurePartnerClient, clock: Clock) -> AzurePoller:
+    return AzurePoller(client, clock=clock)
