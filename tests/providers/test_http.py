@@ -12,10 +12,12 @@ import pytest
 
 from circuitbot.clock import FakeClock
 from circuitbot.providers.http import (
+    NO_AMBIGUOUS_RETRY_EXTENSION,
     REDACTED,
     ProviderHTTPError,
     RetryPolicy,
     make_client,
+    maybe_processed,
     redact_url,
     request_id_of,
 )
@@ -114,12 +116,25 @@ async def test_backoff_is_capped_by_max_delay() -> None:
     assert clock.slept == [1.0, 2.0, 3.0, 3.0, 3.0]
 
 
-async def test_retry_after_is_capped_by_max_delay() -> None:
+async def test_a_retry_after_longer_than_max_delay_returns_the_answer_instead_of_retrying_early() -> None:
     transport = ScriptedTransport(httpx.Response(429, headers={"Retry-After": "120"}), httpx.Response(200))
     clock = RecordingClock()
     async with client_for(transport, clock, max_delay=30.0) as client:
-        await run_with_clock(clock, lambda: client.get("/x"))
+        response = await run_with_clock(clock, lambda: client.get("/x"))
 
+    # retrying after 30 s of the 120 asked would only be throttled again
+    assert response.status_code == 429
+    assert len(transport.sent) == 1
+    assert clock.slept == []
+
+
+async def test_a_retry_after_within_max_delay_is_waited_in_full() -> None:
+    transport = ScriptedTransport(httpx.Response(503, headers={"Retry-After": "30"}), httpx.Response(200))
+    clock = RecordingClock()
+    async with client_for(transport, clock, max_delay=30.0) as client:
+        response = await run_with_clock(clock, lambda: client.get("/x"))
+
+    assert response.status_code == 200
     assert clock.slept == [30.0]
 
 
@@ -216,6 +231,77 @@ async def test_post_is_retried_on_429_but_not_on_502() -> None:
     # 429 means the server did nothing, so retrying is safe; a 502 may follow a completed upstream call.
     assert response.status_code == 502
     assert len(transport.sent) == 2
+
+
+@pytest.mark.parametrize("header", ["If-Match", "If-None-Match"])
+@pytest.mark.parametrize(
+    "failure",
+    [httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("server hung up"), httpx.ReadError("reset")],
+)
+async def test_a_conditional_write_is_not_sent_again_when_it_may_have_been_processed(
+    header: str, failure: Exception
+) -> None:
+    transport = ScriptedTransport(failure, httpx.Response(200))
+    clock = RecordingClock()
+    async with client_for(transport, clock) as client:
+        with pytest.raises(type(failure)):
+            await run_with_clock(clock, lambda: client.put("/things/1", json={}, headers={header: '"e1"'}))
+
+    # the first PUT may have been applied: a second one would fail its condition (412)
+    assert len(transport.sent) == 1
+
+
+@pytest.mark.parametrize("status", [502, 504])
+async def test_a_conditional_write_is_not_sent_again_after_a_gateway_error(status: int) -> None:
+    transport = ScriptedTransport(httpx.Response(status), httpx.Response(200))
+    clock = RecordingClock()
+    async with client_for(transport, clock) as client:
+        response = await run_with_clock(
+            clock, lambda: client.put("/things/1", json={}, headers={"If-Match": '"e1"'})
+        )
+
+    assert response.status_code == status
+    assert len(transport.sent) == 1
+
+
+async def test_a_conditional_write_is_still_retried_when_surely_not_processed() -> None:
+    transport = ScriptedTransport(
+        httpx.ConnectError("refused"), httpx.Response(503), httpx.Response(429), httpx.Response(200)
+    )
+    clock = RecordingClock()
+    async with client_for(transport, clock) as client:
+        response = await run_with_clock(
+            clock, lambda: client.put("/things/1", json={}, headers={"If-Match": '"e1"'})
+        )
+
+    assert response.status_code == 200
+    assert len(transport.sent) == 4
+
+
+async def test_a_request_can_opt_out_of_ambiguous_retries() -> None:
+    transport = ScriptedTransport(httpx.ReadTimeout("slow"), httpx.ReadTimeout("slow"), httpx.Response(204))
+    clock = RecordingClock()
+    async with client_for(transport, clock) as client:
+        marked = client.build_request("DELETE", "/things/1")
+        marked.extensions[NO_AMBIGUOUS_RETRY_EXTENSION] = True
+        with pytest.raises(httpx.ReadTimeout):
+            await run_with_clock(clock, lambda: client.send(marked))
+        assert len(transport.sent) == 1
+        # an unmarked DELETE is idempotent and retried as before
+        plain = await run_with_clock(clock, lambda: client.delete("/things/2"))
+
+    assert plain.status_code == 204
+    assert len(transport.sent) == 3
+
+
+def test_maybe_processed_tells_ambiguous_failures_from_sure_ones() -> None:
+    request = httpx.Request("PUT", "https://api.example.test/x")
+    assert maybe_processed(httpx.ReadTimeout("slow", request=request))
+    assert maybe_processed(httpx.RemoteProtocolError("hung up", request=request))
+    assert not maybe_processed(httpx.ConnectError("refused", request=request))
+    assert maybe_processed(ProviderHTTPError(provider="p", status=504, message="gateway timeout"))
+    assert not maybe_processed(ProviderHTTPError(provider="p", status=503, message="unavailable"))
+    assert not maybe_processed(ValueError("nothing to do with HTTP"))
 
 
 async def test_client_errors_are_not_retried() -> None:

@@ -28,6 +28,11 @@ logger = logging.getLogger(__name__)
 REQUEST_ID_EXTENSION = "circuitbot.request_id"
 """Key in ``httpx.Request.extensions`` holding the request id the transport assigned."""
 
+NO_AMBIGUOUS_RETRY_EXTENSION = "circuitbot.no_ambiguous_retry"
+"""Set to True in ``httpx.Request.extensions`` for a request that must not be sent again when the
+server may already have acted on it (a dropped answer, a gateway error): the caller finds out
+what happened instead, as a repeated approved write could be refused or applied twice."""
+
 REDACTED = "REDACTED"
 
 # Query parameter names that carry credentials in one provider or another (Alibaba signs in the
@@ -44,6 +49,15 @@ _MAYBE_SENT_ERRORS: tuple[type[Exception], ...] = (
     httpx.WriteTimeout,
     httpx.RemoteProtocolError,
 )
+# Gateway answers: the server behind the gateway may have acted on the request.
+MAYBE_PROCESSED_STATUSES = frozenset({502, 504})
+
+
+def maybe_processed(error: BaseException) -> bool:
+    """Whether a request that failed with ``error`` may still have been acted on by the server."""
+    if isinstance(error, _MAYBE_SENT_ERRORS):
+        return True
+    return isinstance(error, ProviderHTTPError) and error.status in MAYBE_PROCESSED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,13 @@ class RetryPolicy:
     ``retry_statuses`` are retried for idempotent requests (idempotent method, or an
     idempotency header present); ``any_method_statuses`` are the subset that say the server did
     not act on the request at all (throttled, unavailable), so they are retried for every method.
+
+    A conditional request (``If-Match``/``If-None-Match``) or one marked with
+    ``NO_AMBIGUOUS_RETRY_EXTENSION`` is never idempotent here: once the server accepted it, the
+    same request again fails its condition (412, 409), so the caller would be told a change that
+    happened had failed. Such requests are retried only when they surely were not processed.
+
+    A ``Retry-After`` longer than ``max_delay`` is not cut short: the answer is returned instead.
     """
 
     max_attempts: int = 4
@@ -64,6 +85,7 @@ class RetryPolicy:
     any_method_statuses: frozenset[int] = frozenset({429, 503})
     idempotent_methods: frozenset[str] = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
     idempotency_headers: frozenset[str] = frozenset({"idempotency-key", "x-idempotency-key"})
+    conditional_headers: frozenset[str] = frozenset({"if-match", "if-none-match"})
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -73,6 +95,10 @@ class RetryPolicy:
         )
 
     def is_idempotent(self, request: httpx.Request) -> bool:
+        if request.extensions.get(NO_AMBIGUOUS_RETRY_EXTENSION) or any(
+            name in request.headers for name in self.conditional_headers
+        ):
+            return False
         if request.method.upper() in self.idempotent_methods:
             return True
         return any(name in request.headers for name in self.idempotency_headers)
@@ -273,11 +299,11 @@ class RetryingTransport(httpx.AsyncBaseTransport):
             retryable = status in policy.retry_statuses and (
                 idempotent or status in policy.any_method_statuses
             )
-            if not retryable or attempt >= policy.max_attempts:
+            delay = self._retry_delay(response, attempt) if retryable else None
+            if delay is None or attempt >= policy.max_attempts:
                 level = logging.DEBUG if status < 400 else logging.INFO
                 self._log(level, request, request_id, attempt, elapsed, outcome=str(status))
                 return response
-            delay = self._retry_delay(response, attempt)
             self._log(logging.INFO, request, request_id, attempt, elapsed, outcome=str(status), delay=delay)
             await response.aclose()
             await self._clock.sleep(delay)
@@ -285,10 +311,12 @@ class RetryingTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         await self._inner.aclose()
 
-    def _retry_delay(self, response: httpx.Response, attempt: int) -> float:
+    def _retry_delay(self, response: httpx.Response, attempt: int) -> float | None:
+        """Seconds to wait before the next attempt; None when the server asked for longer than
+        ``max_delay`` (retrying earlier would only be refused again)."""
         asked = parse_retry_after(response.headers, self._clock)
         if asked is not None:
-            return min(asked, self.policy.max_delay)
+            return asked if asked <= self.policy.max_delay else None
         return self.policy.backoff(attempt, self._rng)
 
     def _log(
