@@ -117,7 +117,11 @@ async def _check(settings: Settings) -> int:
         async with db.session() as session:
             await session.execute(text("SELECT 1"))
     except Exception as exc:
-        print(f"circuitbot: database unreachable: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        from circuitbot.logs import scrub
+
+        print(
+            f"circuitbot: database unreachable: {exc.__class__.__name__}: {scrub(str(exc))}", file=sys.stderr
+        )
         return 1
     finally:
         await db.dispose()

@@ -11,13 +11,15 @@ from datetime import UTC, datetime
 from circuitbot.settings import Settings
 
 # Tokens and keys that must never reach a log line, whatever logged them.
+_SECRET_NAMES = (
+    r"shared[-_]?key|client[-_]?secret|access[-_]?key[-_]?secret|password|api[-_]?key|secret[-_]?key"
+)
 SECRET_PATTERNS = (
     re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),  # Slack tokens
     re.compile(r"xapp-[A-Za-z0-9-]+"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(
-        r"(?i)((?:shared_?key|sharedKey|client_secret|access_key_secret|password|api_key)[\"']?\s*[:=]\s*[\"']?)[^\"'\s,}&]+"
-    ),
+    # name=value, name: value, "name": "value" (quoted values whole), and URL-encoded name%3Dvalue
+    re.compile(rf"(?i)((?:{_SECRET_NAMES})[\"']?\s*(?:[:=]|%3D)\s*)(\"[^\"]*\"|'[^']*'|[^\s,}}&]+)"),
 )
 
 
@@ -28,12 +30,22 @@ def scrub(text: str) -> str:
 
 
 class ScrubFilter(logging.Filter):
+    """Cleans a record's message; formatters below clean tracebacks too."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         cleaned = scrub(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+class ScrubbingFormatter(logging.Formatter):
+    """A text formatter whose whole output, traceback included, is scrubbed. Use it for every
+    handler (the shell's log file too)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -52,13 +64,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(ScrubFilter())
     if settings.log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(ScrubbingFormatter(TEXT_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     # The shell talks to a person on the same terminal: only warnings and worse.

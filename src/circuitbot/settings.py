@@ -109,7 +109,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("data"), description="where the default SQLite database lives")
     database_url: str | None = Field(
-        None, description="SQLAlchemy URL: sqlite+aiosqlite:///path.db or postgresql+asyncpg://…"
+        None,
+        description="SQLAlchemy URL: sqlite+aiosqlite:///path.db or postgresql+asyncpg://…",
+        repr=False,  # it may carry a password
     )
 
     # Slack. The usual Slack names are accepted as they are.

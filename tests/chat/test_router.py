@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from chat_support import Acks, RecordingSurface
 from sqlalchemy import select
 
-from circuitbot.actions.registry import Interaction
+from circuitbot.actions.registry import Interaction, Role
 from circuitbot.chat.router import Router
 from circuitbot.store.tables import AuditEvent
 
@@ -163,3 +164,60 @@ async def test_modal_submission_errors_inline_then_runs(runtime, router: Router)
     name, params = runtime.approvals.submitted[0]
     assert (name, params.vlan, params.kind) == ("demo.peering", 100, "microsoft")
     assert params.public_dump()["shared_key"] == "••••"
+
+
+async def test_help_on_an_unknown_topic_is_answered_in_the_ack(router: Router) -> None:
+    acks, surface = await run(router, "help bogus")
+    assert acks.replies[0].text.startswith(":warning: no help topic `bogus`")
+    assert surface.replies == []
+
+
+async def test_the_neutral_list_pages_through_a_single_provider(router: Router) -> None:
+    _, surface = await run(router, "list demo")
+    assert surface.replies[0].text.startswith("page 1 of 3")
+    next_button = surface.replies[0].blocks[-1]["elements"][0]
+    click = Interaction(action_id=next_button["action_id"], value=next_button["value"], channel_id="CGENERAL")
+    await router.handle_action(click, user_id="UREQ", surface=surface, ack=Acks())
+    assert surface.replies[-1].replace and surface.replies[-1].text.startswith("page 2 of 3")
+
+
+async def test_a_page_button_never_runs_a_mutation(router: Router) -> None:
+    _, surface = await run(router, "demo list")
+    next_button = surface.replies[0].blocks[-1]["elements"][0]
+    click = Interaction(
+        action_id="circuit_page:next", value=json.dumps({"text": "demo notes k hello", "page": 2})
+    )
+    await router.handle_action(click, user_id="UREQ", surface=surface, ack=Acks())
+    assert surface.replies[-1] is surface.replies[0]  # a mutation is never re-run by a page button
+    assert next_button["action_id"] == "circuit_page:next"
+
+
+async def test_typed_secrets_are_masked_in_every_echo_however_they_were_quoted(
+    runtime, router: Router
+) -> None:
+    for typed in ("shared-key=hun\\ ter2", 'shared-key="hun""ter2"', "shared_key='hun ter2'"):
+        acks, _surface = await run(router, f"demo peering 1234 vlan=7 {typed}")
+        ack = acks.replies[0].text
+        assert "hun" not in ack and "ter2" not in ack, ack
+        assert "shared-key=••••" in ack and "vlan=7" in ack
+    _name, params = runtime.approvals.submitted[-1]
+    assert params.shared_key.get_secret_value() == "hun ter2"
+
+
+async def test_help_never_waits_on_a_user_group_lookup(runtime, router: Router) -> None:
+    runtime.settings.approvers = ["SAPPROVERS"]
+    lookups: list[str] = []
+
+    async def group_members(group: str) -> set[str]:
+        lookups.append(group)
+        return {"UGROUPIE"}
+
+    runtime.roles.group_members = group_members
+    acks, _ = await run(router, "help", user="UGROUPIE")
+    assert acks.replies[0] is not None  # answered from what was known: the group is cold
+    assert "approvals" in acks.replies[0].text
+    # the look-up ran in the background, so the next answer knows the group
+    await asyncio.sleep(0)
+    assert lookups == ["SAPPROVERS"]
+    caller = await router.caller("UGROUPIE", cached_only=True)
+    assert caller.can(Role.APPROVER)

@@ -67,7 +67,7 @@ async def test_roles_follow_the_request_path(runtime) -> None:
 
 async def test_mentions_reach_the_router_escaped_as_slack_sends_them(runtime) -> None:
     _, out = await transcript(runtime, "demo where #ops @bob\ndemo where #general @stranger\n")
-    assert "channel COPS, who UBOB, asked as demo where #ops @bob" in out
+    assert "channel COPS, who UBOB, asked as demo where COPS UBOB" in out
     assert "channel CGENERAL, who @stranger" in out
 
 

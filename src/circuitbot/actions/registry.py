@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic.fields import FieldInfo
 
 from circuitbot.chat.reply import Reply
 
@@ -62,14 +63,33 @@ class Params(BaseModel):
         """The resource this acts on (for audit rows and watches), if any."""
         return None
 
+    @classmethod
+    def secret_names(cls) -> frozenset[str]:
+        """The fields typed ``SecretStr`` (or ``SecretStr | None``): masked everywhere, encrypted at rest."""
+        return frozenset(name for name, info in cls.model_fields.items() if _mentions_secret(info.annotation))
+
+    @classmethod
+    def visible_fields(cls) -> list[tuple[str, FieldInfo]]:
+        """The fields a person sets (help, usage, modals): all but hidden ones such as ``page``."""
+        return [
+            (name, info)
+            for name, info in cls.model_fields.items()
+            if not (info.json_schema_extra or {}).get("hidden")
+        ]
+
     def public_dump(self) -> dict[str, Any]:
-        """The parameters with every secret masked: safe for Slack, logs and audit rows."""
-        out: dict[str, Any] = {}
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            out[name] = "••••" if isinstance(value, SecretStr) and value.get_secret_value() else value
-        out.pop("page", None)
+        """The parameters as JSON values with every secret masked: safe for Slack, logs and audit rows."""
+        out = self.model_dump(mode="json", exclude={"page"})
+        for name in self.secret_names():
+            if out.get(name):
+                out[name] = "••••"
         return out
+
+
+def _mentions_secret(annotation: Any) -> bool:
+    if annotation is SecretStr:
+        return True
+    return any(_mentions_secret(arg) for arg in getattr(annotation, "__args__", ()))
 
 
 class NoParams(Params):
@@ -252,15 +272,6 @@ class Registry:
             self._words[key] = op
         self._ops[(op.provider, op.verb)] = op
         return op
-
-    def operation(self, provider: str | None = None, verb: str | None = None, **kwargs: Any):
-        """Decorator form: ``@registry.operation("azure", "ports", summary=…, params=…)`` on execute."""
-
-        def wrap(execute: Execute) -> Execute:
-            self.add(Operation(provider=provider, verb=verb or execute.__name__, execute=execute, **kwargs))
-            return execute
-
-        return wrap
 
     def get(self, provider: str | None, word: str) -> Operation | None:
         return self._words.get((provider, word.lower()))

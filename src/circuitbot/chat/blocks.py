@@ -125,11 +125,13 @@ def option(text: str, value: str) -> dict[str, Any]:
     return {"text": plain(text, MAX_OPTION_TEXT), "value": clip(value, MAX_OPTION_VALUE, "")}
 
 
-def code_sections(lines: Sequence[str], *, limit: int = MAX_SECTION_TEXT) -> list[Block]:
-    """Monospaced text split into as many sections as it needs, never mid-line."""
+def sections(lines: Sequence[str], *, code: bool = False, limit: int = MAX_SECTION_TEXT) -> list[Block]:
+    """Lines packed into as few sections as fit ``limit`` characters each, never split mid-line;
+    ``code`` sets them in monospace."""
+    fence = "```" if code else ""
     chunks: list[list[str]] = [[]]
     size = 0
-    budget = limit - 8  # the ``` fences and newlines
+    budget = limit - 2 * len(fence) - 2
     for line in lines:
         line = clip(line, budget)
         if chunks[-1] and size + len(line) + 1 > budget:
@@ -137,7 +139,12 @@ def code_sections(lines: Sequence[str], *, limit: int = MAX_SECTION_TEXT) -> lis
             size = 0
         chunks[-1].append(line)
         size += len(line) + 1
-    return [section("```" + "\n".join(chunk) + "```") for chunk in chunks if chunk]
+    return [section(fence + "\n".join(chunk) + fence) for chunk in chunks if chunk]
+
+
+def code_sections(lines: Sequence[str], *, limit: int = MAX_SECTION_TEXT) -> list[Block]:
+    """Monospaced text split into as many sections as it needs, never mid-line."""
+    return sections(lines, code=True, limit=limit)
 
 
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
@@ -176,6 +183,15 @@ def page_buttons(command_text: str, page: int, pages: int) -> Block | None:
     if page < pages:
         elements.append(button("Next ▸", "circuit_page:next", {"text": command_text, "page": page + 1}))
     return actions(*elements) if elements else None
+
+
+def pager(command_text: str, page: int, pages: int, *, total: int | None = None, what: str = "") -> list[Block]:
+    """The foot of a paged listing: "page x of y" and the page buttons (nothing for one page)."""
+    if pages <= 1:
+        return []
+    count = f" · {total} {what}".rstrip() if total is not None else ""
+    buttons = page_buttons(command_text, page, pages)
+    return [context(f"page {page} of {pages}{count}"), *([buttons] if buttons else [])]
 
 
 def paginate(items: Sequence[Any], page: int, per_page: int) -> tuple[list[Any], int, int]:

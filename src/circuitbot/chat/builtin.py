@@ -50,7 +50,7 @@ async def help_execute(ctx: OpContext, params: HelpParams) -> Reply:
         head = f"{provider}" + (f" (alias `{short[0]}`)" if short else "")
         lines = [f"• {_line(op)}\n    `{grammar.usage(op)}`" for op in ops]
         text = f"*{head}*\n" + ("\n".join(lines) if lines else "no operations you may run")
-        return Reply(text=text, blocks=[bk.header(f"/circuit {provider}"), *_chunks(lines)])
+        return Reply(text=text, blocks=[bk.header(f"/circuit {provider}"), *bk.sections(lines)])
     op = registry.get(provider, params.verb) if provider else registry.get(None, params.topic)
     if op is None and provider is None:
         matches = [o for o in registry if params.topic.lower() in o.words]
@@ -74,7 +74,7 @@ def _overview(ctx: OpContext, registry: Registry) -> Reply:
             lines.extend(f"• {_line(op)}" for op in ops)
     lines.append(":lock: = needs approval. `/circuit help <verb>` or `/circuit help <provider>` for more.")
     text = "\n".join(lines)
-    return Reply(text=text, blocks=[bk.header("circuitbot"), *_chunks(lines)])
+    return Reply(text=text, blocks=[bk.header("circuitbot"), *bk.sections(lines)])
 
 
 def _detail(op: Operation, ctx: OpContext) -> Reply:
@@ -86,9 +86,7 @@ def _detail(op: Operation, ctx: OpContext) -> Reply:
     if op.mutating:
         needed = ctx.runtime.settings.approvals_needed(op.name, op.approvals)
         lines.append(f"Needs {needed} approval{'s' if needed != 1 else ''} before it runs.")
-    for name, info in op.params.model_fields.items():
-        if (info.json_schema_extra or {}).get("hidden"):
-            continue
+    for name, info in op.params.visible_fields():
         need = "required" if info.is_required() else "optional"
         lines.append(
             f"• `{name.replace('_', '-')}` ({need}){' — ' + info.description if info.description else ''}"
@@ -96,20 +94,7 @@ def _detail(op: Operation, ctx: OpContext) -> Reply:
     if op.examples:
         lines.append("Examples:\n" + "\n".join(f"`{e}`" for e in op.examples))
     text = "\n".join(lines)
-    return Reply(text=text, blocks=_chunks(lines))
-
-
-def _chunks(lines: list[str]) -> list[dict]:
-    """Lines packed into as few sections as fit Slack's 3000 characters each."""
-    blocks, current = [], ""
-    for line in lines:
-        if current and len(current) + len(line) + 1 > bk.MAX_SECTION_TEXT:
-            blocks.append(bk.section(current))
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        blocks.append(bk.section(current))
-    return blocks
+    return Reply(text=text, blocks=bk.sections(lines))
 
 
 class ShowParams(Params):
@@ -148,10 +133,12 @@ async def list_execute(ctx: OpContext, params: ListParams) -> Reply:
     providers = [params.provider] if params.provider else registry.providers()
     if not providers:
         return Reply.plain("No providers are installed.")
+    # one provider pages through its own listing; all of them show each one's first page
+    data = {"page": params.page} if len(providers) == 1 else {}
     replies = []
     for provider in providers:
         try:
-            replies.append(await _delegate(ctx, provider, "list", {}))
+            replies.append(await _delegate(ctx, provider, "list", data))
         except OperationError as exc:
             if params.provider:
                 raise

@@ -11,7 +11,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 
 from circuitbot.actions.registry import Operation, Params
 
@@ -69,11 +69,7 @@ def usage(op: Operation, command: str = "/circuit") -> str:
         info = model.model_fields[name]
         label = name.replace("_", "-")
         parts.append(f"<{label}>" if info.is_required() else f"[{label}]")
-    extra = [
-        name
-        for name, info in model.model_fields.items()
-        if name not in model.positional and not (info.json_schema_extra or {}).get("hidden")
-    ]
+    extra = [name for name, _ in model.visible_fields() if name not in model.positional]
     if extra:
         parts.append("[" + " ".join(f"{n.replace('_', '-')}=…" for n in extra) + "]")
     return " ".join(parts)
@@ -93,8 +89,10 @@ def collect(model: type[Params], words: list[str], options: dict[str, str]) -> d
             head, rest = words[: len(positional) - 1], words[len(positional) - 1 :]
             words = [*head, " ".join(rest)]
         else:
-            extra = " ".join(words[len(positional) :])
-            raise ParamsError({"": f"unexpected argument(s): {extra}"})
+            extra = words[len(positional) :]
+            # a stray word may be a secret typed in the wrong place: do not echo it then
+            said = f"{len(extra)} argument(s) too many" if model.secret_names() else " ".join(extra)
+            raise ParamsError({"": f"unexpected argument(s): {said} (quote text that has spaces)"})
     data.update(zip(positional, words, strict=False))
     for key, value in options.items():
         name = key if key in fields else _by_alias(model, key)
@@ -128,12 +126,32 @@ def validate(model: type[Params], data: dict[str, Any]) -> Params:
             loc = error.get("loc") or ("",)
             name = str(loc[0])
             message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-            if name in data and not isinstance(data[name], SecretStr) and not _is_secret(model, name):
+            if name in data and name not in model.secret_names():
                 message = f"{message} (got {str(data[name])[:60]!r})"
             errors.setdefault(name, message)
         raise ParamsError(errors) from None
 
 
-def _is_secret(model: type[Params], name: str) -> bool:
-    info = model.model_fields.get(name)
-    return info is not None and info.annotation is not None and "SecretStr" in str(info.annotation)
+def render_line(prefix: list[str], model: type[Params], data: dict[str, Any]) -> str:
+    """A command line rebuilt from parsed values, secrets masked: what may be echoed back to chat.
+
+    Rebuilt rather than searched-and-replaced, so a secret typed with quotes or escapes is masked too.
+    Positional fields present from the first on are written positionally, the rest as key=value.
+    """
+    secret = model.secret_names()
+
+    def shown(name: str) -> str:
+        return "••••" if name in secret else shlex.quote(str(data[name]))
+
+    leading: list[str] = []
+    for name in model.positional:
+        if name not in data:
+            break
+        leading.append(name)
+    parts = [*prefix, *(shown(name) for name in leading)]
+    parts += [
+        f"{name.replace('_', '-')}={shown(name)}"
+        for name, _ in model.visible_fields()
+        if name in data and name not in leading
+    ]
+    return " ".join(parts)

@@ -53,14 +53,6 @@ def _label(name: str, info: FieldInfo) -> str:
     return info.title or name.replace("_", " ").capitalize()
 
 
-def visible_fields(model: type[Params]) -> list[tuple[str, FieldInfo]]:
-    return [
-        (name, info)
-        for name, info in model.model_fields.items()
-        if not (info.json_schema_extra or {}).get("hidden")
-    ]
-
-
 def input_block(
     name: str, info: FieldInfo, value: Any = None, options: list[tuple[str, str]] | None = None
 ) -> dict[str, Any]:
@@ -119,7 +111,7 @@ def build_view(
     blocks: list[dict[str, Any]] = [bk.section(f"*{op.summary}*")]
     if loading:
         blocks.append(bk.context(":hourglass_flowing_sand: loading choices from the provider…"))
-    for name, info in visible_fields(op.params):
+    for name, info in op.params.visible_fields():
         blocks.append(input_block(name, info, data.get(name), (choices or {}).get(name)))
     if op.mutating:
         blocks.append(bk.context("Nothing changes until an approver approves the request."))
@@ -167,7 +159,7 @@ def submitted_values(op: Operation, view: dict[str, Any]) -> dict[str, Any]:
     """The raw values of a submitted view, by field name (empty inputs left out)."""
     state = (view.get("state") or {}).get("values") or {}
     data: dict[str, Any] = {}
-    for name, info in visible_fields(op.params):
+    for name, info in op.params.visible_fields():
         element = (state.get(name) or {}).get(ACTION_ID) or {}
         if element.get("type") == "static_select":
             value = (element.get("selected_option") or {}).get("value")
@@ -187,7 +179,7 @@ def read_submission(op: Operation, view: dict[str, Any]) -> Params:
 
 def field_errors(op: Operation, errors: dict[str, str]) -> dict[str, str]:
     """Errors keyed by block id; an error that names no field lands on the first input."""
-    names = [name for name, _ in visible_fields(op.params)]
+    names = [name for name, _ in op.params.visible_fields()]
     out: dict[str, str] = {}
     for field, message in errors.items():
         block = field if field in names else (names[0] if names else field)

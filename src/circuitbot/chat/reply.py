@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,16 +46,16 @@ class Reply:
         return cls(text=text, blocks=[bk.section(text)])
 
     @classmethod
+    def failure(cls, log: logging.Logger, what: str) -> Reply:
+        """Log the exception being handled under a fresh error id, and tell the user that id."""
+        error_id = secrets.token_hex(4)
+        log.exception("%s failed (error id %s)", what, error_id)
+        return cls.error(f"something went wrong {what} (error id {error_id})")
+
+    @classmethod
     def working(cls, what: str) -> Reply:
         text = f":hourglass_flowing_sand: working on `{what}`…"
         return cls(text=text, blocks=[bk.context(text)])
-
-
-@dataclass
-class Modal:
-    """A Slack modal view (``type: modal``) to open for the caller."""
-
-    view: dict[str, Any]
 
 
 class Surface(Protocol):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -52,6 +51,7 @@ class Invocation:
     data: dict[str, Any]
     text: str
     missing: list[str] = field(default_factory=list)
+    prefix: list[str] = field(default_factory=list)  # the words that named the operation
 
     @property
     def needs_modal(self) -> bool:
@@ -59,13 +59,9 @@ class Invocation:
 
     @property
     def shown(self) -> str:
-        """The line with secret values masked: what may be echoed back to Slack (acks, modal metadata)."""
-        text = self.text
-        for name, value in self.data.items():
-            info = self.op.params.model_fields.get(name)
-            if value and info is not None and "SecretStr" in str(info.annotation):
-                text = text.replace(str(value), "••••")
-        return text
+        """The line with secret values masked: what may be echoed back to chat (acks, modal metadata)."""
+        data = {k: v for k, v in self.data.items() if k != "page"}
+        return grammar.render_line(self.prefix or [self.op.verb], self.op.params, data)
 
 
 class Router:
@@ -86,6 +82,7 @@ class Router:
             words = ["help"]
         op = self.registry.get(None, words[0])
         args = words[1:]
+        prefix = words[:1]
         if op is None:
             provider = resolve_provider(words[0], self.registry.providers())
             if provider is None:
@@ -100,6 +97,7 @@ class Router:
             if op is None:
                 raise CommandError(Reply.error(f"unknown {provider} verb `{words[1]}`", usage=provider_usage))
             args = words[2:]
+            prefix = words[:2]
         try:
             data = grammar.collect(op.params, args, line.options)
         except grammar.ParamsError as exc:
@@ -108,7 +106,7 @@ class Router:
         if missing and not op.mutating:
             names = ", ".join(m.replace("_", "-") for m in missing)
             raise CommandError(Reply.error(f"missing {names}", usage=grammar.usage(op)))
-        return Invocation(op=op, data=data, text=text, missing=missing)
+        return Invocation(op=op, data=data, text=text, missing=missing, prefix=prefix)
 
     def validate(self, inv: Invocation) -> Params:
         try:
@@ -117,9 +115,15 @@ class Router:
             raise CommandError(Reply.error(str(exc), usage=grammar.usage(inv.op))) from None
 
     async def caller(
-        self, user_id: str, channel_id: str | None = None, thread_ts: str | None = None
+        self,
+        user_id: str,
+        channel_id: str | None = None,
+        thread_ts: str | None = None,
+        *,
+        cached_only: bool = False,
     ) -> Caller:
-        roles = await self.runtime.roles.roles(user_id)
+        """Who is asking. ``cached_only`` (before an ack) never waits on a user-group lookup."""
+        roles = await self.runtime.roles.roles(user_id, cached_only=cached_only)
         return Caller(user_id=user_id, roles=roles, channel_id=channel_id, thread_ts=thread_ts)
 
     # -- the command path ----------------------------------------------------------------------
@@ -138,11 +142,15 @@ class Router:
         try:
             inv = self.parse(text)
             if inv.op.instant:
-                caller = await self.caller(user_id, channel_id, thread_ts)
+                caller = await self.caller(user_id, channel_id, thread_ts, cached_only=True)
                 self._authorize(inv.op, caller)
                 params = self.validate(inv)
-                ctx = OpContext(self.runtime, caller, inv.text, surface)
-                await ack(inv.op.render(await inv.op.execute(ctx, params), params, ctx))
+                ctx = OpContext(self.runtime, caller, inv.shown, surface)
+                try:
+                    reply = inv.op.render(await inv.op.execute(ctx, params), params, ctx)
+                except OperationError as exc:
+                    raise CommandError(Reply.error(str(exc), usage=grammar.usage(inv.op))) from None
+                await ack(reply)
                 metrics.commands.labels(inv.op.name, "ok").inc()
                 return
             if inv.needs_modal:
@@ -168,6 +176,9 @@ class Router:
         except CommandError as exc:
             result = "refused"
             await surface.reply(exc.reply)
+        except OperationError as exc:  # e.g. a preview the provider refused, before any request exists
+            result = "failed"
+            await surface.reply(Reply.error(str(exc)))
         metrics.commands.labels(inv.op.name, result).inc()
         metrics.command_seconds.labels(inv.op.name).observe(time.perf_counter() - started)
 
@@ -193,11 +204,10 @@ class Router:
         except OperationError as exc:
             await surface.reply(Reply.error(str(exc)))
         except Exception:
-            error_id = secrets.token_hex(4)
-            log.exception("action %s failed (error id %s)", interaction.action_id, error_id)
-            await surface.reply(Reply.error(f"something went wrong (error id {error_id})"))
+            await surface.reply(Reply.failure(log, f"handling the button `{interaction.action_id}`"))
 
     async def _turn_page(self, ctx: OpContext, interaction: Interaction) -> None:
+        """Re-run the listing a page button came from, at the page it names, in place."""
         try:
             target = json.loads(interaction.value)
             inv = self.parse(str(target["text"]))
@@ -206,17 +216,15 @@ class Router:
         except (ValueError, KeyError, TypeError, CommandError):
             await ctx.surface.reply(Reply.error("that page link is out of date; run the command again"))
             return
-        self._authorize(inv.op, ctx.caller)
-        ctx.command_text = inv.text
         if inv.op.mutating:
             return
         try:
-            result = await inv.op.execute(ctx, params)
-            reply = inv.op.render(result, params, ctx)
-        except OperationError as exc:
-            reply = Reply.error(str(exc))
-        reply.replace = True
-        await ctx.surface.reply(reply)
+            self._authorize(inv.op, ctx.caller)
+        except CommandError as exc:
+            await ctx.surface.reply(exc.reply)
+            return
+        ctx.command_text = inv.shown
+        await self.run(ctx, inv.op, params, replace=True)
 
     async def handle_view(
         self,
@@ -237,7 +245,8 @@ class Router:
             await surface.reply(Reply.error("that form is out of date; run the command again"))
             return
         meta = modals.metadata(view)
-        caller = await self.caller(user_id, meta.get("channel"), meta.get("thread_ts"))
+        # the handler acks; no user-group lookup may delay that (the click before filled the cache)
+        caller = await self.caller(user_id, meta.get("channel"), meta.get("thread_ts"), cached_only=True)
         await handler(OpContext(self.runtime, caller, "", surface), view, ack_errors)
 
     async def handle_modal_submission(
@@ -268,13 +277,15 @@ class Router:
             await self.run(ctx, op, params)
         except CommandError as exc:
             await surface.reply(exc.reply)
+        except OperationError as exc:
+            await surface.reply(Reply.error(str(exc)))
 
-    async def run(self, ctx: OpContext, op: Operation, params: Params) -> None:
-        """Do the work behind an acknowledged command and answer on the surface."""
+    async def run(self, ctx: OpContext, op: Operation, params: Params, *, replace: bool = False) -> None:
+        """Do the work behind an acknowledged command and answer on the surface (``replace``: in
+        place of the message the interaction came from, as a page turn does)."""
         if op.mutating:
             await self._request(ctx, op, params)
             return
-        error_id = None
         try:
             result = await op.execute(ctx, params)
             reply = op.render(result, params, ctx)
@@ -282,12 +293,10 @@ class Router:
         except OperationError as exc:
             reply, outcome = Reply.error(str(exc)), "failed"
         except Exception:
-            error_id = secrets.token_hex(4)
-            log.exception("operation %s failed (error id %s)", op.name, error_id)
-            reply = Reply.error(f"something went wrong running `{op.name}` (error id {error_id})")
-            outcome = "error"
-        await self._audit(ctx, op, params, "command", outcome, {"error_id": error_id} if error_id else None)
+            reply, outcome = Reply.failure(log, f"running `{op.name}`"), "error"
+        await self._audit(ctx, op, params, "command", outcome)
         if ctx.surface is not None:
+            reply.replace = replace
             await ctx.surface.reply(reply)
 
     async def _request(self, ctx: OpContext, op: Operation, params: Params) -> None:
@@ -305,12 +314,8 @@ class Router:
                 Reply.error(f"`{op.name}` needs the {needed.value} role; ask an admin to add you")
             )
 
-    async def _audit(
-        self, ctx: OpContext, op: Operation, params: Params, action: str, result: str, extra: dict | None
-    ) -> None:
-        detail: dict[str, Any] = {"operation": op.name, "params": _jsonable(params.public_dump())}
-        if extra:
-            detail.update(extra)
+    async def _audit(self, ctx: OpContext, op: Operation, params: Params, action: str, result: str) -> None:
+        detail: dict[str, Any] = {"operation": op.name, "params": params.public_dump()}
         try:
             async with self.runtime.db.session() as session:
                 audit(
@@ -324,15 +329,3 @@ class Router:
                 )
         except Exception:  # an audit hiccup must not hide the answer from the user
             log.exception("could not write the audit row for %s", op.name)
-
-
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for key, value in data.items():
-        if isinstance(value, str | int | float | bool) or value is None:
-            out[key] = value
-        elif isinstance(value, list | tuple):
-            out[key] = [v if isinstance(v, str | int | float | bool) else str(v) for v in value]
-        else:
-            out[key] = str(value)
-    return out
