@@ -76,7 +76,17 @@ async def test_forged_and_stale_signatures_get_401(http: httpx.AsyncClient, fake
     assert fake_slack.calls == []
 
 
+def _counter(text: str, pattern: str) -> float:
+    match = re.search(pattern + r" ([0-9.e+]+)", text)
+    return float(match.group(1)) if match else 0.0
+
+
+HELP_OK = r'circuitbot_commands_total\{operation="help",result="ok"\}'
+ACKS = r'circuitbot_ack_seconds_count\{kind="command"\}'
+
+
 async def test_health_readiness_and_metrics(http: httpx.AsyncClient, fake_slack: FakeSlack) -> None:
+    before = (await http.get("/metrics")).text
     await post_signed(http, command_body(fake_slack, "help"))
 
     health = await http.get("/healthz")
@@ -87,8 +97,9 @@ async def test_health_readiness_and_metrics(http: httpx.AsyncClient, fake_slack:
     assert (ready.status_code, ready.text) == (200, "ready")
     assert scraped.status_code == 200
     assert scraped.headers["content-type"].startswith("text/plain; version=0.0.4")
-    assert re.search(r'circuitbot_commands_total\{operation="help",result="ok"\} [1-9]', scraped.text)
-    assert re.search(r'circuitbot_ack_seconds_count\{kind="command"\} [1-9]', scraped.text)
+    # the counters are process-wide: this request must have moved them by one
+    assert _counter(scraped.text, HELP_OK) == _counter(before, HELP_OK) + 1
+    assert _counter(scraped.text, ACKS) == _counter(before, ACKS) + 1
 
 
 async def test_readyz_is_503_when_the_database_does_not_answer(
