@@ -27,12 +27,18 @@ class ThingsSimulator(Simulator):
 
     provider: ClassVar[str] = "things"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.created: list[Any] = []
+
     def routes(self) -> list[BaseRoute]:
         async def get_thing(request: Request) -> Response:
             return JSONResponse({"id": request.path_params["thing_id"]})
 
         async def create_thing(request: Request) -> Response:
-            return JSONResponse(await request.json(), status_code=201)
+            thing = await request.json()
+            self.created.append(thing)
+            return JSONResponse(thing, status_code=201)
 
         async def get_item(request: Request) -> Response:
             return JSONResponse({"item": request.path_params["item_id"]})
@@ -146,6 +152,36 @@ async def test_drop_rate_drops_the_connection_in_process(sim: ThingsSimulator) -
             await c.get("/things/a")
 
     assert sim.calls == Counter()
+
+
+async def test_process_then_drop_applies_the_request_and_loses_the_answer(sim: ThingsSimulator) -> None:
+    sim.faults = FaultConfig(fail_next=[QueuedFault(kind="process_then_drop", method="POST")])
+    async with client(sim) as c:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await c.post("/things", json={"id": "t1"})
+        again = await c.post("/things", json={"id": "t2"})
+
+    assert sim.created == [{"id": "t1"}, {"id": "t2"}]  # the first write happened all the same
+    assert again.status_code == 201
+    assert sim.calls == Counter({"POST /things": 2})
+
+
+async def test_a_plain_drop_never_reaches_the_model(sim: ThingsSimulator) -> None:
+    sim.faults = FaultConfig(fail_next=[QueuedFault(kind="drop", method="POST")])
+    async with client(sim) as c:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await c.post("/things", json={"id": "t1"})
+
+    assert sim.created == []
+
+
+async def test_process_then_drop_rate(sim: ThingsSimulator) -> None:
+    sim.faults = FaultConfig(process_then_drop_rate=1.0)
+    async with client(sim) as c:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await c.post("/things", json={"id": "t1"})
+
+    assert sim.created == [{"id": "t1"}]
 
 
 async def test_malformed_rate_answers_200_with_json_that_does_not_parse(sim: ThingsSimulator) -> None:

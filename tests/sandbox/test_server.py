@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from circuitbot.clock import FakeClock
+from circuitbot.sandbox.azure import AzureSimulator
 from circuitbot.sandbox.faults import FaultConfig, QueuedFault
 from circuitbot.sandbox.server import SimulatorServer, is_loopback, serve_simulator
 from circuitbot.sandbox.stubs import EquinixPlaceholder
@@ -52,6 +53,27 @@ async def test_a_dropped_connection_is_a_client_side_error_and_the_server_lives_
 
     assert after.status_code == 404  # the placeholder has no ports, but it answered
     assert sim.calls["GET /ecx/v3/port/userport"] == 1
+
+
+async def test_process_then_drop_over_loopback_applies_the_write_and_closes_the_connection() -> None:
+    azure = AzureSimulator(World.demo(), FakeClock())
+    key = "bbbb1b1b-cc2c-dd3d-ee4e-ffffff5f5f5f"
+    cross_connection = azure.cross_connection(key)
+    url = (
+        f"/subscriptions/s/resourceGroups/{cross_connection.resource_group}/providers/Microsoft.Network"
+        f"/expressRouteCrossConnections/{key}"
+    )
+    params = {"api-version": "2025-07-01"}
+    async with asyncio.timeout(BOUND), SimulatorServer(azure) as server:
+        async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": "Bearer x"}) as client:
+            body = (await client.get(url, params=params)).json()
+            body["properties"]["serviceProviderNotes"] = "written, answer lost"
+            azure.faults = FaultConfig(fail_next=[QueuedFault(kind="process_then_drop", method="PUT")])
+            with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+                await client.put(url, params=params, json=body)
+            after = await client.get(url, params=params)
+
+    assert after.json()["properties"]["serviceProviderNotes"] == "written, answer lost"
 
 
 async def test_injected_throttling_over_loopback_carries_retry_after(sim: EquinixPlaceholder) -> None:

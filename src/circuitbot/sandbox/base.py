@@ -41,7 +41,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Mount, Route, compile_path
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from circuitbot.clock import Clock
 from circuitbot.sandbox.faults import (
@@ -161,13 +161,16 @@ class Simulator:
 
     async def _inject(self, fault: InjectedFault, scope: Scope, receive: Receive, send: Send) -> None:
         if fault.kind == "drop":
-            drop = scope.get("extensions", {}).get(DROP_EXTENSION)
-            if drop is None:
-                raise ConnectionDropped(f"{scope['method']} {scope['path']}")
-            drop()
-            # Wait for the server to notice the closed connection, so it does not answer 500.
-            while (await receive())["type"] != "http.disconnect":
-                pass
+            await self._drop(scope, receive)
+            return
+        if fault.kind == "process_then_drop":
+            self.calls[f"{scope['method']} {self._route_template(scope)}"] += 1
+
+            async def lost(message: Message) -> None:
+                pass  # the answer never reaches the client
+
+            await self._model(scope, receive, lost)
+            await self._drop(scope, receive)
             return
         if fault.kind == "malformed":
             response: Response = Response(self.malformed_body, status_code=200, media_type="application/json")
@@ -175,6 +178,15 @@ class Simulator:
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
             response = self.error_response(fault.status, fault.code, fault.message, headers)
         await response(scope, receive, send)
+
+    async def _drop(self, scope: Scope, receive: Receive) -> None:
+        drop = scope.get("extensions", {}).get(DROP_EXTENSION)
+        if drop is None:
+            raise ConnectionDropped(f"{scope['method']} {scope['path']}")
+        drop()
+        # Wait for the server to notice the closed connection, so it does not answer 500.
+        while (await receive())["type"] != "http.disconnect":
+            pass
 
     # -- admin ---------------------------------------------------------------------------------
 

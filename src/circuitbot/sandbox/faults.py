@@ -1,7 +1,8 @@
 """Fault injection shared by every simulator.
 
 A ``FaultConfig`` says how often a simulator misbehaves (server errors, throttling,
-unavailability, dropped connections, malformed bodies, added latency) and can queue exact
+unavailability, dropped connections, answers lost after the request was processed, malformed
+bodies, added latency) and can queue exact
 faults for the next requests, which is what tests use. ``FaultInjector`` holds the live config
 and a seeded random source, so the same seed and the same request order give the same faults.
 The config can be replaced at runtime through ``/_sandbox/faults``.
@@ -29,6 +30,12 @@ class ConnectionDropped(Exception):
     """The simulator chose to drop the connection instead of answering."""
 
 
+FaultKind = Literal["status", "drop", "process_then_drop", "malformed"]
+"""``drop`` closes the connection before the request reaches the model; ``process_then_drop`` lets
+the model act on it (a write is applied) and then closes the connection without the answer, the
+case a client cannot tell from a drop and must not resolve by sending the request again."""
+
+
 def _check_regex(value: str | None) -> str | None:
     if value is not None:
         try:
@@ -43,7 +50,7 @@ class QueuedFault(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["status", "drop", "malformed"] = "status"
+    kind: FaultKind = "status"
     status: int = Field(500, ge=400, le=599, description="HTTP status answered when kind is 'status'")
     count: int = Field(1, ge=1)
     retry_after: int | None = Field(
@@ -75,6 +82,9 @@ class FaultConfig(BaseModel):
     throttle_rate: float = Field(0.0, ge=0, le=1, description="429 with Retry-After")
     unavailable_rate: float = Field(0.0, ge=0, le=1, description="503 with Retry-After")
     drop_rate: float = Field(0.0, ge=0, le=1, description="connection closed with no answer")
+    process_then_drop_rate: float = Field(
+        0.0, ge=0, le=1, description="the request is processed, then the connection closes with no answer"
+    )
     malformed_rate: float = Field(0.0, ge=0, le=1, description="200 with a truncated JSON body")
     throttle_retry_after: int = Field(1, ge=0, description="Retry-After seconds on injected 429 and 503")
     seed: int = 0
@@ -94,6 +104,7 @@ class FaultConfig(BaseModel):
             + self.unavailable_rate
             + self.drop_rate
             + self.malformed_rate
+            + self.process_then_drop_rate
         )
         if total > 1.0 + 1e-9:
             raise ValueError(f"fault rates add up to {total:g}; at most 1 is possible")
@@ -102,9 +113,10 @@ class FaultConfig(BaseModel):
 
 @dataclass(frozen=True)
 class InjectedFault:
-    """One decided fault: answer ``status`` (with ``retry_after``), drop, or send a malformed body."""
+    """One decided fault: answer ``status`` (with ``retry_after``), drop (before or after the model
+    processed the request), or send a malformed body."""
 
-    kind: Literal["status", "drop", "malformed"]
+    kind: FaultKind
     status: int = 200
     retry_after: int | None = None
 
@@ -171,6 +183,8 @@ class FaultInjector:
             ("status", 503, config.unavailable_rate),
             ("drop", 0, config.drop_rate),
             ("malformed", 200, config.malformed_rate),
+            # last, so that adding it did not shift which requests the other rates hit
+            ("process_then_drop", 0, config.process_then_drop_rate),
         ):
             if draw < rate:
                 return self._fault(kind, status, None)
@@ -178,8 +192,8 @@ class FaultInjector:
         return None
 
     def _fault(self, kind: str, status: int, retry_after: int | None) -> InjectedFault:
-        if kind == "drop":
-            return InjectedFault("drop", 0)
+        if kind in ("drop", "process_then_drop"):
+            return InjectedFault(kind, 0)  # type: ignore[arg-type]
         if kind == "malformed":
             return InjectedFault("malformed", 200)
         if retry_after is None and status in (429, 503):
