@@ -12,7 +12,8 @@ from circuitbot.watch.snapshots import diff, summary
 @pytest.mark.parametrize(
     "state",
     ["Updating", "Provisioning", "PROVISIONING", "CREATING", "Allocating", "SYNCING", "DEPROVISIONING",
-     "PENDING_APPROVAL", "PENDING ACCEPTANCE", "Terminating", "deleting"],
+     "PENDING_APPROVAL", "PENDING ACCEPTANCE", "Terminating", "deleting", "Configuring",
+     "ValidationNeeded"],
 )  # fmt: skip
 def test_states_in_flight_are_transitional(state: str) -> None:
     assert is_transitional({"status": state})

@@ -38,6 +38,8 @@ TRANSITIONAL_STATES = frozenset(
         "disabling",
         "in_progress",
         "inprogress",
+        "configuring",
+        "validationneeded",  # Microsoft peering: the advertised prefixes await validation
     }
 )
 TRANSITIONAL_PREFIXES = ("pending",)
