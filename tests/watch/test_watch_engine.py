@@ -315,3 +315,44 @@ async def test_a_change_seen_by_a_poll_whose_claim_expired_is_recorded_once(
     await engine._record(due, results, late)  # the first poller, finally done
     assert late.transitions == 0
     assert await count(engine, WatchTransition) == 1
+
+
+async def test_a_quiet_poll_whose_claim_expired_does_not_undo_a_later_polls_record(
+    engine: WatchEngine, poller: FakePoller, clock: FakeClock
+) -> None:
+    """The late poll read the resource fine; the later one failed: its error count and backoff stay."""
+    poller.set("xc1", provisioningState="Updating")
+    info = await watch(engine)
+    poller.failing.add("xc1")
+    assert (await until_due(engine, clock, info.id)).errors == 1
+    await clock.advance(2 * FAST)
+    due = await engine._claim(clock.now(), 10)  # this poll stalls
+    await clock.advance(engine.lease.total_seconds())
+    assert (await engine.tick()).errors == 1  # the next poll, after the lease ran out: failing still
+    [failed] = await engine.list()
+
+    poller.failing.clear()
+    late = TickReport()
+    await engine._record(due, await engine._read(due, late), late)  # the stalled poll, finally done
+
+    async with engine.runtime.db.session() as session:
+        row = await session.get(Watch, info.id)
+    assert (row.error_count, row.next_poll_at) == (2, failed.next_poll_at)
+
+
+async def test_a_claim_takes_at_most_its_limit_and_leases_what_it_took(
+    engine: WatchEngine, poller: FakePoller, clock: FakeClock
+) -> None:
+    for n in range(7):
+        poller.set(f"xc{n}", provisioningState="Updating")
+        await watch(engine, f"xc{n}")
+    await clock.advance(FAST)
+
+    first = await engine._claim(clock.now(), 3)
+    second = await engine._claim(clock.now(), 10)
+
+    assert [d.resource_id for d in first] == ["xc0", "xc1", "xc2"]
+    assert [d.resource_id for d in second] == ["xc3", "xc4", "xc5", "xc6"]
+    assert await engine._claim(clock.now(), 10) == []
+    leased = [w for w in await engine.list() if w.next_poll_at == clock.now() + engine.lease]
+    assert len(leased) == 7

@@ -122,8 +122,9 @@ class Watch(Base):
 
     ``status_ts`` is the bot's status card (current state and timeline), edited at each change;
     ``thread_ts`` is the thread the changes are posted in: the card's own thread, or the thread
-    the watch was started from (an approval's). ``version`` grows at every snapshot write, so a
-    poll whose claim outlived its lease cannot record the same change twice.
+    the watch was started from (an approval's). ``version`` grows at every write a poll or a
+    status change makes, so a poll whose claim outlived its lease cannot record the same change
+    twice, nor undo what a later poll recorded.
     """
 
     __tablename__ = "watches"

@@ -18,9 +18,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Row, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circuitbot import metrics
@@ -45,6 +45,8 @@ LEASE_SECONDS = 120.0  # a claimed watch is not due again for this long, unless 
 UNREACHABLE_AFTER = 3  # consecutive failed polls before "unreachable" is announced
 LIVE = ("active", "paused")
 ID_CHUNK = 500  # ids per IN (…) list
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,8 @@ class _Due:
     unreachable: bool
 
     @classmethod
-    def of(cls, row: Watch) -> _Due:
+    def of(cls, row: Watch | Row[Any]) -> _Due:
+        """From a Watch, or a row RETURNING the same columns (see ``_DUE_COLUMNS``)."""
         return cls(
             id=row.id,
             provider=row.provider,
@@ -128,6 +131,24 @@ class _Due:
             error_count=row.error_count,
             unreachable=row.unreachable,
         )
+
+
+_DUE_COLUMNS = (
+    Watch.id,
+    Watch.provider,
+    Watch.resource_id,
+    Watch.label,
+    Watch.channel,
+    Watch.thread_ts,
+    Watch.snapshot,
+    Watch.version,
+    Watch.error_count,
+    Watch.unreachable,
+)
+
+
+# Polls with nothing to record, written in bulk: the values to set -> the (id, version) claimed.
+_Quiet = dict[tuple[tuple[str, Any], ...], list[tuple[int, int]]]
 
 
 class WatchEngine:
@@ -378,8 +399,10 @@ class WatchEngine:
     async def _claim(self, cutoff: datetime, limit: int) -> list[_Due]:
         """Take up to ``limit`` due watches and lease them, in one statement.
 
-        ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING …``: on PostgreSQL
-        replicas skip each other's rows; on SQLite the single statement is atomic on its own.
+        On PostgreSQL, ``WITH c AS MATERIALIZED (SELECT … FOR UPDATE SKIP LOCKED) UPDATE … FROM c``:
+        replicas skip each other's rows, and the CTE is evaluated once (the planner may run an
+        ``IN (subquery)`` again, locking and leasing more than ``limit`` rows). On SQLite the
+        single ``UPDATE … WHERE id IN (…)`` is atomic on its own.
         """
         db = self.runtime.db
         due = (
@@ -388,46 +411,17 @@ class WatchEngine:
             .order_by(Watch.provider, Watch.resource_id, Watch.id)
             .limit(limit)
         )
+        claim = update(Watch).values(next_poll_at=self.runtime.clock.now() + self.lease)
         if db.skip_locked:
-            due = due.with_for_update(skip_locked=True)
-        claim = (
-            update(Watch)
-            .where(Watch.id.in_(due))
-            .values(next_poll_at=self.runtime.clock.now() + self.lease)
-            .returning(
-                Watch.id,
-                Watch.provider,
-                Watch.resource_id,
-                Watch.label,
-                Watch.channel,
-                Watch.thread_ts,
-                Watch.snapshot,
-                Watch.version,
-                Watch.error_count,
-                Watch.unreachable,
-            )
-            .execution_options(synchronize_session=False)
-        )
+            chosen = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+            claim = claim.where(Watch.id == chosen.c.id)
+        else:
+            claim = claim.where(Watch.id.in_(due))
+        claim = claim.returning(*_DUE_COLUMNS).execution_options(synchronize_session=False)
         async with db.session() as session:
             rows = (await session.execute(claim)).all()
-        return sorted(  # RETURNING keeps no order
-            (
-                _Due(
-                    id=r.id,
-                    provider=r.provider,
-                    resource_id=r.resource_id,
-                    label=r.label or r.resource_id,
-                    channel=r.channel,
-                    thread_ts=r.thread_ts,
-                    snapshot=dict(r.snapshot or {}),
-                    version=r.version,
-                    error_count=r.error_count,
-                    unreachable=r.unreachable,
-                )
-                for r in rows
-            ),
-            key=lambda d: (d.provider, d.resource_id, d.id),
-        )
+        # RETURNING keeps no order
+        return sorted((_Due.of(r) for r in rows), key=lambda d: (d.provider, d.resource_id, d.id))
 
     async def _read(self, due: Sequence[_Due], report: TickReport) -> dict[tuple[str, str], Result]:
         """Every claimed resource read once (several channels may watch one), per provider at once."""
@@ -462,7 +456,7 @@ class WatchEngine:
     ) -> None:
         """Write what the reads found, in one transaction: quiet rows in bulk, changes one by one."""
         now = self.runtime.clock.now()
-        quiet: dict[tuple[tuple[str, Any], ...], list[int]] = collections.defaultdict(list)
+        quiet: _Quiet = collections.defaultdict(list)
         outcomes: collections.Counter[tuple[str, str]] = collections.Counter()
         async with self.runtime.db.session() as session:
             for watch in due:
@@ -479,15 +473,17 @@ class WatchEngine:
                     values: dict[str, Any] = {"next_poll_at": now + self._interval(result)}
                     if watch.error_count:
                         values["error_count"] = 0
-                    quiet[tuple(sorted(values.items()))].append(watch.id)
+                    quiet[tuple(sorted(values.items()))].append((watch.id, watch.version))
                     continue
                 await self._changed(session, watch, result, changes, ended, now, report)
-            for values, ids in quiet.items():
-                for chunk in _chunks(ids):
+            for values, claimed in quiet.items():
+                for chunk in _chunks(claimed):
+                    # Only rows nobody wrote since the claim: a poll that outlived its lease must
+                    # not reset what another replica recorded meanwhile (its errors, its schedule).
                     await session.execute(
                         update(Watch)
-                        .where(Watch.id.in_(chunk), Watch.status == "active")
-                        .values(**dict(values))
+                        .where(tuple_(Watch.id, Watch.version).in_(chunk), Watch.status == "active")
+                        .values(version=Watch.version + 1, updated_at=now, **dict(values))
                         .execution_options(synchronize_session=False)
                     )
         for (provider, outcome), count in outcomes.items():
@@ -550,7 +546,7 @@ class WatchEngine:
         watch: _Due,
         error: Exception,
         now: datetime,
-        quiet: dict[tuple[tuple[str, Any], ...], list[int]],
+        quiet: _Quiet,
         report: TickReport,
     ) -> None:
         """Back off; say "unreachable" once, when the errors have lasted, not at every tick."""
@@ -568,7 +564,7 @@ class WatchEngine:
             errors,
         )
         if watch.unreachable or errors < self.unreachable_after:
-            quiet[(("error_count", errors), ("next_poll_at", next_poll_at))].append(watch.id)
+            quiet[(("error_count", errors), ("next_poll_at", next_poll_at))].append((watch.id, watch.version))
             return
         values = {"error_count": errors, "unreachable": True, "next_poll_at": next_poll_at}
         if not await self._compare_and_set(session, watch, values, now):
@@ -665,5 +661,5 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.0f} h"
 
 
-def _chunks(ids: list[int]) -> list[list[int]]:
-    return [ids[n : n + ID_CHUNK] for n in range(0, len(ids), ID_CHUNK)]
+def _chunks(items: list[_T]) -> list[list[_T]]:
+    return [items[n : n + ID_CHUNK] for n in range(0, len(items), ID_CHUNK)]
