@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from azure_support import (
     EUAP_NEW,
     EUAP_PROVISIONED,
@@ -170,7 +171,19 @@ async def test_communities_all_and_filtered(harness: Harness) -> None:
     assert "12076:51026" in by_region and "12076:51006" not in by_region
 
 
-async def test_arp_table_is_a_long_running_post_followed_to_its_result(harness: Harness) -> None:
+@pytest.mark.parametrize(
+    ("answer", "polled"),
+    [
+        ("async-operation", "/operations/"),  # the spec examples: the table is in the final status
+        ("location", "/operationResults/"),  # final-state-via location
+        ("immediate", None),  # 200 with the table
+    ],
+)
+async def test_arp_table_is_read_in_every_answer_shape_of_the_post(
+    harness: Harness, answer: str, polled: str | None
+) -> None:
+    harness.sim.table_answers = (answer,)
+
     surface = await harness.command(f"az arp {EUAP_PROVISIONED} private primary")
 
     assert "working on" in surface.ack.text
@@ -180,7 +193,13 @@ async def test_arp_table_is_a_long_running_post_followed_to_its_result(harness: 
     assert "Microsoft" in text and "On-Prem" in text and "10.0.0.1" in text
     [post] = harness.recorder.sent("POST", "/peerings/AzurePrivatePeering/arpTables/primary")
     assert post.url.params["api-version"] == "2025-07-01"
-    assert harness.recorder.sent("GET", "/operationResults/"), "the 202's Location was polled"
+    monitors = harness.recorder.sent("GET", "/operations/") + harness.recorder.sent(
+        "GET", "/operationResults/"
+    )
+    if polled is None:
+        assert monitors == []
+    else:
+        assert monitors and all(polled in r.url.path for r in monitors)
     assert_within_slack_limits(reply)
 
 

@@ -434,9 +434,11 @@ async def test_peering_validation_errors_surface(client: AzurePartnerClient, clo
     assert raised.value.target == "properties.vlanId"
 
 
-async def test_troubleshooting_tables_follow_202_and_location(
-    client: AzurePartnerClient, clock: FakeClock, recorder: Recorder
+@pytest.mark.parametrize("answer", ["async-operation", "location", "immediate"])
+async def test_troubleshooting_tables_in_every_answer_shape(
+    client: AzurePartnerClient, clock: FakeClock, sim: AzureSimulator, answer: str
 ) -> None:
+    sim.table_answers = (answer,)
     arp = await drive(clock, client.list_arp_table(PROVISIONED_KEY, "AzurePrivatePeering", "primary"))
     assert {(row.interface, row.ip_address) for row in arp} == {
         ("Microsoft", "10.0.0.2"),
@@ -450,9 +452,86 @@ async def test_troubleshooting_tables_follow_202_and_location(
     assert [(row.neighbor, row.asn, row.state_or_prefixes_received) for row in summary] == [
         ("10.0.0.1", 500, "2")
     ]
-    assert recorder.sent("GET", "/operationResults/")
     with pytest.raises(ValueError):
         await client.list_arp_table(PROVISIONED_KEY, "AzurePrivatePeering", "tertiary")
+
+
+CC_ID = (
+    f"/subscriptions/{SUB}/resourceGroups/CrossConnection-SiliconValley/providers/Microsoft.Network"
+    f"/expressRouteCrossConnections/{FABRIKAM_KEY}"
+)
+TABLE_URL = f"{CC_ID}/peerings/AzurePrivatePeering/arpTables/primary"
+ROW = {"age": 0, "interface": "Microsoft", "ipAddress": "192.116.14.254", "macAddress": "885a.9269.9110"}
+
+
+def arm_mock(answers: dict[str, Any]) -> httpx.MockTransport:
+    """Answers by path: a dict is a 200 JSON body, a Response is sent as is."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        found = answers[request.url.path]
+        return found if isinstance(found, httpx.Response) else httpx.Response(200, json=found)
+
+    return httpx.MockTransport(answer)
+
+
+@pytest.mark.parametrize(
+    "final_status",
+    [
+        {"status": "Succeeded", "properties": {"value": [ROW]}},  # ARM's operation resource shape
+        {"status": "Succeeded", "resourceLocation": "https://management.azure.com/result"},
+    ],
+    ids=["properties", "resourceLocation"],
+)
+async def test_a_table_result_is_found_where_arm_may_put_it(
+    clock: FakeClock, credential: StaticTokenCredential, final_status: dict[str, Any]
+) -> None:
+    accepted = httpx.Response(
+        202, headers={"Azure-AsyncOperation": "https://management.azure.com/op", "Retry-After": "1"}
+    )
+    transport = arm_mock({TABLE_URL: accepted, "/op": final_status, "/result": {"value": [ROW]}})
+    async with make(transport, clock, credential) as azure:
+        rows = await drive(clock, azure.list_arp_table(CC_ID, "AzurePrivatePeering", "primary"))
+    assert [row.mac_address for row in rows] == ["885a.9269.9110"]
+
+
+async def test_a_table_operation_without_a_result_says_so(
+    clock: FakeClock, credential: StaticTokenCredential
+) -> None:
+    accepted = httpx.Response(202, headers={"Azure-AsyncOperation": "https://management.azure.com/op"})
+    transport = arm_mock({TABLE_URL: accepted, "/op": {"status": "Succeeded"}})
+    async with make(transport, clock, credential) as azure:
+        with pytest.raises(AzureOperationFailed) as raised:
+            await drive(clock, azure.list_arp_table(CC_ID, "AzurePrivatePeering", "primary"))
+    assert raised.value.code == "NoResult"
+    assert raised.value.status is None
+
+
+async def test_a_malformed_body_is_a_cloud_error(
+    client: AzurePartnerClient, sim: AzureSimulator, clock: FakeClock
+) -> None:
+    sim.faults = FaultConfig(fail_next=[QueuedFault(kind="malformed")])
+    with pytest.raises(AzureCloudError) as raised:
+        await drive(clock, client.list_cross_connections())
+    assert raised.value.code == "MalformedResponse"
+
+
+async def test_a_next_link_that_repeats_stops_the_paging(
+    clock: FakeClock, credential: StaticTokenCredential
+) -> None:
+    loop = "https://management.azure.com/page2"
+    transport = arm_mock(
+        {
+            f"/subscriptions/{SUB}/providers/Microsoft.Network/expressRouteCrossConnections": {
+                "value": [{"name": "a"}],
+                "nextLink": loop,
+            },
+            "/page2": {"value": [{"name": "b"}], "nextLink": loop},
+        }
+    )
+    async with make(transport, clock, credential) as azure:
+        with pytest.raises(AzureCloudError) as raised:
+            await azure.list_cross_connections()
+    assert raised.value.code == "RepeatedNextLink"
 
 
 async def test_bgp_service_communities(client: AzurePartnerClient) -> None:

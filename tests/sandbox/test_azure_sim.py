@@ -493,6 +493,42 @@ async def test_peering_create_goes_from_disabled_to_enabled(arm: httpx.AsyncClie
     assert {p["name"] for p in listed["value"]} == {"AzurePrivatePeering", "MicrosoftPeering"}
 
 
+async def test_if_none_match_star_creates_a_peering_only_when_there_is_none(
+    arm: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    url = f"{PROVISIONED}/peerings/MicrosoftPeering"
+    create_only = {"If-None-Match": "*"}
+    created = await arm.put(url, params=API, json=MICROSOFT_PEERING, headers=create_only)
+    assert created.status_code == 201
+    await clock.advance(30)
+    again = await arm.put(url, params=API, json=MICROSOFT_PEERING, headers=create_only)
+    assert again.status_code == 412
+    assert error_code(again) == "PreconditionFailed"
+    existing = f"{PROVISIONED}/peerings/AzurePrivatePeering"
+    body = await get_json(arm, existing)
+    refused = await arm.put(existing, params=API, json=body, headers=create_only)
+    assert refused.status_code == 412
+
+
+async def test_conditional_headers_can_be_ignored_as_arm_may(world: World, clock: FakeClock) -> None:
+    lax = AzureSimulator(world, clock, conditional_headers=False)
+    async with httpx.AsyncClient(
+        transport=lax.transport(),
+        base_url="https://management.azure.com",
+        headers={"Authorization": "Bearer x"},
+    ) as arm:
+        body = await get_json(arm, NOT_PROVISIONED)
+        body["properties"]["serviceProviderNotes"] = "written over"
+        stale = await arm.put(NOT_PROVISIONED, params=API, json=body, headers={"If-Match": 'W/"stale"'})
+        existing = f"{PROVISIONED}/peerings/AzurePrivatePeering"
+        peering = await get_json(arm, existing)
+        peering["properties"]["peerASN"] = 502
+        recreated = await arm.put(existing, params=API, json=peering, headers={"If-None-Match": "*"})
+    assert stale.status_code == 200
+    assert recreated.status_code == 200
+    assert lax.cross_connection(NOT_PROVISIONED_KEY).notes == "written over"
+
+
 async def test_peering_update_answers_200_and_keeps_the_session_up(arm: httpx.AsyncClient) -> None:
     url = f"{PROVISIONED}/peerings/AzurePrivatePeering"
     current = await get_json(arm, url)
@@ -598,15 +634,57 @@ async def test_peering_delete_answers_202_with_location_until_gone(
 async def table(
     arm: httpx.AsyncClient, clock: FakeClock, name: str, device_path: str = "primary"
 ) -> list[Any]:
+    """A table, read in whichever shape the simulator answers (it takes turns)."""
     response = await arm.post(f"{PROVISIONED}/peerings/AzurePrivatePeering/{name}/{device_path}", params=API)
+    if response.status_code == 200:
+        return response.json()["value"]
     assert response.status_code == 202
     assert response.content == b""
-    location = response.headers["Location"]
-    assert (await arm.get(location)).status_code == 202
+    monitor = response.headers.get("Azure-AsyncOperation") or response.headers["Location"]
     await clock.advance(5)
-    result = await arm.get(location)
+    result = await arm.get(monitor)
     assert result.status_code == 200
     return result.json()["value"]
+
+
+async def test_table_posts_take_turns_through_the_answer_shapes_of_the_spec(
+    sim: AzureSimulator, arm: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    url = f"{PROVISIONED}/peerings/AzurePrivatePeering/arpTables/primary"
+    answers = [await arm.post(url, params=API) for _ in range(4)]
+    assert [a.status_code for a in answers] == [202, 202, 200, 202]
+
+    # the spec examples: 202 with only Azure-AsyncOperation; the table rides on the final status
+    by_operation = answers[0]
+    assert "Location" not in by_operation.headers
+    status_url = by_operation.headers["Azure-AsyncOperation"]
+    assert (await arm.get(status_url)).json() == {"status": "InProgress"}
+    # final-state-via location: 202 with only Location, 202 there until the table is ready
+    by_location = answers[1]
+    assert "Azure-AsyncOperation" not in by_location.headers
+    assert (await arm.get(by_location.headers["Location"])).status_code == 202
+    await clock.advance(5)
+    final_status = (await arm.get(status_url)).json()
+    assert final_status["status"] == "Succeeded"
+    from_location = (await arm.get(by_location.headers["Location"])).json()
+    immediate = answers[2].json()
+    assert final_status["value"] == from_location["value"] == immediate["value"]
+    assert {row["interface"] for row in immediate["value"]} == {"Microsoft", "On-Prem"}
+    assert "Azure-AsyncOperation" in answers[3].headers  # and round again
+
+
+async def test_table_answers_can_be_fixed_to_one_shape(world: World, clock: FakeClock) -> None:
+    only = AzureSimulator(world, clock, table_answers=["location"])
+    async with httpx.AsyncClient(
+        transport=only.transport(),
+        base_url="https://management.azure.com",
+        headers={"Authorization": "Bearer x"},
+    ) as arm:
+        url = f"{PROVISIONED}/peerings/AzurePrivatePeering/routeTables/primary"
+        answers = [await arm.post(url, params=API) for _ in range(3)]
+    assert all(a.status_code == 202 and "Location" in a.headers for a in answers)
+    with pytest.raises(ValueError):
+        AzureSimulator(world, clock, table_answers=["carrier-pigeon"])
 
 
 async def test_arp_table_shows_both_routers_of_an_enabled_peering(

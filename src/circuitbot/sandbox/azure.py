@@ -12,11 +12,16 @@ the REST specs and the known service behaviour in ``shared/research/azure.md``:
   runs in the background: due operations are completed whenever a request arrives;
 * the PUT-body pitfalls of the real service are enforced: a body must carry ``location``,
   ``expressRouteCircuit.id``, ``peeringLocation`` and ``bandwidthInMbps`` as they are;
-* every write changes the etag; ``If-Match`` with another etag answers 412;
+* every write changes the etag; ``If-Match`` with another etag answers 412, and so does
+  ``If-None-Match: *`` on a peering that exists. The spec declares neither header, so real ARM may
+  ignore them: ``conditional_headers=False`` makes the simulator ignore them too;
 * moving a circuit to another port pair (new ``primaryAzurePort``/``secondaryAzurePort``)
   moves its bandwidth between the pairs and is refused across locations or without room;
 * peerings start ``Disabled`` with ``azureASN`` 0 and become ``Enabled`` with 12076;
-* ARP, route and route-summary POSTs answer 202 with ``Location`` and deliver the table later.
+* ARP, route and route-summary POSTs answer in each of the shapes the spec examples and the
+  research allow, taking turns through ``table_answers``: 202 with only ``Azure-AsyncOperation``
+  (the examples; the table then comes in the final operation status), 202 with only ``Location``
+  (``final-state-via: location``; the table comes from it), or 200 with the table at once.
 
 Error codes ``LocationRequired`` and ``ExpressRouteCircuitReferenceInCrossConnectionCannotBeModified``
 are the service's own; the peering-location and bandwidth ones follow their pattern, as the
@@ -31,7 +36,7 @@ import itertools
 import json
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -55,6 +60,7 @@ PROVIDER_STATES = ("NotProvisioned", "Provisioning", "Provisioned", "Deprovision
 PEERING_TYPES = ("AzurePrivatePeering", "MicrosoftPeering", "AzurePublicPeering")
 ROUTING_REGISTRIES = ("ARIN", "APNIC", "AFRINIC", "LACNIC", "RIPENCC", "RADB", "ALTDB", "LEVEL3")
 TABLES = ("arpTables", "routeTables", "routeTablesSummary")
+TABLE_ANSWERS = ("async-operation", "location", "immediate")
 DEVICE_PATHS = ("primary", "secondary")
 MAX_SHARED_KEY_LENGTH = 25
 
@@ -155,8 +161,16 @@ class AzureSimulator(Simulator):
         table_seconds: float = 5.0,
         retry_after_seconds: int = 10,
         page_size: int = 4,
+        table_answers: Sequence[str] = TABLE_ANSWERS,
+        conditional_headers: bool = True,
     ) -> None:
         super().__init__(world, clock, faults)
+        unknown = set(table_answers) - set(TABLE_ANSWERS)
+        if not table_answers or unknown:
+            raise ValueError(f"table_answers are some of {', '.join(TABLE_ANSWERS)}")
+        self.table_answers = tuple(table_answers)  # may be reassigned; taken in turn from the next POST
+        self._tables_answered = 0
+        self.conditional_headers = conditional_headers
         self.operation_seconds = operation_seconds
         self.table_seconds = table_seconds
         self.retry_after_seconds = retry_after_seconds
@@ -301,19 +315,27 @@ class AzureSimulator(Simulator):
         return operation
 
     def _lro_headers(
-        self, request: Request, subscription_id: str, operation: _Operation, *, location: bool
+        self,
+        request: Request,
+        subscription_id: str,
+        operation: _Operation,
+        *,
+        location: bool,
+        async_operation: bool = True,
     ) -> dict[str, str]:
         root = str(request.base_url).rstrip("/")
         base = f"{root}/subscriptions/{subscription_id}{NETWORK}/locations/{operation.region}"
         api_version = request.query_params["api-version"]
-        headers = {
-            "Azure-AsyncOperation": f"{base}/operations/{operation.id}?api-version={api_version}",
-            "Retry-After": str(self.retry_after_seconds),
-            "x-ms-request-id": operation.id,
-        }
+        headers = {"Retry-After": str(self.retry_after_seconds), "x-ms-request-id": operation.id}
+        if async_operation:
+            headers["Azure-AsyncOperation"] = f"{base}/operations/{operation.id}?api-version={api_version}"
         if location:
             headers["Location"] = f"{base}/operationResults/{operation.id}?api-version={api_version}"
         return headers
+
+    def _check_conditions(self, request: Request, etag: str | None) -> None:
+        if self.conditional_headers:
+            _check_conditions(request, etag)
 
     def _new_etag(self) -> str:
         return f'W/"{uuid.uuid5(uuid.NAMESPACE_URL, f"azure-sim-etag-{next(self._counter)}")}"'
@@ -506,7 +528,7 @@ class AzureSimulator(Simulator):
     async def _put(self, request: Request) -> Response:
         subscription_id = request.path_params["subscriptionId"]
         cross_connection = self._find(request)
-        _check_if_match(request, cross_connection.etag)
+        self._check_conditions(request, cross_connection.etag)
         body = await _json_object(request)
         if cross_connection.provisioning_state == "Updating":
             raise _operation_in_progress(self._cross_connection_id(cross_connection, subscription_id))
@@ -660,7 +682,7 @@ class AzureSimulator(Simulator):
 
     async def _patch(self, request: Request) -> Response:
         cross_connection = self._find(request)
-        _check_if_match(request, cross_connection.etag)
+        self._check_conditions(request, cross_connection.etag)
         body = await _json_object(request)
         tags = body.get("tags")
         if not _is_tags(tags):
@@ -710,7 +732,7 @@ class AzureSimulator(Simulator):
                 target="name",
             )
         existing = cross_connection.peerings.get(name.lower())
-        _check_if_match(request, existing.etag if existing else None)
+        self._check_conditions(request, existing.etag if existing else None)
         body = await _json_object(request)
         if existing is not None and existing.properties.get("provisioningState") in ("Updating", "Deleting"):
             raise _operation_in_progress(
@@ -782,7 +804,7 @@ class AzureSimulator(Simulator):
         cross_connection = self._find(request)
         name = request.path_params["peeringName"]
         peering = cross_connection.peerings.get(name.lower())
-        _check_if_match(request, peering.etag if peering else None)
+        self._check_conditions(request, peering.etag if peering else None)
         if peering is None:
             return Response(status_code=204, headers={"x-ms-request-id": str(uuid.uuid4())})
         if peering.properties.get("provisioningState") in ("Updating", "Deleting"):
@@ -825,10 +847,19 @@ class AzureSimulator(Simulator):
         def succeed() -> dict[str, Any]:
             return {"value": self._table_rows(cross_connection, peering, table, device_path)}
 
+        answer = self.table_answers[self._tables_answered % len(self.table_answers)]
+        self._tables_answered += 1
+        if answer == "immediate":
+            return _json(succeed())
         operation = self._start(cross_connection.location, self.table_seconds, succeed)
-        return Response(
-            status_code=202, headers=self._lro_headers(request, subscription_id, operation, location=True)
+        headers = self._lro_headers(
+            request,
+            subscription_id,
+            operation,
+            location=answer == "location",
+            async_operation=answer == "async-operation",
         )
+        return Response(status_code=202, headers=headers)
 
     def _table_rows(
         self, cross_connection: _CrossConnection, peering: _Peering, table: str, device_path: str
@@ -901,7 +932,9 @@ class AzureSimulator(Simulator):
         if operation.failure is not None:
             code, message = operation.failure
             return _json({"status": "Failed", "error": {"code": code, "message": message}})
-        return _json({"status": "Succeeded"})
+        # a POST's result (a table) rides on its final status, where azure-core reads it
+        result = operation.result if isinstance(operation.result, dict) else {}
+        return _json({**result, "status": "Succeeded"})
 
     async def _operation_result(self, request: Request) -> Response:
         operation = self._operation(request)
@@ -1016,12 +1049,18 @@ def _authenticate(request: Request) -> None:
         )
 
 
-def _check_if_match(request: Request, etag: str | None) -> None:
-    """ARM's conditional write: ``If-Match`` must equal the current etag (``*``: any existing)."""
+def _check_conditions(request: Request, etag: str | None) -> None:
+    """ARM's conditional writes: ``If-Match`` must equal the current etag (``*``: any existing);
+    ``If-None-Match: *`` only creates (``<etag>``: anything but that version). ``etag`` is None
+    when the resource does not exist."""
     wanted = request.headers.get("if-match")
-    if wanted is None:
-        return
-    if etag is None or (wanted.strip() != "*" and wanted.strip() != etag):
+    unwanted = request.headers.get("if-none-match")
+    failed = False
+    if wanted is not None:
+        failed = etag is None or (wanted.strip() != "*" and wanted.strip() != etag)
+    if unwanted is not None and etag is not None:
+        failed = failed or unwanted.strip() in ("*", etag)
+    if failed:
         raise ArmError(
             412, "PreconditionFailed", "The condition specified using HTTP conditional header(s) is not met."
         )

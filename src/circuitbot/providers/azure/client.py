@@ -14,6 +14,10 @@ Two pitfalls of the real service shape this client:
 * Writes are long-running: the answer carries ``Azure-AsyncOperation`` or ``Location`` and
   ``Retry-After``; the client follows them to the end through the Clock, then reads the
   resource back.
+* The troubleshooting tables are POSTs that answer 200 with the table, or 202 with
+  ``Location`` (the table is its final answer) or, as the spec examples show, with only
+  ``Azure-AsyncOperation``: then the table is in the final operation status, where azure-core
+  reads a POST's result.
 """
 
 from __future__ import annotations
@@ -453,8 +457,8 @@ class AzurePartnerClient:
                 continue
             if response.status_code == 204 or not response.content:
                 continue
-            body = response.json()
-            if isinstance(body, dict) and isinstance(body.get("value"), list):
+            body = _json_object(response)
+            if isinstance(body.get("value"), list):
                 candidates = [m.ExpressRouteProviderPort.model_validate(item) for item in body["value"]]
                 for port in candidates:
                     if descriptor.lower() in {(port.descriptor or "").lower(), (port.name or "").lower()}:
@@ -516,35 +520,46 @@ class AzurePartnerClient:
         response = await self._send("POST", url, self.cross_connection_api_version)
         if response.status_code == 202:
             final = await self._wait_for_operation(response, final_via="location")
-            if final is None or not final.content:
+            result = _json_object(final) if final is not None and final.content else {}
+            if isinstance(result.get("properties"), dict) and "value" not in result:
+                result = result["properties"]  # ARM's async-operation resource keeps results there
+            elif result.get("resourceLocation") and "value" not in result:
+                result = _json_object(await self._send("GET", str(result["resourceLocation"])))
+            if "value" not in result:
                 raise AzureOperationFailed(
-                    status=response.status_code,
+                    status=None,
                     code="NoResult",
                     message=f"The {table} operation finished without a result to read.",
                 )
-            response = final
-        items: list[Any] = []
-        body = response.json()
-        items.extend(body.get("value") or [])
-        next_link = body.get("nextLink")
-        while next_link:
-            page = (await self._send("GET", next_link)).json()
-            items.extend(page.get("value") or [])
-            next_link = page.get("nextLink")
-        return items
+        else:
+            result = _json_object(response)
+        return [item async for item in self._follow(result)]
 
     async def _pages(self, url: str, params: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
         """Items of a list answer and of every page its nextLink leads to."""
         response = await self._send("GET", url, params=params)
+        async for item in self._follow(_json_object(response) if response.content else {}):
+            yield item
+
+    async def _follow(self, body: dict[str, Any]) -> AsyncIterator[Any]:
+        """The items of a page and of every page its nextLink leads to."""
+        seen: set[str] = set()
         while True:
-            body = response.json() if response.content else {}
             for item in body.get("value") or []:
                 yield item
             next_link = body.get("nextLink")
             if not next_link:
                 return
+            if next_link in seen:
+                raise AzureCloudError(
+                    status=None,
+                    code="RepeatedNextLink",
+                    message="ARM sent a nextLink it had sent before; stopped paging rather than loop.",
+                )
+            seen.add(next_link)
             # nextLink is absolute and carries its own query (api-version, skip token)
             response = await self._send("GET", next_link)
+            body = _json_object(response) if response.content else {}
 
     async def _send(
         self,
@@ -574,7 +589,9 @@ class AzurePartnerClient:
         ``Azure-AsyncOperation`` is polled until its status is terminal (Failed or Canceled
         raise ``AzureOperationFailed``). ``Location`` answers 202 until the operation ends,
         then 200 with the result or 204; for ``final_via="location"`` that last answer is
-        returned. An answer with neither header was already final.
+        returned, or, when there is no ``Location``, the final operation status (where
+        azure-core reads a POST's result). An answer with neither header was already final.
+        With ``final_via="azure-async-operation"`` the result is the resource: None is returned.
         """
         operation_url = response.headers.get("Azure-AsyncOperation")
         location_url = response.headers.get("Location")
@@ -584,20 +601,24 @@ class AzurePartnerClient:
             while True:
                 await self._pause(last, deadline, operation_url)
                 last = await self._send("GET", operation_url)
-                result = m.AzureAsyncOperationResult.model_validate(last.json() if last.content else {})
+                result = m.AzureAsyncOperationResult.model_validate(
+                    _json_object(last) if last.content else {}
+                )
                 status = (result.status or "").lower()
                 if status == m.OperationStatus.SUCCEEDED.lower():
                     break
                 if status in (m.OperationStatus.FAILED.lower(), m.OperationStatus.CANCELED.lower()):
                     error = result.error
                     raise AzureOperationFailed(
-                        status=last.status_code,
+                        status=None,  # the status poll itself succeeded (200); the operation did not
                         code=(error.code if error else None) or f"Operation{result.status}",
                         message=(error.message if error else None) or f"The operation ended {result.status}.",
                         request_id=last.headers.get("x-ms-request-id"),
                     )
-            if final_via == "azure-async-operation" or not location_url:
+            if final_via == "azure-async-operation":
                 return None
+            if not location_url:
+                return last
             last = await self._send("GET", location_url)
         elif not location_url:
             return None if response.status_code == 202 else response
@@ -637,11 +658,25 @@ def _is_resource_id(value: str) -> bool:
     return value.strip().lower().startswith("/subscriptions/")
 
 
-def _snapshot(model_class: type[ModelT], response: httpx.Response) -> Snapshot[ModelT]:
-    raw = response.json() if response.content else {}
-    if not isinstance(raw, dict):
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object an answer carries; anything else is ARM's error, not a crash of ours."""
+    try:
+        body = response.json()
+    except ValueError:  # JSONDecodeError, or bytes that are not text
+        raise AzureCloudError(
+            status=response.status_code,
+            code="MalformedResponse",
+            message="ARM answered with a body that is not valid JSON.",
+            request_id=response.headers.get("x-ms-request-id"),
+        ) from None
+    if not isinstance(body, dict):
         raise AzureCloudError(
             status=response.status_code, code="UnexpectedBody", message="Expected a JSON object from ARM."
         )
+    return body
+
+
+def _snapshot(model_class: type[ModelT], response: httpx.Response) -> Snapshot[ModelT]:
+    raw = _json_object(response) if response.content else {}
     etag = raw.get("etag") or response.headers.get("ETag")
     return Snapshot(model=model_class.model_validate(raw), raw=raw, etag=etag)
