@@ -1,0 +1,194 @@
+"""The shell's terminal: where it writes, how it reads a line (a person at a terminal, or a
+script piped in), and where tracebacks go while it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import io
+import logging
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from circuitbot.shell.render import ANSI, emoji
+
+MASK = "••••"
+
+
+def _unstyled(text: str, *styles: str) -> str:
+    return text
+
+
+class Output:
+    """Where the shell writes; in a terminal, output that arrives while a prompt waits is
+    printed above the prompt, and the prompt (with what was typed so far) is drawn again."""
+
+    def __init__(self, stream: TextIO, style: Callable[..., str] = _unstyled) -> None:
+        self.stream = stream
+        self.style = style  # the renderer's colours, or none
+        self.prompt: str | None = None  # set while a terminal prompt waits for input
+
+    def write(self, text: str = "") -> None:
+        if self.prompt is not None:
+            self.stream.write("\r\x1b[K" + text + "\n" + self.prompt + _line_buffer())
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def note(self, text: str) -> None:
+        """A note from the shell itself (not from the bot)."""
+        self.write(self.style(f"» {text}", "dim"))
+
+    def warn(self, text: str) -> None:
+        self.write(self.style(f"» {emoji('warning')} {text}", "yellow"))
+
+
+async def _in_daemon_thread(read: Callable[..., str], *args: Any) -> str:
+    """Run a blocking read in a daemon thread: unlike the default executor, a read still
+    waiting for a line never keeps the process from exiting (Ctrl-C, end of the engines)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str] = loop.create_future()
+
+    def deliver(outcome: Callable[[], None]) -> None:
+        if not future.done():
+            outcome()
+
+    def run() -> None:
+        try:
+            line = read(*args)
+        except BaseException as exc:  # handed to the waiting coroutine (EOFError, KeyboardInterrupt)
+            error = exc
+            with contextlib.suppress(RuntimeError):  # the loop has closed meanwhile
+                loop.call_soon_threadsafe(deliver, lambda: future.set_exception(error))
+        else:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(deliver, lambda: future.set_result(line))
+
+    threading.Thread(target=run, name="shell-input", daemon=True).start()
+    return await future
+
+
+def _line_buffer() -> str:
+    with contextlib.suppress(Exception):
+        import readline
+
+        return readline.get_line_buffer()
+    return ""
+
+
+class ScriptInput:
+    """Lines from a pipe or a file, each echoed after its prompt so the transcript reads well."""
+
+    interactive = False
+
+    def __init__(self, stream: TextIO, out: Output) -> None:
+        self.stream = stream
+        self.out = out
+
+    async def read(self, prompt: str, *, secret: bool = False) -> str | None:
+        if isinstance(self.stream, io.StringIO):
+            line = self.stream.readline()
+        else:  # a pipe: read in a thread so background work goes on meanwhile
+            line = await _in_daemon_thread(self.stream.readline)
+        if not line:
+            return None
+        line = line.rstrip("\r\n")
+        self.out.write(prompt + (MASK if secret and line else line))
+        return line
+
+
+class TerminalInput:
+    """A person at a terminal: readline editing and history when available."""
+
+    interactive = True
+
+    def __init__(self, out: Output, history: Path | None) -> None:
+        self.out = out
+        self.history = history
+        self.readline: Any = None
+        with contextlib.suppress(ImportError):
+            import readline
+
+            self.readline = readline
+            if history is not None:
+                with contextlib.suppress(OSError):
+                    readline.read_history_file(history)
+
+    async def read(self, prompt: str, *, secret: bool = False) -> str | None:
+        self.out.prompt = prompt
+        try:
+            if secret:
+                return await _in_daemon_thread(getpass.getpass, prompt)
+            if self.readline is not None:  # readline must not count colour codes as prompt width
+                prompt = ANSI.sub(lambda m: f"\001{m.group(0)}\002", prompt)
+            return await _in_daemon_thread(input, prompt)
+        except EOFError:
+            self.out.stream.write("\n")
+            return None
+        finally:
+            self.out.prompt = None
+
+    def save(self) -> None:
+        if self.readline is not None and self.history is not None:
+            with contextlib.suppress(OSError):
+                self.history.parent.mkdir(parents=True, exist_ok=True)
+                self.readline.write_history_file(self.history)
+
+
+def isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+class _OneLineHandler(logging.Handler):
+    """Wraps a terminal log handler so errors show as one line; the traceback goes to the log file."""
+
+    def __init__(self, inner: logging.Handler) -> None:
+        super().__init__(inner.level)
+        self.inner = inner
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        if record.exc_info or record.exc_text or record.stack_info:
+            record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+            record.stack_info = None
+        return bool(self.inner.handle(record))
+
+    def emit(self, record: logging.LogRecord) -> None:  # handle() does the work
+        self.inner.emit(record)
+
+
+@contextlib.contextmanager
+def tracebacks_to_file(path: Path) -> Iterator[None]:
+    """While the shell runs, tracebacks go to ``path``, not over the conversation on the terminal."""
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    file_handler: logging.Handler | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+        file_handler.setLevel(logging.WARNING)
+        file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        if saved:
+            file_handler.filters = list(saved[0].filters)  # the same secret scrubbing
+    except OSError:
+        file_handler = None
+    terminal_streams = (sys.stderr, sys.stdout, sys.__stderr__, sys.__stdout__)
+    wrapped = [
+        _OneLineHandler(h)
+        if type(h) is logging.StreamHandler and getattr(h, "stream", None) in terminal_streams
+        else h
+        for h in saved
+    ]
+    root.handlers[:] = [*wrapped, *([file_handler] if file_handler else [])]
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved
+        if file_handler is not None:
+            file_handler.close()
