@@ -293,15 +293,12 @@ async def test_engines_are_started_and_stopped_when_they_can_be(runtime) -> None
         async def start(self) -> None:
             self.calls.append("start")
 
-        async def drain(self) -> None:
-            self.calls.append("drain")
-
         def stop(self) -> None:  # a plain function works as well
             self.calls.append("stop")
 
     runtime.watches = Watches()
     await transcript(runtime, "help\n")
-    assert runtime.watches.calls == ["start", "drain", "stop"]
+    assert runtime.watches.calls == ["start", "stop"]
     assert (runtime.approvals.started, runtime.approvals.stopped) == (1, 1)
     runtime.watches = object()  # nothing to start or stop: the shell runs all the same
     code, out = await transcript(runtime, "help\n")

@@ -140,7 +140,7 @@ class Console:
                 if line is None:
                     break
                 await self.handle_line(line)
-            await self._drain(engines, baseline)
+            await self._drain(baseline)
         finally:
             await self._stop_engines(engines)
             self.runtime.poster = previous_poster
@@ -444,20 +444,10 @@ class Console:
             except Exception:
                 log.exception("could not stop %s", type(engine).__name__)
 
-    async def _drain(self, engines: list[Any], baseline: set[asyncio.Task]) -> None:
-        """Let work already under way finish (an engine's drain(), tasks started since), within a bound."""
+    async def _drain(self, baseline: set[asyncio.Task]) -> None:
+        """Let work already under way (tasks started since ``baseline``) finish, within a bound."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.drain_seconds
-        for engine in engines:
-            drain = getattr(engine, "drain", None)
-            if drain is None:
-                continue
-            try:
-                await asyncio.wait_for(_maybe_await(drain), max(0.0, deadline - loop.time()))
-            except TimeoutError:
-                break
-            except Exception:
-                log.exception("draining %s failed", type(engine).__name__)
         current = asyncio.current_task()
         while True:
             pending = {
