@@ -262,3 +262,19 @@ async def test_a_lease_left_by_a_dead_sender_expires(
     await engine.sender.run_once()
     assert [s.text for s in poster.sent] == ["hello"]
     assert clock.now() - (await rows(engine))[0].created_at > timedelta(seconds=60)
+
+
+async def test_a_backlog_in_one_channel_does_not_hold_back_another_channel(
+    engine: WatchEngine, poster: RecordingPoster, clock: FakeClock
+) -> None:
+    engine.sender.claim_limit = 3  # fewer than the backlog: the oldest rows are all one channel's
+    for n in range(6):
+        await post(engine, f"busy {n}", channel="CBUSY", thread_ts=f"1700000000.00000{n}")
+    assert await engine.sender.run_once() == 1
+    await post(engine, "quiet", channel="CQUIET")
+
+    assert await engine.sender.run_once() == 1  # CBUSY waits its second; CQUIET need not
+    assert [s.text for s in poster.sent] == ["busy 0", "quiet"]
+    await clock.advance(1)
+    await engine.sender.run_once()
+    assert [s.text for s in poster.sent] == ["busy 0", "quiet", "busy 1"]

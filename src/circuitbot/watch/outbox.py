@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -145,6 +145,35 @@ class _Claimed:
     watch_id: int | None
     attempts: int  # including this one
 
+    @classmethod
+    def of(cls, row: Row[Any]) -> _Claimed:
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            stream=row.stream,
+            channel=row.channel,
+            thread_ts=row.thread_ts,
+            update_ts=row.update_ts,
+            user=row.user,
+            payload=dict(row.payload),
+            watch_id=row.watch_id,
+            attempts=row.attempts,
+        )
+
+
+_CLAIMED_COLUMNS = (
+    OutboxMessage.id,
+    OutboxMessage.kind,
+    OutboxMessage.stream,
+    OutboxMessage.channel,
+    OutboxMessage.thread_ts,
+    OutboxMessage.update_ts,
+    OutboxMessage.user,
+    OutboxMessage.payload,
+    OutboxMessage.watch_id,
+    OutboxMessage.attempts,
+)
+
 
 @dataclass(frozen=True)
 class _Outcome:
@@ -239,67 +268,60 @@ class OutboxSender:
             ).scalar_one()
 
     async def _claim(self) -> list[_Claimed]:
+        """Lease the oldest due row of each channel this process may post to now.
+
+        A row is eligible when it is due and the oldest pending row of its stream; of those, each
+        channel's oldest is picked in SQL (``row_number() OVER (PARTITION BY channel)``), and the
+        channels this process is holding back are left out in the WHERE clause, so a backlog in
+        one channel never hides the others.
+        """
         db, clock = self.runtime.db, self.runtime.clock
         now, tick = clock.now(), clock.monotonic()
+        self._free_at = {c: t for c, t in self._free_at.items() if t > tick}
         earlier = aliased(OutboxMessage)
         first_of_stream = (
             select(func.min(earlier.id))
             .where(earlier.stream == OutboxMessage.stream, earlier.status == "pending")
             .scalar_subquery()
         )
-        query = (
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.status == "pending",
-                OutboxMessage.next_attempt_at <= now,
-                OutboxMessage.id == first_of_stream,
-            )
-            .order_by(OutboxMessage.id)
-            .limit(self.claim_limit)
+        eligible = select(
+            OutboxMessage.id,
+            func.row_number()
+            .over(partition_by=OutboxMessage.channel, order_by=OutboxMessage.id)
+            .label("place"),
+        ).where(
+            OutboxMessage.status == "pending",
+            OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.id == first_of_stream,
         )
-        if db.skip_locked:
-            query = query.with_for_update(skip_locked=True)
+        if self._free_at:
+            eligible = eligible.where(OutboxMessage.channel.not_in(list(self._free_at)))
+        eligible = eligible.subquery()
+        oldest_per_channel = (
+            select(eligible.c.id).where(eligible.c.place == 1).order_by(eligible.c.id).limit(self.claim_limit)
+        )
+        # Leased only if still pending and due: another sender may have picked the same rows
+        # (on PostgreSQL it skips the ones being leased; on SQLite the write lock serialises us).
+        leasable = select(OutboxMessage.id).where(
+            OutboxMessage.id.in_(oldest_per_channel),
+            OutboxMessage.status == "pending",
+            OutboxMessage.next_attempt_at <= now,
+        )
+        if db.skip_locked:  # FOR UPDATE cannot sit next to a window function: lock in a CTE of its own
+            leasable = leasable.with_for_update(skip_locked=True).cte("leasable").prefix_with("MATERIALIZED")
+            target = OutboxMessage.id == leasable.c.id
+        else:
+            target = OutboxMessage.id.in_(leasable)
+        lease = (
+            update(OutboxMessage)
+            .where(target)
+            .values(next_attempt_at=now + self.lease, attempts=OutboxMessage.attempts + 1)
+            .returning(*_CLAIMED_COLUMNS)
+            .execution_options(synchronize_session=False)
+        )
         async with db.session() as session:
-            rows = (await session.execute(query)).scalars().all()
-            chosen: dict[str, OutboxMessage] = {}
-            for row in rows:  # oldest first; one per channel, and only channels not throttled
-                if row.channel not in chosen and self._free_at.get(row.channel, -math.inf) <= tick:
-                    chosen[row.channel] = row
-            if not chosen:
-                return []
-            # Leased only if still pending and due: on SQLite (no row locks) another sender may
-            # have read the same rows; this compare-and-set leaves each row to one of them.
-            leased = set(
-                (
-                    await session.execute(
-                        update(OutboxMessage)
-                        .where(
-                            OutboxMessage.id.in_([r.id for r in chosen.values()]),
-                            OutboxMessage.status == "pending",
-                            OutboxMessage.next_attempt_at <= now,
-                        )
-                        .values(next_attempt_at=now + self.lease, attempts=OutboxMessage.attempts + 1)
-                        .returning(OutboxMessage.id)
-                        .execution_options(synchronize_session=False)
-                    )
-                ).scalars()
-            )
-            claimed = [
-                _Claimed(
-                    id=r.id,
-                    kind=r.kind,
-                    stream=r.stream,
-                    channel=r.channel,
-                    thread_ts=r.thread_ts,
-                    update_ts=r.update_ts,
-                    user=r.user,
-                    payload=dict(r.payload),
-                    watch_id=r.watch_id,
-                    attempts=r.attempts + 1,
-                )
-                for r in chosen.values()
-                if r.id in leased
-            ]
+            rows = (await session.execute(lease)).all()
+        claimed = sorted((_Claimed.of(r) for r in rows), key=lambda c: c.id)
         for row in claimed:
             self._free_at[row.channel] = tick + self.per_channel_interval
         return claimed
