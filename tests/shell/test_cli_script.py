@@ -7,11 +7,10 @@ import subprocess
 import sys
 
 
-def test_a_piped_script_runs_and_exits_cleanly(tmp_path) -> None:
+def run_cli_shell(tmp_path, script: str, **env_vars: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CIRCUITBOT_", "SLACK_"))}
-    env.update(CIRCUITBOT_DATA_DIR=str(tmp_path / "data"), NO_COLOR="1")
-    script = "help\n/circuit bogus\n:as bob\n:whoami\n:channel #ops\n2\n"
-    result = subprocess.run(
+    env.update(CIRCUITBOT_DATA_DIR=str(tmp_path / "data"), NO_COLOR="1", **env_vars)
+    return subprocess.run(
         [sys.executable, "-m", "circuitbot.cli", "shell"],
         input=script,
         capture_output=True,
@@ -19,6 +18,10 @@ def test_a_piped_script_runs_and_exits_cleanly(tmp_path) -> None:
         env=env,
         timeout=120,
     )
+
+
+def test_a_piped_script_runs_and_exits_cleanly(tmp_path) -> None:
+    result = run_cli_shell(tmp_path, "help\n/circuit bogus\n:as bob\n:whoami\n:channel #ops\n2\n")
     out = result.stdout
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in out + result.stderr
@@ -32,3 +35,12 @@ def test_a_piped_script_runs_and_exits_cleanly(tmp_path) -> None:
     assert "bob@#general> :whoami\n" in out
     assert "bob@#ops> 2\n» ⚠️ no message with buttons yet" in out
     assert (tmp_path / "data" / "circuitbot.db").exists()
+
+
+def test_a_bad_setting_stops_the_shell_with_one_line_on_stderr(tmp_path) -> None:
+    result = run_cli_shell(tmp_path, "help\n", CIRCUITBOT_SECRET_KEY="not-a-fernet-key")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("circuitbot: configuration error: CIRCUITBOT_SECRET_KEY: not a Fernet key")
+    assert "not-a-fernet-key" not in line

@@ -29,8 +29,9 @@ from typing import Any, TextIO
 from circuitbot.actions.registry import Interaction, Role
 from circuitbot.chat.blocks import clip
 from circuitbot.chat.router import Router
+from circuitbot.logs import scrub
 from circuitbot.runtime import Runtime
-from circuitbot.settings import Settings
+from circuitbot.settings import ConfigError, Settings
 from circuitbot.shell.directory import (
     DEFAULT_CHANNEL,
     PEOPLE,
@@ -493,7 +494,9 @@ async def run_shell(
     default; on the sandbox the shell's people get roles by name) and closes it at the end. A
     given ``runtime`` is used as it is and left open. At the end of input the shell waits up to
     ``drain_seconds`` (real time) for background work under way; work parked on a test clock
-    never finishes by itself, so tests that leave some give a small bound.
+    never finishes by itself, so tests that leave some give a small bound. A bad setting
+    raises ``ConfigError`` (the command line reports it); any other failure to start is one
+    line on stderr and exit code 1.
     """
     stdin = stdin if stdin is not None else sys.stdin
     stdout = stdout if stdout is not None else sys.stdout
@@ -504,9 +507,14 @@ async def run_shell(
 
         try:
             runtime = await build_runtime(settings, sandbox=sandbox)
+        except ConfigError:
+            raise  # a bad setting: the command line names it on stderr and exits 2
         except Exception as exc:
             log.debug("the shell could not start", exc_info=True)
-            stdout.write(f"circuitbot: cannot start the shell: {type(exc).__name__}: {exc}\n")
+            print(
+                f"circuitbot: cannot start the shell: {type(exc).__name__}: {scrub(str(exc))}",
+                file=sys.stderr,
+            )
             return 1
     try:
         with tracebacks_to_file(Path(runtime.settings.data_dir) / "shell.log"):
