@@ -180,3 +180,77 @@ async def test_a_live_execution_is_not_taken_for_an_orphan_by_a_starting_replica
     await click
     assert (await a.row(request_id)).status == "succeeded"
     assert a.provider.writes == 1
+
+
+async def approve_behind_the_scenes(database, request_id: str, at) -> None:
+    """Approved by a process that then stopped: only the sweep can pick it up."""
+    async with database.session() as session:
+        await session.execute(
+            update(ApprovalRequest)
+            .where(ApprovalRequest.id == request_id)
+            .values(status="approved", decided_by="UAPP1", decided_at=at)
+        )
+
+
+async def test_a_request_queued_behind_a_slow_one_is_not_taken_for_an_orphan(
+    make_harness, database, settings
+) -> None:
+    a = make_harness(database, settings, instance_id="replica-a")
+    clock = a.runtime.clock
+    slow, queued = await a.request("demo move c1 B"), await a.request("demo move c2 C")
+    await approve_behind_the_scenes(database, slow, clock.now())
+    await clock.advance(1)
+    await approve_behind_the_scenes(database, queued, clock.now())
+    running, release = asyncio.Event(), asyncio.Event()
+
+    async def hold_the_first(rid: str) -> None:
+        if rid == slow:
+            running.set()
+            await release.wait()
+
+    a.engine.after_claim = hold_the_first
+    sweep = asyncio.create_task(a.engine.run_approved())
+    await asyncio.wait_for(running.wait(), 30)
+    await clock.advance(a.engine.orphan_after_seconds + 60)
+
+    assert (await a.row(queued)).status == "approved", "claimed only when it can run"
+    if database.skip_locked:  # another replica starting now: neither request looks orphaned
+        b = make_harness(database, settings, instance_id="replica-b", poster=a.poster)
+        assert await b.engine.recover() == {}
+
+    release.set()
+    assert await sweep == [slow, queued]
+    assert [(await a.row(rid)).status for rid in (slow, queued)] == ["succeeded", "succeeded"]
+    assert a.provider.writes == 2
+    assert (a.provider.circuits["c1"]["port"], a.provider.circuits["c2"]["port"]) == ("B", "C")
+    async with database.session() as session:
+        executing = list(
+            await session.scalars(
+                select(AuditEvent.request_id).where(AuditEvent.action == "status.executing")
+            )
+        )
+    assert sorted(executing) == sorted([slow, queued]), "each claimed once"
+
+
+async def test_an_executor_whose_claim_was_reconciled_before_its_lease_does_not_execute(
+    make_harness, database, settings
+) -> None:
+    a = make_harness(database, settings, instance_id="replica-a")
+    clock = a.runtime.clock
+    request_id = await a.request()
+    # Replica A claimed it, then stalled before taking its lease, long enough to look dead.
+    async with database.session() as session:
+        await session.execute(
+            update(ApprovalRequest)
+            .where(ApprovalRequest.id == request_id)
+            .values(status="executing", decided_by="UAPP1", claimed_by="replica-a", claimed_at=clock.now())
+        )
+    await clock.advance(a.engine.orphan_after_seconds + 60)
+    b = make_harness(database, settings, instance_id="replica-b", poster=a.poster)
+    assert await b.engine.recover() == {request_id: "needs_attention"}
+
+    assert await a.engine._run_claimed(request_id) == "needs_attention"
+
+    assert a.provider.writes == 0, "the lease is taken, then the claim checked again"
+    row = await a.row(request_id)
+    assert (row.status, row.claimed_by) == ("needs_attention", "replica-a")

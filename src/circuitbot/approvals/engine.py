@@ -577,28 +577,31 @@ class ApprovalEngine:
         return claimed
 
     @asynccontextmanager
-    async def _lease(self, request_id: str) -> AsyncIterator[None]:
-        """Hold the request's row lock while it executes (PostgreSQL), so a replica starting
-        meanwhile sees a live execution (locked) rather than an orphan (claimed, unlocked)."""
-        if not self.db.skip_locked:
-            yield
-            return
-        async with self.db.sessions() as session, session.begin():
-            await session.execute(
-                select(ApprovalRequest.id).where(ApprovalRequest.id == request_id).with_for_update()
-            )
-            yield
+    async def _lease(self, request_id: str) -> AsyncIterator[tuple[AsyncSession, ApprovalRequest | None]]:
+        """The claimed request read again in the transaction that runs it and records its outcome.
 
-    async def _run_claimed(self, request_id: str) -> str:
-        row, _ = await self.load(request_id)
-        assert row is not None
-        await self.refresh(row.id)
-        op = self.runtime.registry.by_name(row.operation)
+        On PostgreSQL the read takes the row lock (the executor's lease), held until the outcome is
+        committed, so a replica starting meanwhile sees a live execution (locked) rather than an
+        orphan (claimed, unlocked)."""
+        async with self.db.session() as session:
+            query = select(ApprovalRequest).where(ApprovalRequest.id == request_id)
+            if self.db.skip_locked:
+                query = query.with_for_update()
+            yield session, (await session.scalars(query)).first()
+
+    async def _run_claimed(self, request_id: str) -> str | None:
+        """Run a request this instance claimed; the final status (None: no such request)."""
         result: Any = None
         detail: Reply | None = None
         error: str | None = None
         masker = Masker(())
-        async with self._lease(row.id):
+        async with self._lease(request_id) as (session, row):
+            if row is None or row.status != msg.EXECUTING or row.claimed_by != self.instance_id:
+                # Between the claim and the lease another replica's recovery took it for an orphan.
+                log.warning("request %s is no longer ours to run", request_id)
+                return row.status if row is not None else None
+            await self.refresh(row.id)
+            op = self.runtime.registry.by_name(row.operation)
             if self.after_claim is not None:
                 await self.after_claim(row.id)
             try:
@@ -621,16 +624,17 @@ class ApprovalEngine:
                     error,
                     "".join(traceback.format_tb(exc.__traceback__)),
                 )
-        if error is None:
-            try:
-                detail = op.render(result, params, ctx)
-                detail = Reply(text=masker.text(detail.text), blocks=masker(detail.blocks), ephemeral=False)
-            except Exception as exc:
-                log.warning("could not render the result of %s: %s", row.id, exc.__class__.__name__)
-                detail = Reply.plain("Done.", ephemeral=False)
-        status = msg.SUCCEEDED if error is None else msg.FAILED
-        stored = {"text": bk.clip(detail.text, 4000)} if detail is not None else None
-        async with self.db.session() as session:
+            if error is None:
+                try:
+                    detail = op.render(result, params, ctx)
+                    detail = Reply(
+                        text=masker.text(detail.text), blocks=masker(detail.blocks), ephemeral=False
+                    )
+                except Exception as exc:
+                    log.warning("could not render the result of %s: %s", row.id, exc.__class__.__name__)
+                    detail = Reply.plain("Done.", ephemeral=False)
+            status = msg.SUCCEEDED if error is None else msg.FAILED
+            stored = {"text": bk.clip(detail.text, 4000)} if detail is not None else None
             finished = await self._cas(
                 session,
                 row.id,
@@ -691,21 +695,31 @@ class ApprovalEngine:
             log.warning("could not watch the result of %s: %s", row.id, exc)
 
     async def run_approved(self, limit: int = 20) -> list[str]:
-        """Claim and run approved requests that no click is running (a crash, another replica)."""
-        async with self.db.session() as session:
-            query = (
-                select(ApprovalRequest.id)
-                .where(ApprovalRequest.status == msg.APPROVED)
-                .order_by(ApprovalRequest.decided_at)
-                .limit(limit)
-            )
-            if self.db.skip_locked:
-                query = query.with_for_update(skip_locked=True)
-            candidates = list(await session.scalars(query))
-            claimed = [rid for rid in candidates if await self._claim(session, rid)]
-        for request_id in claimed:
-            await self._run_claimed(request_id)
-        return claimed
+        """Claim and run approved requests that no click is running (a crash, another replica).
+
+        One at a time, each claimed only when it can run at once: a request claimed but queued
+        behind a slow one would sit unlocked in 'executing' and look orphaned to recovery."""
+        ran: list[str] = []
+        for _ in range(limit):
+            if self._stopping:
+                break
+            async with self.db.session() as session:
+                query = (
+                    select(ApprovalRequest.id)
+                    .where(ApprovalRequest.status == msg.APPROVED)
+                    .order_by(ApprovalRequest.decided_at, ApprovalRequest.id)
+                    .limit(1)
+                )
+                if self.db.skip_locked:
+                    query = query.with_for_update(skip_locked=True)
+                request_id = await session.scalar(query)
+                if request_id is None:
+                    break
+                claimed = await self._claim(session, request_id)
+            if claimed:  # else a click or another replica took it first: look for the next one
+                ran.append(request_id)
+                await self._run_claimed(request_id)
+        return ran
 
     # -- recovery and expiry -------------------------------------------------------------------
 
