@@ -201,3 +201,29 @@ async def test_missing_fields_open_the_modal_and_its_errors_come_back_inline(har
     )
     assert errors is None
     assert "Request `R" in message_text(result.last)
+
+
+@pytest.mark.parametrize(
+    ("key", "accepted"),
+    [
+        ("24E6EA2B-6940-4BEC-B0B3-3A9E5471E512", True),
+        (
+            "/subscriptions/s1/resourceGroups/CrossConnection-SiliconValley/providers/Microsoft.Network"
+            "/expressRouteCrossConnections/24e6ea2b-6940-4bec-b0b3-3a9e5471e512",
+            True,
+        ),
+        (
+            "/subscriptions/s1/resourceGroups/CrossConnection-SiliconValley/providers/Microsoft.Network"
+            "/expressRouteCrossConnections/24e6ea2b-6940-4bec-b0b3-3a9e5471e512/peerings/x",
+            False,
+        ),
+        ("/subscriptions/s1/providers/Microsoft.Network/expressRouteCrossConnections/../../x", False),
+        ("24e6ea2b", False),
+    ],
+)
+def test_a_key_is_a_service_key_or_exactly_a_cross_connection_id(key: str, accepted: bool) -> None:
+    data = {**PRIVATE, "key": key}
+    if accepted:
+        assert grammar.validate(PeeringParams, data).key in (key, key.lower())
+    else:
+        assert "key" in errors_of(**data)

@@ -347,6 +347,60 @@ async def test_get_provider_port_reads_the_docs_value_wrapper(
     assert port is not None and port.descriptor == "pair9"
 
 
+async def test_get_provider_port_ignores_a_value_wrapper_without_the_descriptor(
+    clock: FakeClock, credential: StaticTokenCredential
+) -> None:
+    other = {"name": "pair7", "properties": {"portPairDescriptor": "pair7", "primaryAzurePort": "p7a"}}
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"value": [other]}))
+    async with make(transport, clock, credential) as azure:
+        assert await azure.get_provider_port("pair9") is None  # not pair7 in its place
+
+
+async def test_a_descriptor_stays_one_path_segment(client: AzurePartnerClient, recorder: Recorder) -> None:
+    assert await client.get_provider_port("../../resourceGroups/x?y=1#z") is None
+    [request] = recorder.requests
+    assert request.url.raw_path.decode().startswith(
+        f"/subscriptions/{SUB}/providers/Microsoft.Network/expressRouteProviderPorts/"
+        "..%2F..%2FresourceGroups%2Fx%3Fy%3D1%23z?"
+    )
+
+
+@pytest.mark.parametrize(
+    "resource_id",
+    [
+        # another subscription than the partner's
+        "/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/CrossConnection-EUAPTest"
+        f"/providers/Microsoft.Network/expressRouteCrossConnections/{NOT_PROVISIONED_KEY}",
+        # more path than a cross-connection id
+        f"/subscriptions/{SUB}/resourceGroups/CrossConnection-EUAPTest/providers/Microsoft.Network"
+        f"/expressRouteCrossConnections/{NOT_PROVISIONED_KEY}/peerings/AzurePrivatePeering",
+        f"/subscriptions/{SUB}/resourceGroups/../providers/Microsoft.Network/expressRouteCrossConnections/k",
+        f"/subscriptions/{SUB}/providers/Microsoft.Network/expressRouteProviderPorts/bvtazureixpportpair1",
+    ],
+)
+async def test_only_cross_connection_ids_of_the_partner_subscriptions_are_followed(
+    client: AzurePartnerClient, recorder: Recorder, resource_id: str
+) -> None:
+    with pytest.raises(NotFound) as raised:
+        await client.get_cross_connection(resource_id)
+    assert raised.value.code == "CrossConnectionNotFound"
+    with pytest.raises(NotFound):
+        await client.get_peering(resource_id, "AzurePrivatePeering")
+    assert recorder.requests == []
+
+
+async def test_a_cross_connection_id_of_the_partner_is_read_directly(
+    client: AzurePartnerClient, recorder: Recorder
+) -> None:
+    resource_id = (
+        f"/subscriptions/{SUB}/resourceGroups/CrossConnection-EUAPTest/providers/Microsoft.Network"
+        f"/expressRouteCrossConnections/{NOT_PROVISIONED_KEY}"
+    )
+    snapshot = await client.get_cross_connection(resource_id)
+    assert snapshot.model.name == NOT_PROVISIONED_KEY
+    assert [r.url.path for r in recorder.requests] == [resource_id]
+
+
 async def used_mbps(client: AzurePartnerClient) -> dict[str | None, int | None]:
     return {
         p.descriptor: p.properties.used_bandwidth_in_mbps if p.properties else None

@@ -23,10 +23,11 @@ Two pitfalls of the real service shape this client:
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 from azure.core.credentials_async import AsyncTokenCredential
@@ -48,6 +49,14 @@ DEFAULT_BASE_URL = "https://management.azure.com"
 DEFAULT_TOKEN_SCOPE = "https://management.azure.com/.default"
 DEFAULT_POLL_SECONDS = 10.0  # the partner docs' Retry-After; used when an answer gives none
 TOKEN_REFRESH_MARGIN = 300.0  # renew a token this many seconds before it expires
+
+CROSS_CONNECTION_ID = re.compile(
+    # resource group names do not end in a period, which also keeps out "." and ".."
+    r"^/subscriptions/(?P<subscription>[-\w]+)/resourceGroups/(?P<group>[-\w.()]*[-\w()])"
+    r"/providers/Microsoft\.Network/expressRouteCrossConnections/(?P<name>[-\w.]*\w)$",
+    re.IGNORECASE,
+)
+"""The only ARM ids the client takes from a user: a cross-connection, nothing more in the path."""
 
 ModelT = TypeVar("ModelT", bound=m.AzureModel)
 ProviderPortQueryForm = Literal["filter", "query"]
@@ -201,9 +210,13 @@ class AzurePartnerClient:
         return None
 
     async def resolve_cross_connection_id(self, id_or_key: str) -> str:
-        """The ARM id of a cross-connection given its id or its service key."""
+        """The ARM id of a cross-connection given its id or its service key.
+
+        An id is taken only in the exact shape of a cross-connection id and only in one of the
+        partner subscriptions: it becomes a URL the bearer token is sent to.
+        """
         if _is_resource_id(id_or_key):
-            return id_or_key
+            return self._checked_id(id_or_key.strip())
         cached = self._key_to_id.get(id_or_key.strip().lower())
         if cached:
             return cached
@@ -344,9 +357,7 @@ class AzurePartnerClient:
     async def get_peering(
         self, id_or_key: str, peering_name: str
     ) -> Snapshot[m.ExpressRouteCrossConnectionPeering]:
-        url = await self._peering_url(id_or_key, peering_name)
-        response = await self._send("GET", url, self.cross_connection_api_version)
-        return _snapshot(m.ExpressRouteCrossConnectionPeering, response)
+        return await self._read_peering(await self._peering_url(id_or_key, peering_name))
 
     async def put_peering(
         self,
@@ -368,7 +379,7 @@ class AzurePartnerClient:
         body: dict[str, Any] = {"name": peering_name, "properties": {}}
         if merge:
             try:
-                body = copy.deepcopy((await self.get_peering(url, peering_name)).raw)
+                body = copy.deepcopy((await self._read_peering(url)).raw)
             except NotFound:
                 pass
         body.setdefault("properties", {}).update(copy.deepcopy(dict(properties)))
@@ -379,7 +390,7 @@ class AzurePartnerClient:
         )
         if wait:
             await self._wait_for_operation(response, final_via="azure-async-operation")
-            return await self.get_peering(url, peering_name)
+            return await self._read_peering(url)
         return _snapshot(m.ExpressRouteCrossConnectionPeering, response)
 
     async def delete_peering(
@@ -447,10 +458,11 @@ class AzurePartnerClient:
         """One port pair by descriptor, or None when no partner subscription has it.
 
         The service answers with the object (spec), a ``{"value": [...]}`` wrapper (partner
-        docs) or 204 for an unknown descriptor.
+        docs; only an entry naming the descriptor counts) or 204 for an unknown descriptor.
         """
+        wanted = descriptor.strip().lower()
         for subscription_id in self._subscriptions(subscription):
-            url = f"{_provider_ports_path(subscription_id)}/{descriptor}"
+            url = f"{_provider_ports_path(subscription_id)}/{quote(descriptor.strip(), safe='')}"
             try:
                 response = await self._send("GET", url, self.provider_ports_api_version)
             except NotFound:
@@ -459,12 +471,10 @@ class AzurePartnerClient:
                 continue
             body = _json_object(response)
             if isinstance(body.get("value"), list):
-                candidates = [m.ExpressRouteProviderPort.model_validate(item) for item in body["value"]]
-                for port in candidates:
-                    if descriptor.lower() in {(port.descriptor or "").lower(), (port.name or "").lower()}:
+                for item in body["value"]:
+                    port = m.ExpressRouteProviderPort.model_validate(item)
+                    if wanted in {(port.descriptor or "").lower(), (port.name or "").lower()}:
                         return port
-                if candidates:
-                    return candidates[0]
                 continue
             return m.ExpressRouteProviderPort.model_validate(body)
         return None
@@ -495,6 +505,17 @@ class AzurePartnerClient:
         self._token_expires_on = float(access.expires_on)
         return access.token
 
+    def _checked_id(self, resource_id: str) -> str:
+        match = CROSS_CONNECTION_ID.match(resource_id)
+        ours = {s.lower() for s in self.subscription_ids}
+        if match is None or match["subscription"].lower() not in ours:
+            raise NotFound(
+                status=None,
+                code="CrossConnectionNotFound",
+                message=f"{resource_id} is not the id of a cross-connection in the partner subscriptions.",
+            )
+        return resource_id
+
     def _subscriptions(self, subscription: str | None) -> list[str]:
         return [subscription] if subscription else self.subscription_ids
 
@@ -509,9 +530,12 @@ class AzurePartnerClient:
         return snapshot
 
     async def _peering_url(self, id_or_key: str, peering_name: str) -> str:
-        if "/peerings/" in id_or_key.lower():
-            return id_or_key
-        return f"{await self.resolve_cross_connection_id(id_or_key)}/peerings/{peering_name}"
+        cross_connection_id = await self.resolve_cross_connection_id(id_or_key)
+        return f"{cross_connection_id}/peerings/{quote(peering_name, safe='')}"
+
+    async def _read_peering(self, url: str) -> Snapshot[m.ExpressRouteCrossConnectionPeering]:
+        response = await self._send("GET", url, self.cross_connection_api_version)
+        return _snapshot(m.ExpressRouteCrossConnectionPeering, response)
 
     async def _table(self, id_or_key: str, peering_name: str, table: str, device_path: str) -> list[Any]:
         if device_path not in set(m.DevicePath):

@@ -32,7 +32,7 @@ from circuitbot.actions.registry import (
 from circuitbot.chat.reply import Reply
 from circuitbot.providers.azure import models as m
 from circuitbot.providers.azure import render
-from circuitbot.providers.azure.client import AzurePartnerClient, Snapshot
+from circuitbot.providers.azure.client import CROSS_CONNECTION_ID, AzurePartnerClient, Snapshot
 from circuitbot.providers.azure.errors import (
     AzureCloudError,
     AzureOperationTimeout,
@@ -113,10 +113,11 @@ def service_key(value: str) -> str:
     value = value.strip()
     if SERVICE_KEY.match(value):
         return value.lower()
-    if value.lower().startswith("/subscriptions/") and "/expressroutecrossconnections/" in value.lower():
+    if CROSS_CONNECTION_ID.match(value):
         return value
     raise ValueError(
-        "a service key is a GUID such as 24e6ea2b-6940-4bec-b0b3-3a9e5471e512; `az list` shows them"
+        "a service key is a GUID such as 24e6ea2b-6940-4bec-b0b3-3a9e5471e512 (or the cross-connection's "
+        "ARM id); `az list` shows them"
     )
 
 
