@@ -205,7 +205,7 @@ async def test_the_requester_may_cancel_a_pending_request_and_no_one_else(harnes
     assert (await harness.row(request_id)).status == "pending"
 
     mine = await harness.command(f"cancel {request_id.lower()}", user="UREQ")
-    assert f"Request `{request_id}` canceled" in mine.text
+    assert [r.text for r in mine.replies if "canceled" in r.text] == [f"Request `{request_id}` canceled."]
     row = await harness.row(request_id)
     assert row.status == "canceled"
     assert "Canceled by <@UREQ>" in message_text(harness.approval_message(row))
@@ -220,8 +220,9 @@ async def test_the_requester_may_cancel_a_pending_request_and_no_one_else(harnes
 
 async def test_the_cancel_button_works_for_the_requester(harness) -> None:
     request_id = await harness.request()
-    await harness.click("cancel", request_id, "UREQ", channel="CGENERAL")
+    clicked = await harness.click("cancel", request_id, "UREQ", channel="CGENERAL")
     assert (await harness.row(request_id)).status == "canceled"
+    assert [r.text for r in clicked.replies] == [f"Request `{request_id}` canceled."], "told once"
 
 
 async def test_a_preview_with_nothing_to_change_is_refused_before_anyone_is_asked(harness) -> None:

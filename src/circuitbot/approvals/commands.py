@@ -38,6 +38,12 @@ def _engine(ctx: OpContext):
     return engine
 
 
+async def _tell(ctx: OpContext, reply: Reply | None) -> None:
+    """Answer a click or a form, whose handlers return nothing to the router."""
+    if reply is not None and ctx.surface is not None:
+        await ctx.surface.reply(reply)
+
+
 class ApprovalsParams(Params):
     positional = ("status",)
     status: Literal[
@@ -86,21 +92,17 @@ class CancelParams(Params):
     request_id: str = Field(description="the request id, e.g. R7KQ2XA")
 
 
-async def cancel_execute(ctx: OpContext, params: CancelParams) -> Reply | None:
+async def cancel_execute(ctx: OpContext, params: CancelParams) -> Reply:
     if not policy.is_request_id(params.request_id):
         raise OperationError(f"`{params.request_id}` is not a request id (they look like R7KQ2XA)")
-    surface, ctx.surface = ctx.surface, None  # the engine's answer is returned, not sent twice
-    try:
-        return await _engine(ctx).cancel(ctx, params.request_id.upper())
-    finally:
-        ctx.surface = surface
+    return await _engine(ctx).cancel(ctx, params.request_id.upper())
 
 
 async def on_button(ctx: OpContext, interaction: Interaction) -> None:
     """Approve / Reject / Cancel on an approval message (the value is the request id only)."""
     engine = _engine(ctx)
     request_id = interaction.value.strip().upper()
-    handlers: dict[str, Callable[[OpContext, str], Awaitable[Any]]] = {
+    handlers: dict[str, Callable[[OpContext, str], Awaitable[Reply | None]]] = {
         msg.APPROVE: engine.approve,
         msg.REJECT: engine.ask_reject,
         msg.CANCEL: engine.cancel,
@@ -108,7 +110,10 @@ async def on_button(ctx: OpContext, interaction: Interaction) -> None:
     handler = handlers.get(interaction.action_id)
     if handler is None or not policy.is_request_id(request_id):
         raise OperationError("that button is out of date")
-    await handler(ctx, request_id)
+    await _tell(ctx, await handler(ctx, request_id))
+    if interaction.action_id == msg.APPROVE:
+        # Only an approved request is claimed: the click that completed the approvals runs it, once.
+        await engine.execute(request_id)
 
 
 async def on_reject_submitted(
@@ -118,10 +123,9 @@ async def on_reject_submitted(
     meta = metadata(view)
     request_id = str(meta.get("request_id") or "")
     if not policy.is_request_id(request_id):
-        if ctx.surface is not None:
-            await ctx.surface.reply(Reply.error("that form is out of date"))
+        await _tell(ctx, Reply.error("that form is out of date"))
         return
-    await _engine(ctx).reject(ctx, request_id, msg.submitted_reason(view))
+    await _tell(ctx, await _engine(ctx).reject(ctx, request_id, msg.submitted_reason(view)))
 
 
 def register(registry: Registry) -> None:

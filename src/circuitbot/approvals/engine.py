@@ -173,11 +173,6 @@ class ApprovalEngine:
             )
             return row, list(votes)
 
-    async def _tell(self, ctx: OpContext, reply: Reply) -> Reply:
-        if ctx.surface is not None:
-            await ctx.surface.reply(reply)
-        return reply
-
     # -- Slack messages ------------------------------------------------------------------------
 
     async def _post(self, channel: str, reply: Reply, thread_ts: str | None = None) -> str | None:
@@ -415,14 +410,15 @@ class ApprovalEngine:
         return None
 
     async def approve(self, ctx: OpContext, request_id: str) -> Reply:
-        """An approve click. When it completes the approvals, this click runs the operation."""
+        """An approve click: the vote, and the approval when it completes them. The reply is for
+        the clicker; the caller runs the request next (``execute``), after telling them."""
         row, refusal = await self._check_decidable(ctx, request_id, "vote.approve")
         if refusal is not None:
-            return await self._tell(ctx, refusal)
+            return refusal
         assert row is not None
         refusal = await self._vote(ctx, row, "approve")
         if refusal is not None:
-            return await self._tell(ctx, refusal)
+            return refusal
         # Every voter commits its vote before counting, so the last of concurrent voters sees them all.
         votes = (
             select(func.count())
@@ -448,12 +444,8 @@ class ApprovalEngine:
         assert row is not None
         if won:
             log.info("request %s approved by %s", row.id, ctx.caller.user_id)
-            reply = await self._tell(
-                ctx, Reply.plain(f":white_check_mark: You approved `{row.id}`; running it now.")
-            )
             await self.refresh(row.id)
-            await self.execute(row.id)
-            return reply
+            return Reply.plain(f":white_check_mark: You approved `{row.id}`; running it now.")
         if row.status == msg.PENDING:
             await self.refresh(row.id)
             await self._thread(
@@ -462,19 +454,16 @@ class ApprovalEngine:
                     f"{msg.user(ctx.caller.user_id)} approved ({len(approvers)} of {row.approvals_required})."
                 ),
             )
-            return await self._tell(
-                ctx,
-                Reply.plain(
-                    f"Your approval of `{row.id}` is recorded: {len(approvers)} of {row.approvals_required}."
-                ),
+            return Reply.plain(
+                f"Your approval of `{row.id}` is recorded: {len(approvers)} of {row.approvals_required}."
             )
-        return await self._tell(ctx, self._already(row))
+        return self._already(row)
 
     async def ask_reject(self, ctx: OpContext, request_id: str) -> Reply | None:
         """A reject click: open the reason modal (or reject at once where there are no modals)."""
         row, refusal = await self._check_decidable(ctx, request_id, "vote.reject", rejecting=True)
         if refusal is not None:
-            return await self._tell(ctx, refusal)
+            return refusal
         assert row is not None
         if ctx.surface is None:
             return await self.reject(ctx, row.id, None)
@@ -486,11 +475,11 @@ class ApprovalEngine:
     async def reject(self, ctx: OpContext, request_id: str, reason: str | None) -> Reply:
         row, refusal = await self._check_decidable(ctx, request_id, "vote.reject", rejecting=True)
         if refusal is not None:
-            return await self._tell(ctx, refusal)
+            return refusal
         assert row is not None
         refusal = await self._vote(ctx, row, "reject", reason=reason)
         if refusal is not None:
-            return await self._tell(ctx, refusal)
+            return refusal
         async with self.db.session() as session:
             won = await self._cas(
                 session,
@@ -513,24 +502,24 @@ class ApprovalEngine:
         row, _ = await self.load(row.id)
         assert row is not None
         if not won:
-            return await self._tell(ctx, self._already(row))
+            return self._already(row)
         log.info("request %s rejected by %s", row.id, ctx.caller.user_id)
         await self.refresh(row.id)
-        return await self._tell(ctx, Reply.plain(f":no_entry: You rejected `{row.id}`."))
+        return Reply.plain(f":no_entry: You rejected `{row.id}`.")
 
     async def cancel(self, ctx: OpContext, request_id: str) -> Reply:
         """The requester withdraws a pending request (admins may too)."""
         row, _ = await self.load(request_id)
         user_id = ctx.caller.user_id
         if row is None:
-            return await self._tell(ctx, Reply.error(f"no request `{request_id}`"))
+            return Reply.error(f"no request `{request_id}`")
         refusal = policy.cancel_refusal(ctx.caller, row.requester)
         if refusal is not None:
             async with self.db.session() as session:
                 self._audit(
                     session, actor=user_id, action="cancel", result="refused", row=row, reason=refusal
                 )
-            return await self._tell(ctx, Reply.error(f"{refusal} (`{row.id}`)"))
+            return Reply.error(f"{refusal} (`{row.id}`)")
         async with self.db.session() as session:
             won = await self._cas(
                 session, row.id, msg.PENDING, msg.CANCELED, decided_by=user_id, decided_at=self.clock.now()
@@ -545,14 +534,15 @@ class ApprovalEngine:
         if not won:
             row, _ = await self.load(row.id)
             assert row is not None
-            return await self._tell(ctx, self._already(row))
+            return self._already(row)
         await self.refresh(row.id)
-        return await self._tell(ctx, Reply.plain(f"Request `{row.id}` canceled."))
+        return Reply.plain(f"Request `{row.id}` canceled.")
 
     # -- execution -----------------------------------------------------------------------------
 
     async def execute(self, request_id: str) -> str | None:
-        """Claim an approved request and run it; the final status, or None if not ours to run."""
+        """Claim an approved request and run it; the final status, or None if not ours to run
+        (not approved, or claimed by a click or a replica first)."""
         async with self.db.session() as session:
             claimed = await self._claim(session, request_id)
         if not claimed:
