@@ -3,12 +3,13 @@ provider errors announced once, batched and per-resource polling."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from watch_support import FakePoller, RecordingPoster, drain, poll_when_due
+from watch_support import CaseInsensitivePoller, FakePoller, RecordingPoster, drain, poll_when_due
 
 from circuitbot.actions.registry import OperationError, WatchTarget
 from circuitbot.clock import FakeClock
@@ -356,3 +357,55 @@ async def test_a_claim_takes_at_most_its_limit_and_leases_what_it_took(
     assert await engine._claim(clock.now(), 10) == []
     leased = [w for w in await engine.list() if w.next_poll_at == clock.now() + engine.lease]
     assert len(leased) == 7
+
+
+async def test_two_calls_at_once_start_one_watch_with_one_card(
+    engine: WatchEngine, poller: FakePoller, poster: RecordingPoster, clock: FakeClock
+) -> None:
+    poller.set("xc1", provisioningState="Updating")
+    poller.gate = asyncio.Barrier(2)  # a double click: both calls read the provider, then both write
+
+    first, second = await asyncio.gather(watch(engine), watch(engine))
+
+    assert first.id == second.id
+    assert sorted([first.created, second.created]) == [False, True]
+    assert await count(engine, Watch) == 1
+    assert await count(engine, OutboxMessage, OutboxMessage.kind == "parent") == 1
+    await drain(engine, clock)
+    assert len(poster.posts(CHANNEL)) == 1
+
+
+async def test_two_calls_at_once_resume_a_paused_watch_once(
+    engine: WatchEngine, poller: FakePoller, poster: RecordingPoster, clock: FakeClock
+) -> None:
+    poller.set("xc1", provisioningState="Updating")
+    paused = await watch(engine)
+    async with engine.runtime.db.session() as session:
+        row = await session.get(Watch, paused.id)
+        row.status, row.version = "paused", row.version + 1
+    poller.gate = asyncio.Barrier(2)
+
+    first, second = await asyncio.gather(watch(engine), watch(engine))
+
+    assert first.id == second.id == paused.id
+    assert sorted([first.created, second.created]) == [False, True]
+    assert await count(engine, Watch) == 1
+    assert await count(engine, OutboxMessage, OutboxMessage.kind == "parent") == 2  # the first, and one fresh
+
+
+async def test_one_resource_spelled_two_ways_is_one_watch(
+    engine: WatchEngine, poller: FakePoller, clock: FakeClock
+) -> None:
+    poller.set("xc1", provisioningState="Updating")
+    first = await watch(engine, "xc1")
+    again = await watch(engine, "  xc1 ")
+    assert again.id == first.id and not again.created
+
+    azure = CaseInsensitivePoller("azure")
+    azure.set("xc2", provisioningState="Updating")
+    engine.runtime.pollers = {"azure": azure}
+    upper = await watch(engine, "XC2")
+    lower = await watch(engine, "xc2")
+    assert upper.id == lower.id and upper.resource_id == "xc2" and not lower.created
+    [stopped] = await engine.unwatch("azure", " Xc2", CHANNEL, by="UREQ")
+    assert stopped.id == upper.id

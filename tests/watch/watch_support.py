@@ -38,6 +38,7 @@ class FakePoller:
         self.read: Counter[str] = Counter()  # id -> times it was read by a poll
         self.in_flight = 0
         self.max_in_flight = 0
+        self.gate: asyncio.Barrier | None = None  # snapshot_one waits here: calls leave it together
 
     def set(self, resource_id: str, **fields: str) -> None:
         self.resources[resource_id] = dict(fields)
@@ -77,6 +78,8 @@ class FakePoller:
 
     async def snapshot_one(self, resource_id: str) -> Snapshot | None:
         self.one_calls.append(resource_id)
+        if self.gate is not None:
+            await self.gate.wait()
         await self._enter()
         try:
             if self.down or resource_id in self.failing:
@@ -89,6 +92,16 @@ class FakePoller:
 
     def describe(self, resource_id: str, snapshot: Snapshot | None) -> str:
         return f"circuit-{resource_id}"
+
+
+class CaseInsensitivePoller(FakePoller):
+    """A provider whose ids are case-insensitive (Azure's): it says how it spells them."""
+
+    def normalize(self, resource_id: str) -> str:
+        return resource_id.strip().lower()
+
+    async def snapshot_one(self, resource_id: str) -> Snapshot | None:
+        return await super().snapshot_one(self.normalize(resource_id))
 
 
 @dataclass

@@ -109,6 +109,11 @@ class Poller(Protocol):
     exist, or the Exception that kept it from reading that one resource. Raising instead means
     the whole batch failed. ``snapshot_one`` is the per-resource strategy (one resource, one
     read), kept for comparison and used to check a resource exists before it is watched.
+
+    A poller may also offer ``normalize(resource_id) -> str``: the one spelling an id is stored,
+    compared and read in (lower case where the provider's ids are case-insensitive), so two
+    spellings of one resource are one watch. Without it ids are only stripped; callers go
+    through :func:`normalize_resource_id`.
     """
 
     provider: str
@@ -120,3 +125,9 @@ class Poller(Protocol):
     def describe(self, resource_id: str, snapshot: Snapshot | None) -> str:
         """A short human label for the resource (its name, or a shortened id)."""
         ...
+
+
+def normalize_resource_id(poller: Poller, resource_id: str) -> str:
+    """``resource_id`` as ``poller`` spells it (its ``normalize``), or stripped of spaces."""
+    normalize = getattr(poller, "normalize", None)
+    return normalize(resource_id) if callable(normalize) else resource_id.strip()

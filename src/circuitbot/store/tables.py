@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -151,6 +162,16 @@ class Watch(Base):
     __table_args__ = (
         Index("ix_watches_due", "status", "next_poll_at"),
         Index("ix_watches_resource", "provider", "resource_id"),
+        # One live watch per resource and channel, however many clicks or replicas start it.
+        Index(
+            "uq_watches_live",
+            "provider",
+            "resource_id",
+            "channel",
+            unique=True,
+            sqlite_where=text("status IN ('active', 'paused')"),
+            postgresql_where=text("status IN ('active', 'paused')"),
+        ),
     )
 
 

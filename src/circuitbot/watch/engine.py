@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Row, or_, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circuitbot import metrics
@@ -28,7 +29,14 @@ from circuitbot.actions.registry import OperationError, WatchTarget
 from circuitbot.chat import blocks as bk
 from circuitbot.chat.reply import Reply
 from circuitbot.logs import scrub
-from circuitbot.providers.base import Poller, Snapshot, is_transitional, snapshot_of, terminal_state
+from circuitbot.providers.base import (
+    Poller,
+    Snapshot,
+    is_transitional,
+    normalize_resource_id,
+    snapshot_of,
+    terminal_state,
+)
 from circuitbot.store.tables import Watch, WatchTransition
 from circuitbot.watch import messages
 from circuitbot.watch.outbox import OutboxSender, enqueue, supersede_card_updates
@@ -45,6 +53,7 @@ LEASE_SECONDS = 120.0  # a claimed watch is not due again for this long, unless 
 UNREACHABLE_AFTER = 3  # consecutive failed polls before "unreachable" is announced
 LIVE = ("active", "paused")
 ID_CHUNK = 500  # ids per IN (…) list
+START_ATTEMPTS = 3  # rounds of ``watch`` racing other calls: the second finds what the first made
 
 _T = TypeVar("_T")
 
@@ -99,6 +108,23 @@ class TickReport:
     errors: int = 0
     ended: int = 0
     messages: int = 0  # outbox rows written
+
+
+@dataclass(frozen=True)
+class _Start:
+    """What ``watch`` was asked to follow, and where."""
+
+    provider: str
+    resource_id: str
+    label: str
+    channel: str
+    thread_ts: str | None
+    created_by: str
+    request_id: str | None
+
+
+class _StartedMeanwhile(Exception):
+    """Another call resumed the paused watch this one was about to resume."""
 
 
 @dataclass(frozen=True)
@@ -242,46 +268,65 @@ class WatchEngine:
         """Follow a resource on a channel (in ``thread_ts`` when given: an approval's thread).
 
         The resource must exist at its provider. Watching what is already watched on that
-        channel returns the existing watch; a paused one (its channel was unusable) resumes.
+        channel returns the existing watch, also when another call (a double click, another
+        replica) starts it at the same moment; a paused one (its channel was unusable) resumes.
         """
         poller = self.poller(target.provider)
+        resource_id = normalize_resource_id(poller, target.resource_id)
         try:
-            snapshot = await poller.snapshot_one(target.resource_id)
+            snapshot = await poller.snapshot_one(resource_id)
         except OperationError:
             raise
         except Exception as exc:
             reason = scrub(str(exc)) or type(exc).__name__
-            raise OperationError(f"could not read {target.provider} {target.resource_id}: {reason}") from exc
+            raise OperationError(f"could not read {target.provider} {resource_id}: {reason}") from exc
         if snapshot is None:
-            raise OperationError(f"{target.provider} has no `{target.resource_id}` to watch")
+            raise OperationError(f"{target.provider} has no `{resource_id}` to watch")
         snapshot = snapshot_of(snapshot)
         ended = terminal_state(snapshot)
         if ended is not None:
-            raise OperationError(f"{target.provider} `{target.resource_id}` is already {ended}")
-        label = bk.clip(target.label or poller.describe(target.resource_id, snapshot), 255)
+            raise OperationError(f"{target.provider} `{resource_id}` is already {ended}")
+        label = bk.clip(target.label or poller.describe(resource_id, snapshot), 255)
+        start = _Start(target.provider, resource_id, label, channel, thread_ts, created_by, request_id)
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                info = await self._start(start, snapshot)
+            except (IntegrityError, _StartedMeanwhile):
+                if attempt == START_ATTEMPTS:
+                    raise
+                continue  # another call started or resumed it meanwhile: the next round finds it
+            if info.created:
+                self.sender.wake()
+            return info
+        raise AssertionError("unreachable")
+
+    async def _start(self, start: _Start, snapshot: Snapshot) -> WatchInfo:
+        """One round of ``watch``: the live watch if there is one, else a new or resumed watch and
+        its card. Raises IntegrityError or _StartedMeanwhile when another call got there first."""
         now = self.runtime.clock.now()
         async with self.runtime.db.session() as session:
-            row = (
-                await session.execute(
-                    select(Watch)
-                    .where(
-                        Watch.provider == target.provider,
-                        Watch.resource_id == target.resource_id,
-                        Watch.channel == channel,
-                        Watch.status.in_(LIVE),
-                    )
-                    .order_by(Watch.id)
-                    .limit(1)
+            query = (
+                select(Watch)
+                .where(
+                    Watch.provider == start.provider,
+                    Watch.resource_id == start.resource_id,
+                    Watch.channel == start.channel,
+                    Watch.status.in_(LIVE),
                 )
-            ).scalar_one_or_none()
+                .order_by(Watch.id)
+                .limit(1)
+            )
+            if self.runtime.db.skip_locked:
+                query = query.with_for_update()
+            row = (await session.execute(query)).scalar_one_or_none()
             if row is not None and row.status == "active":
                 return WatchInfo.of(row)
             values = {
-                "label": label,
-                "thread_ts": thread_ts,
+                "label": start.label,
+                "thread_ts": start.thread_ts,
                 "status_ts": None,
-                "created_by": created_by,
-                "request_id": request_id,
+                "created_by": start.created_by,
+                "request_id": start.request_id,
                 "snapshot": snapshot,
                 "status": "active",
                 "status_reason": None,
@@ -290,47 +335,54 @@ class WatchEngine:
                 "unreachable": False,
                 "updated_at": now,
             }
-            if row is None:
+            if row is None:  # the unique index on live watches stops a second insert
                 row = Watch(
-                    provider=target.provider,
-                    resource_id=target.resource_id,
-                    channel=channel,
+                    provider=start.provider,
+                    resource_id=start.resource_id,
+                    channel=start.channel,
                     created_at=now,
                     version=0,
                     **values,
                 )
                 session.add(row)
-            else:  # resume a paused watch with a fresh card
-                for name, value in values.items():
-                    setattr(row, name, value)
-                row.version += 1
-            await session.flush()
+                await session.flush()
+            else:  # resume a paused watch with a fresh card, unless another call just did
+                resumed = await session.execute(
+                    update(Watch)
+                    .where(Watch.id == row.id, Watch.status == "paused", Watch.version == row.version)
+                    .values(version=row.version + 1, **values)
+                    .execution_options(synchronize_session=False)
+                )
+                if resumed.rowcount != 1:
+                    raise _StartedMeanwhile
+                await session.refresh(row)
             enqueue(
                 session,
                 kind="parent",
-                channel=channel,
-                thread_ts=thread_ts,
+                channel=start.channel,
+                thread_ts=start.thread_ts,
                 watch_id=row.id,
-                request_id=request_id,
+                request_id=start.request_id,
                 at=now,
                 reply=messages.card(
                     provider=row.provider,
                     resource_id=row.resource_id,
-                    label=label,
+                    label=start.label,
                     snapshot=snapshot,
                     status=self._status_line(snapshot),
                 ),
             )
-        self.sender.wake()
         return WatchInfo.of(row, created=True)
 
     async def unwatch(self, provider: str, resource: str, channel: str, *, by: str) -> list[WatchInfo]:
         """Stop following ``resource`` (its id or label) on a channel; says so in its thread."""
+        poller = self.pollers.get(provider)
+        resource_id = normalize_resource_id(poller, resource) if poller else resource.strip()
         now = self.runtime.clock.now()
         async with self.runtime.db.session() as session:
             query = select(Watch).where(
                 Watch.provider == provider,
-                or_(Watch.resource_id == resource, Watch.label == resource),
+                or_(Watch.resource_id == resource_id, Watch.label == resource.strip()),
                 Watch.channel == channel,
                 Watch.status.in_(LIVE),
             )

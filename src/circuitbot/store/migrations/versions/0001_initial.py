@@ -95,6 +95,13 @@ def upgrade() -> None:
     with op.batch_alter_table("watches", schema=None) as batch_op:
         batch_op.create_index("ix_watches_due", ["status", "next_poll_at"], unique=False)
         batch_op.create_index("ix_watches_resource", ["provider", "resource_id"], unique=False)
+        batch_op.create_index(
+            "uq_watches_live",
+            ["provider", "resource_id", "channel"],
+            unique=True,
+            sqlite_where=sa.text("status IN ('active', 'paused')"),
+            postgresql_where=sa.text("status IN ('active', 'paused')"),
+        )
 
     op.create_table(
         "approval_decisions",
@@ -167,6 +174,7 @@ def downgrade() -> None:
     op.drop_table("outbox")
     op.drop_table("approval_decisions")
     with op.batch_alter_table("watches", schema=None) as batch_op:
+        batch_op.drop_index("uq_watches_live")
         batch_op.drop_index("ix_watches_resource")
         batch_op.drop_index("ix_watches_due")
 
