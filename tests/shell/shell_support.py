@@ -97,6 +97,16 @@ async def crash(ctx: OpContext, params: NoParams) -> Reply:
     raise RuntimeError("the instant path exploded")
 
 
+class Rekey(Params):
+    positional = ("key", "shared_key")
+    key: str
+    shared_key: SecretStr = Field(description="the new BGP key, given in its place")
+
+
+async def rekey(ctx: OpContext, params: Rekey) -> Reply:
+    raise RuntimeError("the key store is unreachable")
+
+
 async def preview_peering(ctx: OpContext, params: Peering) -> Preview:
     return Preview(summary=f"peering on {params.key}", changes=[("vlan", None, params.vlan)])
 
@@ -142,6 +152,16 @@ def register(registry: Registry, recorder: Recorder) -> None:
             summary="fails unexpectedly",
             params=NoParams,
             execute=crash,
+            instant=True,
+        )
+    )
+    registry.add(
+        Operation(
+            provider="demo",
+            verb="rekey",
+            summary="fails with a secret on its line",
+            params=Rekey,
+            execute=rekey,
             instant=True,
         )
     )

@@ -26,9 +26,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from pydantic import SecretStr
+
 from circuitbot.actions.registry import Interaction, Role
 from circuitbot.chat.blocks import clip
-from circuitbot.chat.router import Router
+from circuitbot.chat.router import CommandError, Router
 from circuitbot.logs import scrub
 from circuitbot.runtime import Runtime
 from circuitbot.settings import ConfigError, Settings
@@ -41,10 +43,10 @@ from circuitbot.shell.directory import (
     person_id,
     shell_settings,
 )
-from circuitbot.shell.forms import Cancelled, FormFiller
+from circuitbot.shell.forms import Cancelled, FormFiller, mask_secret_options
 from circuitbot.shell.messages import MessageLog, ShellMessage, ShellPoster, ShellSurface
 from circuitbot.shell.render import DEFAULT_WIDTH, Control, Renderer
-from circuitbot.shell.terminal import Output, ScriptInput, TerminalInput, isatty, tracebacks_to_file
+from circuitbot.shell.terminal import MASK, Output, ScriptInput, TerminalInput, isatty, tracebacks_to_file
 
 __all__ = [
     "PEOPLE",
@@ -162,7 +164,7 @@ class Console:
             self.out.note("cancelled")
         except Exception:
             error_id = secrets.token_hex(4)
-            log.exception("shell line failed (error id %s): %s", error_id, line[:200])
+            log.exception("shell line failed (error id %s): %s", error_id, clip(self.masked(line), 200))
             self.out.warn(f"something went wrong (error id {error_id}); the shell goes on")
 
     async def _dispatch(self, line: str) -> None:
@@ -182,6 +184,34 @@ class Console:
             await self.command(rest)
         else:
             await self.command(line)
+
+    def masked(self, line: str) -> str:
+        """The line as it may be kept or shown again (the log): the value of every secret field
+        it sets masked, given as key=value or in its place."""
+        text = mask_secret_options(line, self._secret_options())
+        command = line.strip()
+        if command[:9].lower() in ("/circuit", "/circuit "):
+            command = command[9:]
+        try:
+            inv = self.router.parse(command)
+        except CommandError:  # not a command (a :command, an answer) or not one that parses
+            return text
+        except Exception:
+            return MASK
+        secret = inv.op.params.secret_names()
+        given = [_plain(value) for name, value in inv.data.items() if name in secret and value]
+        return inv.shown if any(value in text for value in given if value != MASK) else text
+
+    def _secret_options(self) -> set[str]:
+        """Every key that sets a secret field of some operation (names and aliases)."""
+        keys = set()
+        for op in self.router.registry:
+            for name in op.params.secret_names():
+                keys.add(name)
+                alias = op.params.model_fields[name].alias
+                if alias:
+                    keys.add(alias)
+        return keys
 
     def surface(self, channel_id: str | None, *, source: ShellMessage | None = None) -> ShellSurface:
         """Where the answers to what the current person does now are shown (in a pressed
@@ -468,6 +498,10 @@ async def _settle(rounds: int = 10) -> None:
     """Give ready tasks a few turns of the event loop."""
     for _ in range(rounds):
         await asyncio.sleep(0)
+
+
+def _plain(value: Any) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
 
 
 async def _maybe_await(method: Callable[[], Any] | None) -> None:

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +17,11 @@ from circuitbot.shell.terminal import MASK, Output, ScriptInput, TerminalInput
 
 if TYPE_CHECKING:
     from circuitbot.shell.messages import ShellSurface
+
+# One shell word: bare characters, backslash escapes and quoted stretches, as shlex reads them.
+_WORD = re.compile(r"""(?:\\.|[^\s"'\\]+|"(?:\\.|[^"\\])*"|'[^']*')+""")
+_OPTION = re.compile(r"([A-Za-z][\w-]*)=")
+_CURLY = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})  # as the grammar reads them
 
 
 class Cancelled(Exception):
@@ -214,3 +221,32 @@ def _state(form_field: FormField, value: str | None) -> dict[str, Any]:
     if kind == "timepicker":
         return {"type": kind, "selected_time": value}
     return {"type": kind, "value": value}
+
+
+def mask_secret_options(text: str, names: Iterable[str]) -> str:
+    """``text`` with the value of every ``name=value`` word that sets a secret field masked
+    (``shared-key=…`` and ``shared_key=…`` alike, a quoted value whole), for a line that is kept
+    or shown again: the log, the history, a script's echo. Other words are left as typed."""
+    secret = {_option_key(name) for name in names}
+    if not secret or "=" not in text:
+        return text
+    straight = text.translate(_CURLY)
+    try:
+        shlex.split(straight)
+    except ValueError:  # an unclosed quote: nothing after the first secret option is kept
+        for match in _OPTION.finditer(straight):
+            if _option_key(match.group(1)) in secret:
+                return f"{straight[: match.start()]}{match.group(1)}={MASK}"
+        return text
+    parts: list[str] = []
+    kept = 0
+    for match in _WORD.finditer(straight):
+        key, sep, _ = (shlex.split(match.group(0)) or [""])[0].partition("=")
+        if sep and _option_key(key) in secret:
+            parts.append(f"{straight[kept : match.start()]}{key}={MASK}")
+            kept = match.end()
+    return "".join(parts) + straight[kept:] if parts else text
+
+
+def _option_key(name: str) -> str:
+    return name.replace("-", "_").lower()
