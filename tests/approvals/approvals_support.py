@@ -238,17 +238,19 @@ class RecordingSurface:
         self.user_id = user_id
         self.channel_id = channel_id
         self.replies: list[Reply] = []
-        self.modals: list[dict[str, Any]] = []
+        self.opened: list[dict[str, Any]] = []  # each form as it was opened
+        self.modals: list[dict[str, Any]] = []  # each form as it stands now
 
     async def reply(self, reply: Reply) -> None:
         self.replies.append(reply)
 
     async def open_modal(self, view: dict[str, Any]) -> str:
+        self.opened.append(view)
         self.modals.append(view)
         return f"V{len(self.modals)}"
 
     async def update_modal(self, view_id: str, view: dict[str, Any]) -> None:
-        pass
+        self.modals[int(view_id[1:]) - 1] = view
 
     @property
     def text(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from approvals_support import FakeWatches, buttons, message_text
 from sqlalchemy import select
@@ -167,9 +169,11 @@ async def test_reject_asks_for_a_reason_and_nothing_runs(harness) -> None:
     request_id = await harness.request()
 
     clicked = await harness.click("reject", request_id, "UAPP2")
-    assert len(clicked.modals) == 1
-    view = clicked.modals[0]
-    assert view["callback_id"] == "approval_reject"
+    [opened], [view] = clicked.opened, clicked.modals
+    assert opened["callback_id"] == view["callback_id"] == "approval_reject"
+    assert f"Request `{request_id}`" in json.dumps(opened), "opened before the request is looked up"
+    assert "move c1 from port A to B" in json.dumps(view), "then filled in"
+    assert clicked.replies == []
     assert (await harness.row(request_id)).status == "pending", "nothing is decided until the form is sent"
 
     done = await harness.submit_reject(view, "UAPP2", "  change freeze until Monday ")
@@ -194,7 +198,22 @@ async def test_the_requester_rejecting_is_told_to_cancel(make_harness, database,
     request_id = await harness.request(user="UAPP1")
     clicked = await harness.click("reject", request_id, "UAPP1")
     assert "cancel it instead" in clicked.text
-    assert clicked.modals == []
+    [view] = clicked.modals  # opened at once (the click's trigger is short-lived), then refused
+    assert "submit" not in view
+    assert "cancel it instead" in json.dumps(view)
+
+
+async def test_rejecting_an_expired_request_says_so_in_the_form(harness) -> None:
+    request_id = await harness.request()
+    await harness.runtime.clock.advance(25 * 3600)
+
+    clicked = await harness.click("reject", request_id, "UAPP1")
+
+    [view] = clicked.modals
+    assert "submit" not in view
+    assert "already expired" in json.dumps(view)
+    assert "already expired" in clicked.text
+    assert (await harness.row(request_id)).status == "expired"
 
 
 async def test_the_requester_may_cancel_a_pending_request_and_no_one_else(harness) -> None:

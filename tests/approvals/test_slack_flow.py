@@ -189,6 +189,8 @@ async def test_reject_with_a_reason_through_the_modal(bot: Bot) -> None:
     [opened] = bot.slack.calls_to("views.open")
     view = opened.args["view"]
     assert view["callback_id"] == "approval_reject"
+    [filled_in] = bot.slack.calls_to("views.update")
+    assert "move c2 from port A to C" in json.dumps(filled_in.args["view"])
 
     body = view_submission_body(
         "approval_reject",

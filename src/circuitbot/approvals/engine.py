@@ -460,17 +460,28 @@ class ApprovalEngine:
         return self._already(row)
 
     async def ask_reject(self, ctx: OpContext, request_id: str) -> Reply | None:
-        """A reject click: open the reason modal (or reject at once where there are no modals)."""
+        """A reject click: the reason form (or a rejection at once where there are no forms)."""
+        surface = ctx.surface
+        if surface is None:
+            return await self.reject(ctx, request_id, None)
+        where = {"channel": ctx.caller.channel_id, "thread_ts": ctx.caller.thread_ts}
+        view_id = None
+        if policy.approver_refusal(ctx.caller) is None:
+            # Slack's trigger_id lives 3 s: the form opens before any database work. The submission
+            # is checked again from the start, so what is found below only fills the form in.
+            view_id = await surface.open_modal(msg.reject_modal(request_id, **where))
         row, refusal = await self._check_decidable(ctx, request_id, "vote.reject", rejecting=True)
-        if refusal is not None:
-            return refusal
-        assert row is not None
-        if ctx.surface is None:
-            return await self.reject(ctx, row.id, None)
-        await ctx.surface.open_modal(
-            msg.reject_modal(row, channel=ctx.caller.channel_id, thread_ts=ctx.caller.thread_ts)
-        )
-        return None
+        if view_id is not None:
+            view = (
+                msg.reject_refused_modal(request_id, refusal)
+                if refusal is not None
+                else msg.reject_modal(request_id, row, **where)
+            )
+            try:
+                await surface.update_modal(view_id, view)
+            except Exception as exc:  # closed meanwhile; the reply below still says why
+                log.info("could not update the reject form of %s: %s", request_id, exc.__class__.__name__)
+        return refusal
 
     async def reject(self, ctx: OpContext, request_id: str, reason: str | None) -> Reply:
         row, refusal = await self._check_decidable(ctx, request_id, "vote.reject", rejecting=True)

@@ -65,6 +65,11 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+def summary(row: ApprovalRequest) -> str:
+    """What the request does, in words: its preview's summary, else the operation's name."""
+    return (row.preview or {}).get("summary") or row.operation
+
+
 def status_line(row: ApprovalRequest, approvers: Sequence[str] = ()) -> str:
     by = user(row.decided_by)
     status = row.status
@@ -109,10 +114,9 @@ def _buttons(row: ApprovalRequest) -> dict[str, Any]:
 
 def request_blocks(row: ApprovalRequest, approvers: Sequence[str] = ()) -> list[dict[str, Any]]:
     preview = row.preview or {}
-    summary = preview.get("summary") or row.operation
     blocks: list[dict[str, Any]] = [
         bk.section(
-            f":lock: *{bk.escape(row.operation)}* · {bk.escape(summary)}\n"
+            f":lock: *{bk.escape(row.operation)}* · {bk.escape(summary(row))}\n"
             f"requested by {user(row.requester)} · `{row.id}`"
         ),
     ]
@@ -135,8 +139,7 @@ def request_blocks(row: ApprovalRequest, approvers: Sequence[str] = ()) -> list[
 
 def request_message(row: ApprovalRequest, approvers: Sequence[str] = ()) -> Reply:
     """The approval message (approvals channel and the requester's copy) in its current state."""
-    summary = (row.preview or {}).get("summary") or row.operation
-    text = f"{row.id} {row.operation}: {summary} · {row.status.replace('_', ' ')}"
+    text = f"{row.id} {row.operation}: {summary(row)} · {row.status.replace('_', ' ')}"
     return Reply(text=text, blocks=request_blocks(row, approvers), ephemeral=False)
 
 
@@ -167,24 +170,28 @@ def created(row: ApprovalRequest, where: list[str]) -> Reply:
         f"{'s' if needed != 1 else ''}{posted}. Nothing changes until then. "
         f"Cancel with `/circuit cancel {row.id}`."
     )
-    summary = (row.preview or {}).get("summary") or row.operation
-    return Reply(text=text, blocks=[bk.section(text), bk.context(bk.escape(summary))])
+    return Reply(text=text, blocks=[bk.section(text), bk.context(bk.escape(summary(row)))])
 
 
-def reject_modal(row: ApprovalRequest, *, channel: str | None, thread_ts: str | None) -> dict[str, Any]:
-    summary = (row.preview or {}).get("summary") or row.operation
-    meta = {"request_id": row.id, "channel": channel, "thread_ts": thread_ts}
+def reject_modal(
+    request_id: str, row: ApprovalRequest | None = None, *, channel: str | None, thread_ts: str | None
+) -> dict[str, Any]:
+    """The reason form: first by request id alone (opened at once), then with the request shown."""
+    meta = {"request_id": request_id, "channel": channel, "thread_ts": thread_ts}
+    about = (
+        f"*{bk.escape(row.operation)}* · {bk.escape(summary(row))}\nrequested by {user(row.requester)}"
+        if row is not None
+        else f"Request `{request_id}`"
+    )
     return {
         "type": "modal",
         "callback_id": REJECT_VIEW,
         "private_metadata": json.dumps(meta, separators=(",", ":")),
-        "title": bk.plain(f"Reject {row.id}", 24),
+        "title": bk.plain(f"Reject {request_id}", 24),
         "submit": bk.plain("Reject", 24),
         "close": bk.plain("Back", 24),
         "blocks": [
-            bk.section(
-                f"*{bk.escape(row.operation)}* · {bk.escape(summary)}\nrequested by {user(row.requester)}"
-            ),
+            bk.section(about),
             {
                 "type": "input",
                 "block_id": REASON_BLOCK,
@@ -199,6 +206,17 @@ def reject_modal(row: ApprovalRequest, *, channel: str | None, thread_ts: str | 
                 "hint": bk.plain("shown to the requester in the request's message", 2000),
             },
         ],
+    }
+
+
+def reject_refused_modal(request_id: str, refusal: Reply) -> dict[str, Any]:
+    """The reason form turned into the reason it cannot be sent (no submit button)."""
+    return {
+        "type": "modal",
+        "callback_id": REJECT_VIEW,
+        "title": bk.plain(f"Reject {request_id}", 24),
+        "close": bk.plain("Close", 24),
+        "blocks": [bk.section(refusal.text)],
     }
 
 
@@ -229,9 +247,8 @@ def request_list(
     blocks: list[dict[str, Any]] = [bk.header(title)]
     lines = []
     for row, approvers in rows:
-        summary = (row.preview or {}).get("summary") or row.operation
         line = (
-            f"`{row.id}` *{bk.escape(row.operation)}* · {bk.escape(summary)}\n"
+            f"`{row.id}` *{bk.escape(row.operation)}* · {bk.escape(summary(row))}\n"
             f"by {user(row.requester)} · {when(row.created_at)} · {status_line(row, approvers)}"
         )
         lines.append(line)

@@ -36,12 +36,20 @@ def request_refusal(caller: Caller, op: Operation) -> str | None:
     return None
 
 
+def approver_refusal(caller: Caller) -> str | None:
+    """May ``caller`` decide requests at all? (Known without looking at the request.)"""
+    if not caller.can(Role.APPROVER):
+        return "only approvers may approve or reject requests"
+    return None
+
+
 def decision_refusal(
     caller: Caller, requester: str, settings: Settings, *, rejecting: bool = False
 ) -> str | None:
     """May ``caller`` approve (or reject) a request made by ``requester``?"""
-    if not caller.can(Role.APPROVER):
-        return "only approvers may approve or reject requests"
+    refusal = approver_refusal(caller)
+    if refusal is not None:
+        return refusal
     if caller.user_id == requester and not settings.allow_self_approval:
         if rejecting:
             return "this is your own request: cancel it instead"
