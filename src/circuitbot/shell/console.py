@@ -112,10 +112,10 @@ class Console:
         self.out = Output(stdout, self.renderer.style)
         if isatty(stdin):
             self.input: ScriptInput | TerminalInput = TerminalInput(
-                self.out, Path(runtime.settings.data_dir) / ".shell_history"
+                self.out, Path(runtime.settings.data_dir) / ".shell_history", mask=self.masked
             )
         else:
-            self.input = ScriptInput(stdin, self.out)
+            self.input = ScriptInput(stdin, self.out, mask=self.masked)
         self.user_name, self.user_id = self.directory.person(user) or ("alice", person_id("alice"))
         self.channel_id = self.directory.channel(DEFAULT_CHANNEL) or channel_id_for(DEFAULT_CHANNEL)
         self.forms = FormFiller(self.router, self.renderer, self.out, self.input)
@@ -186,8 +186,8 @@ class Console:
             await self.command(line)
 
     def masked(self, line: str) -> str:
-        """The line as it may be kept or shown again (the log): the value of every secret field
-        it sets masked, given as key=value or in its place."""
+        """The line as it may be kept or shown again (the log, the history, a script's echo): the
+        value of every secret field it sets masked, given as key=value or in its place."""
         text = mask_secret_options(line, self._secret_options())
         command = line.strip()
         if command[:9].lower() in ("/circuit", "/circuit "):

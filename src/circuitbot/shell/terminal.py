@@ -80,14 +80,20 @@ def _line_buffer() -> str:
     return ""
 
 
+def _as_typed(line: str) -> str:
+    return line
+
+
 class ScriptInput:
-    """Lines from a pipe or a file, each echoed after its prompt so the transcript reads well."""
+    """Lines from a pipe or a file, each echoed after its prompt so the transcript reads well;
+    ``mask`` hides the secret values a line sets in the echo."""
 
     interactive = False
 
-    def __init__(self, stream: TextIO, out: Output) -> None:
+    def __init__(self, stream: TextIO, out: Output, *, mask: Callable[[str], str] = _as_typed) -> None:
         self.stream = stream
         self.out = out
+        self.mask = mask
 
     async def read(self, prompt: str, *, secret: bool = False) -> str | None:
         if isinstance(self.stream, io.StringIO):
@@ -97,23 +103,27 @@ class ScriptInput:
         if not line:
             return None
         line = line.rstrip("\r\n")
-        self.out.write(prompt + (MASK if secret and line else line))
+        self.out.write(prompt + (MASK if secret and line else self.mask(line)))
         return line
 
 
 class TerminalInput:
-    """A person at a terminal: readline editing and history when available."""
+    """A person at a terminal: readline editing and history when available. Lines go into the
+    history (and its file) through ``mask``, so a typed shared-key=… is never kept in clear;
+    answers to secret prompts are read without echo and never kept."""
 
     interactive = True
 
-    def __init__(self, out: Output, history: Path | None) -> None:
+    def __init__(self, out: Output, history: Path | None, *, mask: Callable[[str], str] = _as_typed) -> None:
         self.out = out
         self.history = history
+        self.mask = mask
         self.readline: Any = None
         with contextlib.suppress(ImportError):
             import readline
 
             self.readline = readline
+            readline.set_auto_history(False)  # read() adds each line, masked
             if history is not None:
                 with contextlib.suppress(OSError):
                     readline.read_history_file(history)
@@ -125,15 +135,26 @@ class TerminalInput:
                 return await _in_daemon_thread(getpass.getpass, prompt)
             if self.readline is not None:  # readline must not count colour codes as prompt width
                 prompt = ANSI.sub(lambda m: f"\001{m.group(0)}\002", prompt)
-            return await _in_daemon_thread(input, prompt)
+            line = await _in_daemon_thread(input, prompt)
+            self._remember(line)
+            return line
         except EOFError:
             self.out.stream.write("\n")
             return None
         finally:
             self.out.prompt = None
 
+    def _remember(self, line: str) -> None:
+        if self.readline is not None and line.strip():
+            self.readline.add_history(self.mask(line))
+
     def save(self) -> None:
         if self.readline is not None and self.history is not None:
+            # lines kept before masking was in place (an older history file) are masked as well
+            for index in range(self.readline.get_current_history_length()):
+                item = self.readline.get_history_item(index + 1)
+                if item and self.mask(item) != item:
+                    self.readline.replace_history_item(index, self.mask(item))
             with contextlib.suppress(OSError):
                 self.history.parent.mkdir(parents=True, exist_ok=True)
                 self.readline.write_history_file(self.history)
