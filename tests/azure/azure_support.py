@@ -7,7 +7,7 @@ import asyncio
 import itertools
 import json
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -68,9 +68,13 @@ class Recorder(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
         self.requests: list[httpx.Request] = []
+        # runs just before a request goes out: a test's chance to change the world in between
+        self.before: Callable[[httpx.Request], None] | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
+        if self.before is not None:
+            self.before(request)
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import httpx
 import pytest
 from azure_support import (
     EUAP_NEW,
@@ -20,6 +21,7 @@ from azure_support import (
 
 from circuitbot.actions.registry import Caller, OpContext, Role
 from circuitbot.providers.azure.operations import move_choices
+from circuitbot.sandbox.faults import FaultConfig, QueuedFault
 from circuitbot.sandbox.world import PortPair, World
 from circuitbot.settings import Settings
 
@@ -177,11 +179,14 @@ async def test_move_without_a_key_opens_the_modal_with_the_port_pairs_to_choose(
     assert select["optional"] is True
 
 
-async def test_a_circuit_changed_after_approval_is_refused_with_412(harness: Harness) -> None:
+async def test_a_circuit_changed_after_approval_is_refused_before_anything_is_written(
+    harness: Harness,
+) -> None:
+    harness.sim.conditional_headers = False  # as ARM may: the spec declares no If-Match
     request_id = await harness.request(f"az move {FABRIKAM} bvtazureixpportpair3")
-    approved_etag = (await harness.row(request_id)).precondition["etag"]
     # someone else writes the circuit between the request and the approval
     await drive(harness.clock, harness.client.set_notes(FABRIKAM, "re-patched by the field team"))
+    puts = harness.sim.calls[CROSS_CONNECTION_PUT]
 
     await harness.approve(request_id)
 
@@ -189,12 +194,68 @@ async def test_a_circuit_changed_after_approval_is_refused_with_412(harness: Har
     assert row.status == "failed"
     assert "changed since the request was reviewed for approval" in row.error
     assert "request it again" in row.error
-    [put] = harness.recorder.sent("PUT", "/expressRouteCrossConnections/")[-1:]
-    assert put.headers["If-Match"] == approved_etag
+    assert harness.sim.calls[CROSS_CONNECTION_PUT] == puts, "the etag is compared before writing"
     assert harness.sim.cross_connection(FABRIKAM).primary_port == "bvtazureixp01a"
+    assert harness.sim.cross_connection(FABRIKAM).notes == "re-patched by the field team"
     assert harness.sim.used_bandwidth("bvtazureixpportpair3") == 1000
     assert "changed since the request was reviewed for approval" in harness.thread_text(row)
     assert await harness.runtime.watches.list() == []
+
+
+async def test_a_change_between_the_last_read_and_the_write_is_refused_by_if_match(harness: Harness) -> None:
+    request_id = await harness.request(f"az move {FABRIKAM} bvtazureixpportpair3")
+    approved_etag = (await harness.row(request_id)).precondition["etag"]
+    circuit = harness.sim.cross_connection(FABRIKAM)
+
+    def someone_writes_first(request: httpx.Request) -> None:
+        if request.method == "PUT":
+            circuit.notes, circuit.etag = "changed in between", 'W/"theirs"'
+
+    harness.recorder.before = someone_writes_first
+
+    await harness.approve(request_id)
+
+    row = await harness.row(request_id)
+    assert row.status == "failed"
+    assert "changed since the request was reviewed for approval" in row.error
+    [put] = harness.recorder.sent("PUT", "/expressRouteCrossConnections/")
+    assert put.headers["If-Match"] == approved_etag
+    assert (circuit.primary_port, circuit.notes) == ("bvtazureixp01a", "changed in between")
+
+
+async def test_an_approved_write_whose_answer_is_lost_is_confirmed_by_reading_not_sent_again(
+    harness: Harness,
+) -> None:
+    request_id = await harness.request(f"az move {FABRIKAM} bvtazureixpportpair3")
+    harness.sim.faults = FaultConfig(fail_next=[QueuedFault(kind="process_then_drop", method="PUT")])
+
+    await harness.approve(request_id)
+
+    row = await harness.row(request_id)
+    assert row.status == "succeeded", row.error
+    assert harness.sim.calls[CROSS_CONNECTION_PUT] == 1
+    assert len(harness.recorder.sent("PUT", "/expressRouteCrossConnections/")) == 1
+    moved = harness.sim.cross_connection(FABRIKAM)
+    assert (moved.port_pair, moved.provisioning_state) == ("bvtazureixpportpair3", "Succeeded")
+    assert f"{FABRIKAM} moved to port pair bvtazureixpportpair3 (provisioning Succeeded)" in (
+        harness.thread_text(row)
+    )
+
+
+async def test_an_approved_write_that_was_lost_before_azure_saw_it_is_reported_not_retried(
+    harness: Harness,
+) -> None:
+    request_id = await harness.request(f"az provision {EUAP_NEW}")
+    harness.sim.faults = FaultConfig(fail_next=[QueuedFault(kind="drop", method="PUT")])
+
+    await harness.approve(request_id)
+
+    row = await harness.row(request_id)
+    assert row.status == "failed"
+    assert "was lost" in row.error and "not sent again" in row.error
+    assert f"`az show {EUAP_NEW}` tells which" in row.error
+    assert len(harness.recorder.sent("PUT", "/expressRouteCrossConnections/")) == 1
+    assert harness.sim.cross_connection(EUAP_NEW).provider_state == "NotProvisioned"
 
 
 async def test_a_crash_before_the_write_needs_attention_and_is_not_run_again(harness: Harness) -> None:
@@ -308,6 +369,7 @@ async def test_create_a_microsoft_peering_with_a_shared_key_that_is_never_shown(
     assert (await harness.row(request_id)).status == "succeeded"
     [put] = harness.recorder.sent("PUT", "/peerings/MicrosoftPeering")
     assert "If-Match" not in put.headers
+    assert put.headers["If-None-Match"] == "*"  # create only
     sent = json.loads(put.content)["properties"]
     assert sent["sharedKey"] == secret
     assert sent["microsoftPeeringConfig"] == {
@@ -433,3 +495,62 @@ async def test_a_peering_created_by_someone_else_meanwhile_is_not_overwritten(ha
     assert "was created by someone else" in row.error
     peering = harness.sim.cross_connection(EUAP_PROVISIONED).peerings["microsoftpeering"].properties
     assert (peering["peerASN"], peering["vlanId"]) == (65123, 301)
+
+
+async def test_a_peering_created_between_the_last_read_and_the_write_is_refused_by_if_none_match(
+    harness: Harness,
+) -> None:
+    fields = (
+        "peer-asn=900 vlan-id=300 primary-prefix=203.0.113.0/30 secondary-prefix=203.0.113.4/30 "
+        "advertised-prefixes=203.0.113.128/25 routing-registry=ARIN"
+    )
+    request_id = await harness.request(f"az peering {EUAP_PROVISIONED} microsoft {fields}")
+    circuit = harness.sim.cross_connection(EUAP_PROVISIONED)
+    private = circuit.peerings["azureprivatepeering"]
+    theirs = dataclasses.replace(private, name="MicrosoftPeering", etag='W/"t"')
+
+    def someone_creates_it_first(request: httpx.Request) -> None:
+        if request.method == "PUT":
+            circuit.peerings["microsoftpeering"] = theirs
+
+    harness.recorder.before = someone_creates_it_first
+
+    await harness.approve(request_id)
+
+    row = await harness.row(request_id)
+    assert row.status == "failed"
+    assert "was created by someone else" in row.error
+    [put] = harness.recorder.sent("PUT", "/peerings/MicrosoftPeering")
+    assert put.headers["If-None-Match"] == "*"
+    assert circuit.peerings["microsoftpeering"] is theirs
+
+
+@pytest.mark.parametrize("verb", ["update", "delete"])
+async def test_a_peering_changed_after_approval_is_refused_before_anything_is_written(
+    harness: Harness, verb: str
+) -> None:
+    harness.sim.conditional_headers = False  # as ARM may: the spec declares no If-Match
+    command = (
+        f"az peering {FABRIKAM} private peer-asn=65010 primary-prefix=10.10.0.0/30 "
+        "secondary-prefix=10.10.0.4/30 vlan-id=211"
+        if verb == "update"
+        else f"az peering-delete {FABRIKAM} private"
+    )
+    request_id = await harness.request(command)
+    theirs = {
+        "peerASN": 65099,
+        "vlanId": 299,
+        "primaryPeerAddressPrefix": "10.99.0.0/30",
+        "secondaryPeerAddressPrefix": "10.99.0.4/30",
+    }
+    await drive(harness.clock, harness.client.put_peering(FABRIKAM, "AzurePrivatePeering", theirs))
+    writes = len(harness.recorder.sent("PUT")) + len(harness.recorder.sent("DELETE"))
+
+    await harness.approve(request_id)
+
+    row = await harness.row(request_id)
+    assert row.status == "failed"
+    assert "changed since the request was reviewed for approval" in row.error
+    assert len(harness.recorder.sent("PUT")) + len(harness.recorder.sent("DELETE")) == writes
+    peering = harness.sim.cross_connection(FABRIKAM).peerings["azureprivatepeering"].properties
+    assert (peering["peerASN"], peering["vlanId"]) == (65099, 299)

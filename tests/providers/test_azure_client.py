@@ -18,6 +18,7 @@ from circuitbot.providers.azure.errors import (
     AzureCloudError,
     AzureOperationFailed,
     AzureOperationTimeout,
+    AzureWriteUnconfirmed,
     NotFound,
     PreconditionFailed,
 )
@@ -34,6 +35,11 @@ FABRIKAM_KEY = "24e6ea2b-6940-4bec-b0b3-3a9e5471e512"
 OPERATION_STATUS_ROUTE = (
     "GET /subscriptions/{subscriptionId}/providers/Microsoft.Network"
     "/locations/{location}/operations/{operationId}"
+)
+
+PEERING_ROUTE = (
+    "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network"
+    "/expressRouteCrossConnections/{crossConnectionName}/peerings/{peeringName}"
 )
 
 T = TypeVar("T")
@@ -263,6 +269,88 @@ async def test_if_match_with_a_stale_etag_raises_precondition_failed(
     done = await drive(clock, client.set_notes(NOT_PROVISIONED_KEY, "mine", if_match=fresh.etag))
     assert done.model.properties is not None
     assert done.model.properties.service_provider_notes == "mine"
+
+
+async def test_conditions_are_checked_against_a_fresh_read_before_anything_is_sent(
+    client: AzurePartnerClient, recorder: Recorder, sim: AzureSimulator
+) -> None:
+    sim.conditional_headers = False  # as ARM may: the spec declares neither header
+    with pytest.raises(PreconditionFailed):
+        await client.set_notes(NOT_PROVISIONED_KEY, "mine", if_match='W/"from-an-old-read"')
+    with pytest.raises(PreconditionFailed):
+        await client.put_peering(PROVISIONED_KEY, "AzurePrivatePeering", {"vlanId": 201}, if_none_match="*")
+    with pytest.raises(PreconditionFailed):
+        await client.delete_peering(PROVISIONED_KEY, "AzurePrivatePeering", if_match='W/"old"')
+    assert recorder.sent("PUT") == recorder.sent("DELETE") == []
+
+
+class AnswerLost(httpx.AsyncBaseTransport):
+    """The next write reaches the simulator, and the client gets ``lost`` instead of its answer."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, lost: httpx.Response | Exception) -> None:
+        self.inner = inner
+        self.lost: httpx.Response | Exception | None = lost
+        self.writes = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method in ("PUT", "DELETE"):
+            self.writes += 1
+            lost, self.lost = self.lost, None
+            if isinstance(lost, Exception):
+                raise lost
+            if lost is not None:
+                return lost
+        return response
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [httpx.Response(504), httpx.ReadTimeout("no answer")],
+    ids=["gateway-timeout", "read-timeout"],
+)
+async def test_a_write_whose_answer_is_lost_is_read_back_and_followed_not_sent_again(
+    sim: AzureSimulator, clock: FakeClock, credential: StaticTokenCredential, lost: Any
+) -> None:
+    transport = AnswerLost(sim.transport(), lost)
+    async with make(transport, clock, credential) as azure:
+        before = await azure.get_cross_connection(NOT_PROVISIONED_KEY)
+        done = await drive(clock, azure.set_notes(before, "landed", if_match=before.etag))
+    assert transport.writes == 1
+    assert done.model.properties is not None
+    assert done.model.properties.service_provider_notes == "landed"
+    assert done.model.properties.provisioning_state == "Succeeded"  # followed to the end
+    assert clock.monotonic() >= 30
+
+
+async def test_peering_writes_whose_answers_are_lost_are_confirmed_by_reading(
+    client: AzurePartnerClient, sim: AzureSimulator, clock: FakeClock
+) -> None:
+    lose = FaultConfig(fail_next=[QueuedFault(kind="process_then_drop", method="PUT")])
+    sim.faults = lose
+    created = await drive(
+        clock, client.put_peering(PROVISIONED_KEY, "MicrosoftPeering", MICROSOFT, if_none_match="*")
+    )
+    assert created.model.properties is not None
+    assert (created.model.properties.provisioning_state, created.model.properties.vlan_id) == (
+        "Succeeded",
+        300,
+    )
+    sim.faults = FaultConfig(fail_next=[QueuedFault(kind="process_then_drop", method="DELETE")])
+    await drive(clock, client.delete_peering(PROVISIONED_KEY, "MicrosoftPeering", if_match=created.etag))
+    assert "microsoftpeering" not in sim.cross_connection(PROVISIONED_KEY).peerings
+    assert sim.calls["PUT " + PEERING_ROUTE] == sim.calls["DELETE " + PEERING_ROUTE] == 1
+
+
+async def test_a_lost_write_that_is_not_visible_is_reported_not_sent_again(
+    client: AzurePartnerClient, sim: AzureSimulator, clock: FakeClock, recorder: Recorder
+) -> None:
+    sim.faults = FaultConfig(fail_next=[QueuedFault(kind="drop", method="PUT")])
+    with pytest.raises(AzureWriteUnconfirmed) as raised:
+        await drive(clock, client.set_provisioning_state(NOT_PROVISIONED_KEY, "Provisioned"))
+    assert "not sent again" in str(raised.value)
+    assert len(recorder.sent("PUT")) == 1
+    assert sim.cross_connection(NOT_PROVISIONED_KEY).provider_state == "NotProvisioned"
 
 
 async def test_cloud_errors_carry_the_code_in_the_message(

@@ -14,6 +14,11 @@ Two pitfalls of the real service shape this client:
 * Writes are long-running: the answer carries ``Azure-AsyncOperation`` or ``Location`` and
   ``Retry-After``; the client follows them to the end through the Clock, then reads the
   resource back.
+* Writes are conditional: ``if_match`` is compared with the etag just read before anything
+  is sent, because the spec declares no If-Match and ARM may not enforce it, and is sent as
+  ``If-Match`` as well. A write whose answer is lost is never sent again (the repeat would fail
+  412 or 409 once the first was accepted): the resource is read to see whether the change is
+  in place, and then followed to its end.
 * The troubleshooting tables are POSTs that answer 200 with the table, or 202 with
   ``Location`` (the table is its final answer) or, as the spec examples show, with only
   ``Azure-AsyncOperation``: then the table is in the final operation status, where azure-core
@@ -24,7 +29,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote, urlsplit
@@ -33,7 +38,13 @@ import httpx
 from azure.core.credentials_async import AsyncTokenCredential
 
 from circuitbot.clock import Clock, SystemClock
-from circuitbot.providers.http import RetryPolicy, make_client, parse_retry_after
+from circuitbot.providers.http import (
+    NO_AMBIGUOUS_RETRY_EXTENSION,
+    RetryPolicy,
+    make_client,
+    maybe_processed,
+    parse_retry_after,
+)
 
 from . import models as m
 from .errors import (
@@ -41,7 +52,9 @@ from .errors import (
     AzureCloudError,
     AzureOperationFailed,
     AzureOperationTimeout,
+    AzureWriteUnconfirmed,
     NotFound,
+    PreconditionFailed,
     error_from_response,
 )
 
@@ -252,20 +265,39 @@ class AzurePartnerClient:
         """PUT the whole resource as read, with only ``properties``/``tags`` changed.
 
         ``current`` is a snapshot from ``get_cross_connection`` (or an id or key, read first).
-        ``if_match`` sends ``If-Match``; a mismatch raises ``PreconditionFailed``. With
-        ``wait`` the operation is followed to the end and the resource read back; without it
-        the first answer (provisioningState ``Updating``) is returned.
+        ``if_match`` must be the snapshot's etag (else ``PreconditionFailed`` before anything is
+        sent) and goes out as ``If-Match``. With ``wait`` the operation is followed to the end
+        and the resource read back; without it the first answer (provisioningState
+        ``Updating``) is returned.
         """
         snapshot = current if isinstance(current, Snapshot) else await self.get_cross_connection(current)
+        _check_etag(snapshot, if_match)
         body = copy.deepcopy(snapshot.raw)
         if properties:
             body.setdefault("properties", {}).update(copy.deepcopy(dict(properties)))
         if tags is not None:
             body["tags"] = dict(tags)
         resource_id = snapshot.id
-        response = await self._send(
-            "PUT", resource_id, self.cross_connection_api_version, json=body, if_match=if_match
-        )
+        try:
+            response = await self._send(
+                "PUT", resource_id, self.cross_connection_api_version, json=body, if_match=if_match
+            )
+        except (httpx.TransportError, AzureCloudError) as error:
+            if not maybe_processed(error):
+                raise
+
+            def applied(found: Snapshot[Any] | None) -> bool:
+                return (
+                    found is not None
+                    and _contains(found.raw.get("properties"), dict(properties or {}))
+                    and (tags is None or found.raw.get("tags") == dict(tags))
+                )
+
+            found = await self._confirm_write(
+                error, "PUT", lambda: self._get_cross_connection_by_id(resource_id), applied, wait=wait
+            )
+            assert found is not None
+            return found
         if wait:
             await self._wait_for_operation(response, final_via="azure-async-operation")
             return await self._get_cross_connection_by_id(resource_id)
@@ -366,6 +398,7 @@ class AzurePartnerClient:
         properties: Mapping[str, Any],
         *,
         if_match: str | None = None,
+        if_none_match: str | None = None,
         merge: bool = True,
         wait: bool = True,
     ) -> Snapshot[m.ExpressRouteCrossConnectionPeering]:
@@ -373,21 +406,47 @@ class AzurePartnerClient:
 
         With ``merge`` an existing peering is read and only ``properties`` change in it, as
         ``az network cross-connection peering update`` does; otherwise the body holds exactly
-        ``properties``.
+        ``properties``. ``if_match`` (update exactly this version) and ``if_none_match="*"``
+        (create only) are checked against the peering as read, then sent along:
+        ``PreconditionFailed`` when they do not hold.
         """
         url = await self._peering_url(id_or_key, peering_name)
-        body: dict[str, Any] = {"name": peering_name, "properties": {}}
-        if merge:
+        existing: Snapshot[m.ExpressRouteCrossConnectionPeering] | None = None
+        if merge or if_match or if_none_match:
             try:
-                body = copy.deepcopy((await self._read_peering(url)).raw)
+                existing = await self._read_peering(url)
             except NotFound:
-                pass
+                existing = None
+        _check_etag(existing, if_match, if_none_match)
+        body: dict[str, Any] = {"name": peering_name, "properties": {}}
+        if merge and existing is not None:
+            body = copy.deepcopy(existing.raw)
         body.setdefault("properties", {}).update(copy.deepcopy(dict(properties)))
         if peering_name in set(m.PeeringType):
             body["properties"].setdefault("peeringType", peering_name)
-        response = await self._send(
-            "PUT", url, self.cross_connection_api_version, json=body, if_match=if_match
-        )
+        try:
+            response = await self._send(
+                "PUT",
+                url,
+                self.cross_connection_api_version,
+                json=body,
+                if_match=if_match,
+                if_none_match=if_none_match,
+            )
+        except (httpx.TransportError, AzureCloudError) as error:
+            if not maybe_processed(error):
+                raise
+            # the key need not be echoed; the fields written with it show the PUT landed
+            intended = {k: v for k, v in properties.items() if k != "sharedKey"}
+
+            def applied(found: Snapshot[Any] | None) -> bool:
+                return found is not None and _contains(found.raw.get("properties"), intended)
+
+            found = await self._confirm_write(
+                error, "PUT", lambda: self._read_peering(url), applied, wait=wait
+            )
+            assert found is not None
+            return found
         if wait:
             await self._wait_for_operation(response, final_via="azure-async-operation")
             return await self._read_peering(url)
@@ -398,7 +457,23 @@ class AzurePartnerClient:
     ) -> None:
         """Delete a peering; ``if_match`` (its etag as read) refuses it if it changed since."""
         url = await self._peering_url(id_or_key, peering_name)
-        response = await self._send("DELETE", url, self.cross_connection_api_version, if_match=if_match)
+        if if_match:
+            try:
+                current: Snapshot[Any] | None = await self._read_peering(url)
+            except NotFound:
+                current = None
+            _check_etag(current, if_match)
+        try:
+            response = await self._send("DELETE", url, self.cross_connection_api_version, if_match=if_match)
+        except (httpx.TransportError, AzureCloudError) as error:
+            if not maybe_processed(error):
+                raise
+
+            def applied(found: Snapshot[Any] | None) -> bool:
+                return found is None or _provisioning_state(found) == "deleting"
+
+            await self._confirm_write(error, "DELETE", self._peering_or_none(url), applied, wait=wait)
+            return
         if wait:
             await self._wait_for_operation(response, final_via="location")
 
@@ -537,6 +612,62 @@ class AzurePartnerClient:
         response = await self._send("GET", url, self.cross_connection_api_version)
         return _snapshot(m.ExpressRouteCrossConnectionPeering, response)
 
+    def _peering_or_none(self, url: str) -> Callable[[], Awaitable[Snapshot[Any] | None]]:
+        async def read() -> Snapshot[Any] | None:
+            try:
+                return await self._read_peering(url)
+            except NotFound:
+                return None
+
+        return read
+
+    async def _confirm_write(
+        self,
+        error: Exception,
+        method: str,
+        read: Callable[[], Awaitable[Snapshot[Any] | None]],
+        applied: Callable[[Snapshot[Any] | None], bool],
+        *,
+        wait: bool,
+    ) -> Snapshot[Any] | None:
+        """After a write whose answer was lost: read the resource instead of writing again.
+
+        When ``applied`` finds the change in place, the write was accepted: with ``wait`` the
+        resource is then read until its provisioningState settles (None once it is gone).
+        Otherwise ``AzureWriteUnconfirmed``.
+        """
+        try:
+            found = await read()
+        except NotFound:
+            found = None
+        if not applied(found):
+            raise AzureWriteUnconfirmed(
+                status=getattr(error, "status", None),
+                code="WriteNotConfirmed",
+                message=(
+                    f"Azure's answer to the {method} was lost ({_describe(error)}) and the change is not "
+                    "visible: it was not applied, or is still on its way. It was not sent again."
+                ),
+            ) from error
+        if not wait:
+            return found
+        deadline = self._clock.monotonic() + self.operation_timeout
+        while found is not None and _provisioning_state(found) in ("updating", "deleting"):
+            if self._clock.monotonic() >= deadline:
+                raise AzureOperationTimeout(
+                    f"azure: operation still running after {self.operation_timeout:g}s ({found.id})"
+                )
+            await self._clock.sleep(self.poll_interval or DEFAULT_POLL_SECONDS)
+            try:
+                found = await read()
+            except NotFound:
+                found = None
+        if found is not None and _provisioning_state(found) == "failed":
+            raise AzureOperationFailed(
+                status=None, code="OperationFailed", message=f"The {method} was applied but ended Failed."
+            )
+        return found
+
     async def _table(self, id_or_key: str, peering_name: str, table: str, device_path: str) -> list[Any]:
         if device_path not in set(m.DevicePath):
             raise ValueError(f"device path must be primary or secondary, not {device_path!r}")
@@ -594,12 +725,21 @@ class AzurePartnerClient:
         params: Mapping[str, str] | None = None,
         json: Any = None,
         if_match: str | None = None,
+        if_none_match: str | None = None,
     ) -> httpx.Response:
         query = dict(params or {})
         if api_version is not None:
             query["api-version"] = api_version
-        headers = {"If-Match": if_match} if if_match else None
-        response = await self._http.request(method, url, params=query or None, json=json, headers=headers)
+        headers = {}
+        if if_match:
+            headers["If-Match"] = if_match
+        if if_none_match:
+            headers["If-None-Match"] = if_none_match
+        request = self._http.build_request(method, url, params=query or None, json=json, headers=headers)
+        if method in _WRITES:
+            # an accepted ARM write sent again fails (412, 409): find out instead (_confirm_write)
+            request.extensions[NO_AMBIGUOUS_RETRY_EXTENSION] = True
+        response = await self._http.send(request)
         await response.aread()
         if response.status_code >= 400:
             raise error_from_response(response)
@@ -667,6 +807,56 @@ class AzurePartnerClient:
             asked = parse_retry_after(last.headers, self._clock)
             delay = DEFAULT_POLL_SECONDS if asked is None else asked
         await self._clock.sleep(delay)
+
+
+_WRITES = frozenset({"PUT", "PATCH", "DELETE"})
+
+
+def _check_etag(
+    current: Snapshot[Any] | None, if_match: str | None, if_none_match: str | None = None
+) -> None:
+    """The conditions of a write, checked against the resource as just read (None: absent)."""
+    if if_match and (current is None or (if_match != "*" and current.etag != if_match)):
+        raise PreconditionFailed(
+            status=None,
+            code="PreconditionFailed",
+            message=(
+                "The resource changed since it was read (its etag no longer matches); nothing was written."
+            ),
+        )
+    if if_none_match and current is not None and if_none_match in ("*", current.etag):
+        raise PreconditionFailed(
+            status=None,
+            code="PreconditionFailed",
+            message="The resource exists already; nothing was written.",
+        )
+
+
+def _contains(actual: Any, wanted: Any) -> bool:
+    """Whether ``actual`` (as read) holds everything of ``wanted`` (as written); ARM adds fields
+    of its own to objects, and may change the case of names."""
+    if isinstance(wanted, Mapping):
+        return isinstance(actual, Mapping) and all(_contains(actual.get(k), v) for k, v in wanted.items())
+    if isinstance(wanted, list):
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(wanted)
+            and all(_contains(a, w) for a, w in zip(actual, wanted, strict=True))
+        )
+    if isinstance(wanted, str) and isinstance(actual, str):
+        return actual.lower() == wanted.lower()
+    return actual == wanted
+
+
+def _provisioning_state(snapshot: Snapshot[Any]) -> str:
+    properties = snapshot.raw.get("properties")
+    return str((properties or {}).get("provisioningState") or "").lower()
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, AzureCloudError):
+        return f"HTTP {error.status}"
+    return error.__class__.__name__
 
 
 def _odata_string(value: str) -> str:

@@ -45,6 +45,14 @@ class AzureOperationFailed(AzureCloudError):
     """A long-running operation ended Failed or Canceled."""
 
 
+class AzureWriteUnconfirmed(AzureCloudError):
+    """A write's answer was lost (dropped connection, gateway error) and the change is not visible.
+
+    It may not have been applied, or may still be; it was not sent again, since a repeated ARM
+    write fails (412, 409) once the first was accepted.
+    """
+
+
 class AzureOperationTimeout(TimeoutError):
     """A long-running operation was still running when the client stopped waiting."""
 

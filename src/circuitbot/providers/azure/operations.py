@@ -3,8 +3,10 @@
 Reads (port pairs, cross-connections, peerings, communities, the device tables) answer with
 Block Kit from ``render``. Changes (provisioning state, notes, port-pair moves, peerings) are
 mutating operations: the approval engine previews them, an approver approves, and execution
-writes with ``If-Match`` the etag the preview read, so a circuit that changed in between is
-refused rather than overwritten. Every change is then followed by a watch of the circuit.
+writes on condition of the etag the preview read (compared with a fresh read before writing,
+as ARM may not enforce ``If-Match``, and sent as ``If-Match``), so a circuit that changed in
+between is refused rather than overwritten; a peering is created with ``If-None-Match: *``.
+Every change is then followed by a watch of the circuit.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from circuitbot.providers.azure.client import CROSS_CONNECTION_ID, AzurePartnerC
 from circuitbot.providers.azure.errors import (
     AzureCloudError,
     AzureOperationTimeout,
+    AzureWriteUnconfirmed,
     NotFound,
     PreconditionFailed,
 )
@@ -77,6 +80,8 @@ async def azure_errors(key: str | None = None) -> AsyncIterator[None]:
             f"{key or 'the resource'} changed since the request was reviewed for approval (its etag no "
             "longer matches), so nothing was written; request it again to review the current state"
         ) from None
+    except AzureWriteUnconfirmed as exc:
+        raise OperationError(f"{exc.message} `az show {key}` tells which.") from None
     except NotFound as exc:
         hint = " `az list` shows the circuits." if exc.code == "CrossConnectionNotFound" else ""
         raise OperationError(f"Azure {exc.code or 'NotFound'}: {exc.message}{hint}") from None
@@ -896,17 +901,24 @@ async def peering_preview(ctx: OpContext, params: PeeringParams) -> Preview:
 
 async def peering_execute(ctx: OpContext, params: PeeringParams) -> m.ExpressRouteCrossConnectionPeering:
     precondition = ctx.precondition or {}
+    client = client_of(ctx)
     if not precondition.get("etag") and precondition.get("absent"):
-        if await read_peering(ctx, params.key, params.name) is not None:
-            raise OperationError(
-                f"{params.name} of {params.key} was created by someone else since the request was reviewed; "
-                "request it again to review the current state"
-            )
-        etag = None
-    else:
-        etag = _etag(ctx)
+        # create only: checked against a fresh read and sent as If-None-Match, so a peering made
+        # meanwhile is not overwritten
+        async with azure_errors(params.key):
+            try:
+                done = await client.put_peering(
+                    params.key, params.name, params.properties(), if_none_match="*"
+                )
+            except PreconditionFailed:
+                raise OperationError(
+                    f"{params.name} of {params.key} was created by someone else since the request was "
+                    "reviewed; request it again to review the current state"
+                ) from None
+        return done.model
+    etag = _etag(ctx)
     async with azure_errors(params.key):
-        done = await client_of(ctx).put_peering(params.key, params.name, params.properties(), if_match=etag)
+        done = await client.put_peering(params.key, params.name, params.properties(), if_match=etag)
     return done.model
 
 
