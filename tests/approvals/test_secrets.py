@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from approvals_support import SECRET, MoveParams, approvals_settings
@@ -12,7 +16,7 @@ from pydantic import BaseModel, SecretStr
 from sqlalchemy import text
 
 from circuitbot.actions.registry import OperationError, Params
-from circuitbot.approvals.secrets import SecretBox
+from circuitbot.approvals.secrets import SecretBox, load_or_create_key
 from circuitbot.settings import ConfigError
 from circuitbot.store.tables import Base
 
@@ -136,3 +140,36 @@ def test_a_secret_nested_below_the_top_level_is_refused_rather_than_stored_maske
     with pytest.raises(OperationError, match="top-level"):
         box.seal(Nested(peers=[Peer(key=SecretStr(SECRET))]))
     assert box.seal(MoveParams(key="c1", port="B"))["port"] == "B"
+
+
+def test_a_process_starting_while_the_key_is_written_never_reads_a_partial_key(tmp_path, monkeypatch) -> None:
+    key_file = tmp_path / "secret.key"
+    fsync, started, other = os.fsync, [], []
+
+    def the_other_process_starts_now(fd: int) -> None:
+        fsync(fd)
+        if not started:  # the first process's key is on disk, not yet in its place
+            started.append(fd)
+            other.append(load_or_create_key(key_file))
+
+    monkeypatch.setattr(os, "fsync", the_other_process_starts_now)
+    first = load_or_create_key(key_file)
+
+    assert other == [first], "both processes use the one key that was placed"
+    assert key_file.read_bytes().strip() == first
+    Fernet(first)  # a whole key
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["secret.key"], "no temporary file left behind"
+
+
+def test_processes_creating_the_key_at_once_all_read_the_same_whole_key(tmp_path) -> None:
+    def create(key_file: Path, start: threading.Barrier) -> bytes:
+        start.wait()
+        return load_or_create_key(key_file)
+
+    for attempt in range(20):
+        key_file = tmp_path / str(attempt) / "secret.key"
+        with ThreadPoolExecutor(8) as pool:
+            keys = set(pool.map(create, [key_file] * 8, [threading.Barrier(8)] * 8))
+        assert keys == {key_file.read_bytes().strip()}
+        Fernet(keys.pop())

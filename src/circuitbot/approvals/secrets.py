@@ -13,6 +13,7 @@ storing them in a way it cannot read back after a restart.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -43,20 +44,29 @@ def secret_fields(params: Params) -> dict[str, str]:
 
 
 def load_or_create_key(path: Path) -> bytes:
-    """The key kept at ``path``, created (readable by this user only) when there is none."""
+    """The key kept at ``path``, created (readable by this user only) when there is none.
+
+    A new key is written to a private temporary file and linked into place, so a process starting
+    at the same moment finds either no key or a whole one, never an empty or partial file."""
     try:
         return path.read_bytes().strip()
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first: use theirs
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key + b"\n")
-    return key
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)  # atomic, and never replaces a key another process placed
+        except FileExistsError:
+            return path.read_bytes().strip()
+        return key
+    finally:
+        os.unlink(temporary)
 
 
 def _holds_secret(value: Any) -> bool:
