@@ -63,6 +63,18 @@ async def test_a_click_after_the_ttl_expires_the_request_instead_of_approving_it
     assert harness.provider.writes == 0
 
 
+async def test_canceling_after_the_ttl_expires_the_request_instead(harness) -> None:
+    request_id = await harness.request()
+    await harness.runtime.clock.advance(25 * 3600)  # the expiry job has not run yet
+
+    late = await harness.command(f"cancel {request_id}", user="UREQ")
+
+    assert "already expired" in late.text
+    row = await harness.row(request_id)
+    assert (row.status, row.decided_by) == ("expired", "system")
+    assert "Expired unapproved" in message_text(harness.approval_message(row))
+
+
 async def test_the_engine_loop_expires_requests_and_runs_approved_leftovers(harness) -> None:
     clock, engine = harness.runtime.clock, harness.engine
     stale = await harness.request("demo move c1 B")

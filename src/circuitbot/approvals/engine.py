@@ -363,9 +363,7 @@ class ApprovalEngine:
                 self._audit(session, actor=user_id, action=action, result="refused", row=row, reason=refusal)
             log.info("refused %s of %s by %s: %s", action, row.id, user_id, refusal)
             return None, Reply.error(f"{refusal} (`{row.id}`)")
-        if row.status == msg.PENDING and row.expires_at <= self.clock.now():
-            await self._expire(row.id)
-            row, _ = await self.load(row.id)
+        row = await self._expire_if_due(row)
         if row.status != msg.PENDING:
             async with self.db.session() as session:
                 self._audit(
@@ -373,6 +371,15 @@ class ApprovalEngine:
                 )
             return None, self._already(row)
         return row, None
+
+    async def _expire_if_due(self, row: ApprovalRequest) -> ApprovalRequest:
+        """The request as it stands once expired if its time is up (the sweep may not have run)."""
+        if row.status != msg.PENDING or row.expires_at > self.clock.now():
+            return row
+        await self._expire(row.id)
+        row, _ = await self.load(row.id)
+        assert row is not None
+        return row
 
     def _already(self, row: ApprovalRequest) -> Reply:
         by = f" by {msg.user(row.decided_by)}" if row.decided_by else ""
@@ -531,9 +538,17 @@ class ApprovalEngine:
                     session, actor=user_id, action="cancel", result="refused", row=row, reason=refusal
                 )
             return Reply.error(f"{refusal} (`{row.id}`)")
+        row = await self._expire_if_due(row)
+        now = self.clock.now()
         async with self.db.session() as session:
             won = await self._cas(
-                session, row.id, msg.PENDING, msg.CANCELED, decided_by=user_id, decided_at=self.clock.now()
+                session,
+                row.id,
+                msg.PENDING,
+                msg.CANCELED,
+                ApprovalRequest.expires_at > now,
+                decided_by=user_id,
+                decided_at=now,
             )
             self._audit(
                 session,
