@@ -7,6 +7,7 @@ import io
 import logging
 import sys
 
+import pytest
 from shell_support import transcript
 
 from circuitbot.actions.registry import Role
@@ -283,6 +284,40 @@ async def test_tracebacks_stay_off_the_terminal_while_the_shell_runs(runtime, mo
     lines = terminal.getvalue().splitlines()
     assert len(lines) == 1 and "shell line failed (error id" in lines[0]
     assert "RuntimeError" in (runtime.settings.data_dir / "shell.log").read_text()
+
+
+@pytest.mark.parametrize(("log_level", "in_the_file"), [("INFO", True), ("WARNING", False)])
+async def test_the_log_file_follows_the_log_level_setting_and_the_terminal_stays_quiet(
+    runtime, monkeypatch, log_level, in_the_file
+) -> None:
+    terminal = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    handler = logging.StreamHandler(sys.stderr)
+    root = logging.getLogger()
+    before = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)  # as the command line sets it up for the shell
+    monkeypatch.setattr(runtime, "settings", runtime.settings.model_copy(update={"log_level": log_level}))
+    original = runtime.approvals.submit
+
+    async def submit_and_log(ctx, op, params):
+        logging.getLogger("circuitbot.approvals").info("request noted for %s", params.key)
+        logging.getLogger("circuitbot.approvals").debug("request details for %s", params.key)
+        return await original(ctx, op, params)
+
+    runtime.approvals.submit = submit_and_log
+    try:
+        await transcript(runtime, "demo peering k1 vlan=5\ndemo crash\n")
+        assert root.level == logging.WARNING  # put back as it was
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(before)
+    log_file = (runtime.settings.data_dir / "shell.log").read_text()
+    assert ("INFO circuitbot.approvals: request noted for k1" in log_file) is in_the_file
+    assert "request details" not in log_file
+    assert "RuntimeError: the instant path exploded" in log_file
+    [line] = terminal.getvalue().splitlines()  # the terminal shows warnings and worse, as before
+    assert "shell line failed (error id" in line
 
 
 async def test_engines_are_started_and_stopped_when_they_can_be(runtime) -> None:

@@ -551,7 +551,7 @@ async def run_shell(
             )
             return 1
     try:
-        with tracebacks_to_file(Path(runtime.settings.data_dir) / "shell.log"):
+        with tracebacks_to_file(Path(runtime.settings.data_dir) / "shell.log", runtime.settings.log_level):
             console = Console(
                 runtime, stdin=stdin, stdout=stdout, user=user, sandbox=sandbox, drain_seconds=drain_seconds
             )

@@ -167,15 +167,17 @@ def isatty(stream: Any) -> bool:
         return False
 
 
-class _OneLineHandler(logging.Handler):
-    """Wraps a terminal log handler so errors show as one line; the traceback goes to the log file."""
+class _Kept(logging.Handler):
+    """A handler that was there before the shell, passed the records it got before (``level``
+    and worse); a terminal's gets them without tracebacks, which go to the log file."""
 
-    def __init__(self, inner: logging.Handler) -> None:
-        super().__init__(inner.level)
+    def __init__(self, inner: logging.Handler, level: int, *, one_line: bool) -> None:
+        super().__init__(max(inner.level, level))
         self.inner = inner
+        self.one_line = one_line
 
     def handle(self, record: logging.LogRecord) -> bool:
-        if record.exc_info or record.exc_text or record.stack_info:
+        if self.one_line and (record.exc_info or record.exc_text or record.stack_info):
             record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
             record.stack_info = None
         return bool(self.inner.handle(record))
@@ -185,31 +187,39 @@ class _OneLineHandler(logging.Handler):
 
 
 @contextlib.contextmanager
-def tracebacks_to_file(path: Path) -> Iterator[None]:
-    """While the shell runs, tracebacks go to ``path``, not over the conversation on the terminal."""
+def tracebacks_to_file(path: Path, level: int | str = logging.WARNING) -> Iterator[None]:
+    """While the shell runs, records at ``level`` and worse (the log level setting) go to ``path``
+    with their tracebacks; the handlers already there get what they got before (on a terminal,
+    warnings and worse), one line each, so no traceback covers the conversation."""
     root = logging.getLogger()
-    saved = list(root.handlers)
+    saved, saved_level = list(root.handlers), root.level
+    shown = root.getEffectiveLevel()
     file_handler: logging.Handler | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         file_handler = logging.FileHandler(path, encoding="utf-8", delay=True)
-        file_handler.setLevel(logging.WARNING)
+        file_handler.setLevel(level)
         file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         if saved:
             file_handler.filters = list(saved[0].filters)  # the same secret scrubbing
     except OSError:
         file_handler = None
     terminal_streams = (sys.stderr, sys.stdout, sys.__stderr__, sys.__stdout__)
-    wrapped = [
-        _OneLineHandler(h)
-        if type(h) is logging.StreamHandler and getattr(h, "stream", None) in terminal_streams
-        else h
+    kept = [
+        _Kept(
+            h,
+            shown,
+            one_line=type(h) is logging.StreamHandler and getattr(h, "stream", None) in terminal_streams,
+        )
         for h in saved
     ]
-    root.handlers[:] = [*wrapped, *([file_handler] if file_handler else [])]
+    root.handlers[:] = [*kept, *([file_handler] if file_handler else [])]
+    if file_handler is not None:
+        root.setLevel(min(shown, file_handler.level))
     try:
         yield
     finally:
         root.handlers[:] = saved
+        root.setLevel(saved_level)
         if file_handler is not None:
             file_handler.close()
