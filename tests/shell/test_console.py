@@ -320,6 +320,22 @@ async def test_the_log_file_follows_the_log_level_setting_and_the_terminal_stays
     assert "shell line failed (error id" in line
 
 
+def test_the_log_file_is_scrubbed_tracebacks_included(tmp_path) -> None:
+    from circuitbot.shell.terminal import tracebacks_to_file
+
+    path = tmp_path / "shell.log"
+    with tracebacks_to_file(path, "INFO"):
+        try:
+            raise RuntimeError("the provider answered sharedKey=abc123")
+        except RuntimeError:
+            logging.getLogger("circuitbot.test").exception("failed with password=hunter2")
+    text = path.read_text()
+    assert (
+        "failed with password=••••" in text and "RuntimeError: the provider answered sharedKey=••••" in text
+    )
+    assert "abc123" not in text and "hunter2" not in text
+
+
 async def test_engines_are_started_and_stopped_when_they_can_be(runtime) -> None:
     class Watches:
         def __init__(self) -> None:

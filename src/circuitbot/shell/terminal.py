@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from circuitbot.logs import scrub
 from circuitbot.shell.render import ANSI, emoji
 
 MASK = "••••"
@@ -167,6 +168,13 @@ def isatty(stream: Any) -> bool:
         return False
 
 
+class _Scrubbed(logging.Formatter):
+    """Scrubs the whole entry, traceback included: an exception's message may quote a key."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
+
+
 class _Kept(logging.Handler):
     """A handler that was there before the shell, passed the records it got before (``level``
     and worse); a terminal's gets them without tracebacks, which go to the log file."""
@@ -199,9 +207,7 @@ def tracebacks_to_file(path: Path, level: int | str = logging.WARNING) -> Iterat
         path.parent.mkdir(parents=True, exist_ok=True)
         file_handler = logging.FileHandler(path, encoding="utf-8", delay=True)
         file_handler.setLevel(level)
-        file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        if saved:
-            file_handler.filters = list(saved[0].filters)  # the same secret scrubbing
+        file_handler.setFormatter(_Scrubbed("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     except OSError:
         file_handler = None
     terminal_streams = (sys.stderr, sys.stdout, sys.__stderr__, sys.__stdout__)
