@@ -8,7 +8,7 @@ import math
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from watch_support import CaseInsensitivePoller, FakePoller, RecordingPoster, drain, poll_when_due
 
 from circuitbot.actions.registry import OperationError, WatchTarget
@@ -409,3 +409,41 @@ async def test_one_resource_spelled_two_ways_is_one_watch(
     assert upper.id == lower.id and upper.resource_id == "xc2" and not lower.created
     [stopped] = await engine.unwatch("azure", " Xc2", CHANNEL, by="UREQ")
     assert stopped.id == upper.id
+
+
+async def test_a_mass_event_costs_one_statement_more_per_changed_watch(
+    engine: WatchEngine, poller: FakePoller, poster: RecordingPoster, clock: FakeClock
+) -> None:
+    """Besides its compare-and-set, a change shares the round's statements: transitions, timelines,
+    superseded edits and outbox rows are written for all the changes at once."""
+    ids = [f"xc{n:02d}" for n in range(25)]
+    for rid in ids:
+        poller.set(rid, provisioningState="Updating")
+        await watch(engine, rid)
+    statements: list[str] = []
+
+    def count_statement(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    async def statements_for_a_round_changing(changed: list[str], state: str) -> int:
+        for rid in changed:
+            poller.update(rid, provisioningState=state)
+        statements.clear()
+        event.listen(engine.runtime.db.engine.sync_engine, "before_cursor_execute", count_statement)
+        try:
+            report = await poll_when_due(engine, clock, FAST)
+        finally:
+            event.remove(engine.runtime.db.engine.sync_engine, "before_cursor_execute", count_statement)
+        assert report.transitions == len(changed)
+        return len(statements)
+
+    few = await statements_for_a_round_changing(ids[:5], "Provisioning")
+    many = await statements_for_a_round_changing(ids[:20], "Deleting")
+
+    assert many - few == 20 - 5
+    await drain(engine, clock)  # and every card reads its own timeline
+    cards = {p.text.split("*")[1]: p for p in poster.posts(CHANNEL) if p.thread_ts is None}
+    for rid, steps in (("xc00", 2), ("xc07", 1), ("xc22", 0)):
+        card = cards[f"circuit-{rid}"]
+        assert len(poster.thread(card.ts)) == steps
+        assert str(poster.latest(card.ts).blocks).count("→") == steps

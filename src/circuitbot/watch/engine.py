@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Row, or_, select, tuple_, update
+from sqlalchemy import Row, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,7 +39,7 @@ from circuitbot.providers.base import (
 )
 from circuitbot.store.tables import Watch, WatchTransition
 from circuitbot.watch import messages
-from circuitbot.watch.outbox import OutboxSender, enqueue, supersede_card_updates
+from circuitbot.watch.outbox import OutboxSender, enqueue, enqueue_many, outbox_row, supersede_card_updates
 from circuitbot.watch.poll import Result, poll
 from circuitbot.watch.snapshots import Change, changed_only, diff, summary
 
@@ -121,6 +121,17 @@ class _Start:
     thread_ts: str | None
     created_by: str
     request_id: str | None
+
+
+@dataclass
+class _News:
+    """What to say about one watch: replies in its thread, and its card's new state."""
+
+    watch: _Due
+    replies: list[Reply]
+    snapshot: Snapshot
+    status: str
+    transition: dict[str, Any] | None = None  # the watch_transitions row of the change
 
 
 class _StartedMeanwhile(Exception):
@@ -391,6 +402,7 @@ class WatchEngine:
             rows = (await session.execute(query)).scalars().all()
             if not rows:
                 raise OperationError(f"`{resource}` at {provider} is not watched in <#{channel}>")
+            news = []
             for row in rows:
                 was_active = row.status == "active"
                 row.status, row.status_reason = "ended", f"stopped by {by}"
@@ -398,14 +410,10 @@ class WatchEngine:
                 row.updated_at = now
                 if was_active:
                     label = row.label or row.resource_id
-                    await self._announce(
-                        session,
-                        _Due.of(row),
-                        [messages.stopped(row.provider, label, by)],
-                        snapshot=dict(row.snapshot or {}),
-                        status=f"no longer watched (stopped by <@{by}>)",
-                        at=now,
-                    )
+                    status = f"no longer watched (stopped by <@{by}>)"
+                    stopped = messages.stopped(row.provider, label, by)
+                    news.append(_News(_Due.of(row), [stopped], dict(row.snapshot or {}), status))
+            await self._announce(session, news, at=now)
         self.sender.wake()
         return [WatchInfo.of(row) for row in rows]
 
@@ -506,9 +514,16 @@ class WatchEngine:
     async def _record(
         self, due: Sequence[_Due], results: dict[tuple[str, str], Result], report: TickReport
     ) -> None:
-        """Write what the reads found, in one transaction: quiet rows in bulk, changes one by one."""
+        """Write what the reads found, in one transaction.
+
+        Quiet rows are written in bulk; a change costs one compare-and-set on its watch, and the
+        rest (transition rows, card timelines, superseded card edits, outbox rows) is written for
+        every change of the round at once, so a mass event costs a few statements more, not a
+        few per watch.
+        """
         now = self.runtime.clock.now()
         quiet: _Quiet = collections.defaultdict(list)
+        news: list[_News] = []
         outcomes: collections.Counter[tuple[str, str]] = collections.Counter()
         async with self.runtime.db.session() as session:
             for watch in due:
@@ -516,7 +531,7 @@ class WatchEngine:
                 if isinstance(result, Exception):
                     outcomes[(watch.provider, "error")] += 1
                     report.errors += 1
-                    await self._failed_poll(session, watch, result, now, quiet, report)
+                    news += await self._failed_poll(session, watch, result, now, quiet)
                     continue
                 outcomes[(watch.provider, "ok" if result is not None else "gone")] += 1
                 changes = diff(watch.snapshot, result) if result is not None else []
@@ -527,7 +542,7 @@ class WatchEngine:
                         values["error_count"] = 0
                     quiet[tuple(sorted(values.items()))].append((watch.id, watch.version))
                     continue
-                await self._changed(session, watch, result, changes, ended, now, report)
+                news += await self._changed(session, watch, result, changes, ended, now, report)
             for values, claimed in quiet.items():
                 for chunk in _chunks(claimed):
                     # Only rows nobody wrote since the claim: a poll that outlived its lease must
@@ -538,6 +553,7 @@ class WatchEngine:
                         .values(version=Watch.version + 1, updated_at=now, **dict(values))
                         .execution_options(synchronize_session=False)
                     )
+            report.messages += await self._announce(session, news, at=now)
         for (provider, outcome), count in outcomes.items():
             metrics.polls.labels(provider, outcome).inc(count)
 
@@ -550,8 +566,9 @@ class WatchEngine:
         ended: str | None,
         now: datetime,
         report: TickReport,
-    ) -> None:
-        """A transition (or a recovery, or an end): snapshot, transition row and messages together."""
+    ) -> list[_News]:
+        """A transition (or a recovery, or an end): the watch written now, what to say about it
+        returned (written with the round's other news)."""
         current = snapshot if snapshot is not None else watch.snapshot
         values: dict[str, Any] = {
             "snapshot": current,
@@ -563,20 +580,20 @@ class WatchEngine:
             values["status"] = "ended"
             values["status_reason"] = "no longer exists" if snapshot is None else f"reached {ended}"
         if not await self._compare_and_set(session, watch, values, now):
-            return
+            return []
         replies = []
+        transition = None
         if watch.unreachable:
             replies.append(messages.recovered(watch.provider, watch.label))
         if snapshot is None:
             line = "no longer exists"
-            session.add(WatchTransition(watch_id=watch.id, at=now, old=watch.snapshot, new={}, summary=line))
+            transition = _transition(watch, now, watch.snapshot, {}, line)
             replies.append(messages.gone(watch.provider, watch.label))
             report.transitions += 1
         elif changes:
             old, new = changed_only(changes)
-            session.add(
-                WatchTransition(watch_id=watch.id, at=now, old=old, new=new, summary=summary(changes))
-            )
+            line = summary(changes)
+            transition = _transition(watch, now, old, new, line)
             replies.append(messages.changed(watch.provider, watch.label, changes))
             report.transitions += 1
         if snapshot is not None and ended is not None:
@@ -588,9 +605,7 @@ class WatchEngine:
             status = self._status_line(current)
         if changes or snapshot is None:
             metrics.transitions.labels(watch.provider).inc()
-        report.messages += await self._announce(
-            session, watch, replies, snapshot=current, status=status, at=now
-        )
+        return [_News(watch, replies, current, status, transition)]
 
     async def _failed_poll(
         self,
@@ -599,8 +614,7 @@ class WatchEngine:
         error: Exception,
         now: datetime,
         quiet: _Quiet,
-        report: TickReport,
-    ) -> None:
+    ) -> list[_News]:
         """Back off; say "unreachable" once, when the errors have lasted, not at every tick."""
         errors = watch.error_count + 1
         delay = min(
@@ -617,19 +631,14 @@ class WatchEngine:
         )
         if watch.unreachable or errors < self.unreachable_after:
             quiet[(("error_count", errors), ("next_poll_at", next_poll_at))].append((watch.id, watch.version))
-            return
+            return []
         values = {"error_count": errors, "unreachable": True, "next_poll_at": next_poll_at}
         if not await self._compare_and_set(session, watch, values, now):
-            return
+            return []
         error_text = str(error) or type(error).__name__
-        report.messages += await self._announce(
-            session,
-            watch,
-            [messages.unreachable(watch.provider, watch.label, error_text, delay)],
-            snapshot=watch.snapshot,
-            status=f"unreachable since {messages.when(now)}; retrying with backoff",
-            at=now,
-        )
+        reply = messages.unreachable(watch.provider, watch.label, error_text, delay)
+        status = f"unreachable since {messages.when(now)}; retrying with backoff"
+        return [_News(watch, [reply], watch.snapshot, status)]
 
     async def _compare_and_set(
         self, session: AsyncSession, watch: _Due, values: dict[str, Any], now: datetime
@@ -643,51 +652,45 @@ class WatchEngine:
         )
         return written.rowcount == 1
 
-    async def _announce(
-        self,
-        session: AsyncSession,
-        watch: _Due,
-        replies: Sequence[Reply],
-        *,
-        snapshot: Snapshot,
-        status: str,
-        at: datetime,
-    ) -> int:
-        """Replies in the watch's thread, then its card brought up to date; how many rows that was."""
-        for reply in replies:
-            enqueue(
-                session,
-                kind="reply",
-                channel=watch.channel,
-                thread_ts=watch.thread_ts,
-                watch_id=watch.id,
-                reply=reply,
-                at=at,
-            )
-        rows = await session.execute(
-            select(WatchTransition.at, WatchTransition.summary)
-            .where(WatchTransition.watch_id == watch.id)
-            .order_by(WatchTransition.id.desc())
-            .limit(messages.TIMELINE_ENTRIES)
-        )
-        timeline = [(r.at, r.summary) for r in rows][::-1]
-        await supersede_card_updates(session, watch.id)
-        enqueue(
-            session,
-            kind="update",
-            channel=watch.channel,
-            watch_id=watch.id,
-            at=at,
-            reply=messages.card(
+    async def _announce(self, session: AsyncSession, news: Sequence[_News], *, at: datetime) -> int:
+        """Each watch's transition row, its replies in its thread, then its card brought up to date
+        with its latest timeline; how many outbox rows that was. A fixed number of statements
+        for any number of watches (the inserts go out as multi-row statements)."""
+        if not news:
+            return 0
+        transitions = [n.transition for n in news if n.transition is not None]
+        if transitions:  # before the timelines are read: the new transitions belong in them
+            await session.execute(insert(WatchTransition), transitions)
+        ids = [n.watch.id for n in news]
+        timelines = await _timelines(session, ids)
+        await supersede_card_updates(session, ids)
+        rows = []
+        for item in news:
+            watch = item.watch
+            for reply in item.replies:
+                rows.append(
+                    outbox_row(
+                        kind="reply",
+                        channel=watch.channel,
+                        thread_ts=watch.thread_ts,
+                        watch_id=watch.id,
+                        reply=reply,
+                        at=at,
+                    )
+                )
+            card = messages.card(
                 provider=watch.provider,
                 resource_id=watch.resource_id,
                 label=watch.label,
-                snapshot=snapshot,
-                status=status,
-                timeline=timeline,
-            ),
-        )
-        return len(replies) + 1
+                snapshot=item.snapshot,
+                status=item.status,
+                timeline=timelines.get(watch.id, []),
+            )
+            rows.append(
+                outbox_row(kind="update", channel=watch.channel, watch_id=watch.id, reply=card, at=at)
+            )
+        await enqueue_many(session, rows)
+        return len(rows)
 
     # -- intervals --------------------------------------------------------------------------------
 
@@ -703,6 +706,36 @@ class WatchEngine:
         if is_transitional(snapshot):
             return f"changing; checking every {_duration(self.settings.fast_interval_seconds)}"
         return f"stable; checking every {_duration(self.settings.slow_interval_seconds)}"
+
+
+def _transition(watch: _Due, at: datetime, old: Snapshot, new: Snapshot, line: str) -> dict[str, Any]:
+    return {"watch_id": watch.id, "at": at, "old": old, "new": new, "summary": line}
+
+
+async def _timelines(session: AsyncSession, watch_ids: list[int]) -> dict[int, list[tuple[datetime, str]]]:
+    """The latest transitions of each watch (oldest first), for its card: one query per chunk."""
+    timelines: dict[int, list[tuple[datetime, str]]] = collections.defaultdict(list)
+    for chunk in _chunks(watch_ids):
+        ranked = (
+            select(
+                WatchTransition.watch_id,
+                WatchTransition.at,
+                WatchTransition.summary,
+                func.row_number()
+                .over(partition_by=WatchTransition.watch_id, order_by=WatchTransition.id.desc())
+                .label("place"),
+            )
+            .where(WatchTransition.watch_id.in_(chunk))
+            .subquery()
+        )
+        rows = await session.execute(
+            select(ranked.c.watch_id, ranked.c.at, ranked.c.summary)
+            .where(ranked.c.place <= messages.TIMELINE_ENTRIES)
+            .order_by(ranked.c.watch_id, ranked.c.place.desc())
+        )
+        for row in rows:
+            timelines[row.watch_id].append((row.at, row.summary))
+    return timelines
 
 
 def _duration(seconds: float) -> str:

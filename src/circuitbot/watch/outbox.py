@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 KINDS = frozenset({"post", "parent", "reply", "update", "ephemeral"})
+DONE = ("sent", "superseded")  # rows with nothing left to do (failed ones stay, to be looked at)
 
 # The channel itself is unusable: retrying will not help, the watch pauses.
 CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
@@ -61,7 +62,11 @@ MESSAGE_ERRORS = frozenset(
 # once it is fixed, every pending message goes out.
 
 MAX_RETRY_SECONDS = 300.0
+STREAM_CHUNK = 500  # streams per IN (…) list
 PENDING_GAUGE_SECONDS = 5.0  # how often the pending-count gauge is refreshed
+RETENTION = timedelta(days=7)  # delivered (or superseded) rows are kept this long, for inspection
+PURGE_EVERY_SECONDS = 60.0
+PURGE_LIMIT = 1000  # rows deleted per purge, so one pass never turns into a long delete
 
 
 def stream_of(*, watch_id: int | None, channel: str, thread_ts: str | None, user: str | None = None) -> str:
@@ -94,42 +99,80 @@ def enqueue(
     posted by an earlier row of the same stream). Wake the sender after the commit
     (``runtime.watches.sender.wake()``) for prompt delivery; it also finds rows on its own.
     """
-    if kind not in KINDS:
-        raise ValueError(f"unknown outbox kind {kind!r}")
-    if kind == "ephemeral" and not user:
-        raise ValueError("an ephemeral message needs a user")
     row = OutboxMessage(
-        kind=kind,
-        stream=stream or stream_of(watch_id=watch_id, channel=channel, thread_ts=thread_ts, user=user),
-        channel=channel,
-        thread_ts=thread_ts,
-        update_ts=update_ts,
-        user=user,
-        payload=reply.as_message(),
-        watch_id=watch_id,
-        request_id=request_id,
-        created_at=at,
-        next_attempt_at=at,
-        attempts=0,
-        status="pending",
+        **outbox_row(
+            kind=kind,
+            channel=channel,
+            reply=reply,
+            at=at,
+            thread_ts=thread_ts,
+            update_ts=update_ts,
+            user=user,
+            watch_id=watch_id,
+            request_id=request_id,
+            stream=stream,
+        )
     )
     session.add(row)
     return row
 
 
-async def supersede_card_updates(session: AsyncSession, watch_id: int) -> None:
-    """Drop a watch's card edits not yet attempted: the edit about to be written replaces them."""
-    await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.stream == stream_of(watch_id=watch_id, channel="", thread_ts=None),
-            OutboxMessage.kind == "update",
-            OutboxMessage.status == "pending",
-            OutboxMessage.attempts == 0,
+def outbox_row(
+    *,
+    kind: str,
+    channel: str,
+    reply: Reply,
+    at: datetime,
+    thread_ts: str | None = None,
+    update_ts: str | None = None,
+    user: str | None = None,
+    watch_id: int | None = None,
+    request_id: str | None = None,
+    stream: str | None = None,
+) -> dict[str, Any]:
+    """An outbox row's columns, for :func:`enqueue` or, many at once, :func:`enqueue_many`."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown outbox kind {kind!r}")
+    if kind == "ephemeral" and not user:
+        raise ValueError("an ephemeral message needs a user")
+    return {
+        "kind": kind,
+        "stream": stream or stream_of(watch_id=watch_id, channel=channel, thread_ts=thread_ts, user=user),
+        "channel": channel,
+        "thread_ts": thread_ts,
+        "update_ts": update_ts,
+        "user": user,
+        "payload": reply.as_message(),
+        "watch_id": watch_id,
+        "request_id": request_id,
+        "created_at": at,
+        "next_attempt_at": at,
+        "attempts": 0,
+        "status": "pending",
+    }
+
+
+async def enqueue_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert :func:`outbox_row` rows in multi-row statements; ids follow the order given."""
+    if rows:
+        await session.execute(insert(OutboxMessage), list(rows))
+
+
+async def supersede_card_updates(session: AsyncSession, watch_ids: Sequence[int]) -> None:
+    """Drop these watches' card edits not yet attempted: the edits about to be written replace them."""
+    streams = [stream_of(watch_id=w, channel="", thread_ts=None) for w in watch_ids]
+    for start in range(0, len(streams), STREAM_CHUNK):
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.stream.in_(streams[start : start + STREAM_CHUNK]),
+                OutboxMessage.kind == "update",
+                OutboxMessage.status == "pending",
+                OutboxMessage.attempts == 0,
+            )
+            .values(status="superseded")
+            .execution_options(synchronize_session=False)
         )
-        .values(status="superseded")
-        .execution_options(synchronize_session=False)
-    )
 
 
 @dataclass(frozen=True)
@@ -202,10 +245,12 @@ class OutboxSender:
         self.claim_limit = claim_limit
         self.idle_seconds = idle_seconds
         self.max_retry_seconds = max_retry_seconds
+        self.retention = RETENTION
         self._free_at: dict[str, float] = {}  # channel -> monotonic time it may get the next message
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._gauge_at = -math.inf
+        self._purged_at = -math.inf
 
     # -- running --------------------------------------------------------------------------------
 
@@ -257,6 +302,7 @@ class OutboxSender:
             outcomes = await asyncio.gather(*(self._deliver(c, watches.get(c.watch_id)) for c in claimed))
             await self._settle(outcomes)
         await self._refresh_gauge()
+        await self._purge()
         return len(claimed)
 
     async def pending(self) -> int:
@@ -404,7 +450,8 @@ class OutboxSender:
         marked = await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending")
-            .values(status="sent", sent_at=now, sent_ts=sent_ts, last_error=None)
+            # next_attempt_at: the lease is over; from now on it dates the row for the purge
+            .values(status="sent", sent_at=now, sent_ts=sent_ts, last_error=None, next_attempt_at=now)
             .execution_options(synchronize_session=False)
         )
         if marked.rowcount != 1:
@@ -458,6 +505,28 @@ class OutboxSender:
             stream=f"dm:{watch.created_by}",
         )
         return True
+
+    async def _purge(self) -> int:
+        """Delete rows done with for longer than the retention (sent or superseded), a bounded
+        number at a time; returns how many. ``next_attempt_at`` is when a sent row was delivered (a
+        superseded one was never tried: its creation), and ``(status, next_attempt_at)`` is indexed."""
+        tick = self.runtime.clock.monotonic()
+        if tick - self._purged_at < PURGE_EVERY_SECONDS:
+            return 0
+        self._purged_at = tick
+        cutoff = self.runtime.clock.now() - self.retention
+        old = (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status.in_(DONE), OutboxMessage.next_attempt_at < cutoff)
+            .limit(PURGE_LIMIT)
+        )
+        async with self.runtime.db.session() as session:
+            deleted = await session.execute(
+                delete(OutboxMessage)
+                .where(OutboxMessage.id.in_(old))
+                .execution_options(synchronize_session=False)
+            )
+        return deleted.rowcount
 
     async def _refresh_gauge(self) -> None:
         tick = self.runtime.clock.monotonic()
