@@ -3,11 +3,20 @@ counted where the requests arrive (the simulator)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import math
 
+import httpx
 from azure_support import EUAP_NEW, FABRIKAM, WOODGROVE, Harness, deliver, drive
 
 from circuitbot.actions.registry import WatchTarget
+from circuitbot.clock import FakeClock
+from circuitbot.providers.azure.client import AzurePartnerClient
+from circuitbot.providers.azure.credentials import StaticTokenCredential
+from circuitbot.providers.azure.poller import AzurePoller
+from circuitbot.sandbox.azure import AzureSimulator
+from circuitbot.sandbox.faults import FaultConfig
 from circuitbot.sandbox.world import World
 from circuitbot.watch.engine import WatchEngine
 
@@ -47,7 +56,8 @@ async def test_a_batch_answers_keys_and_ids_from_one_listing(harness: Harness) -
     assert found[woodgrove_id]["peering[MicrosoftPeering].state"] == "Enabled"
     assert found[unknown] is None
     pages = math.ceil(len(harness.sim.cross_connections) / harness.sim.page_size)
-    assert harness.sim.calls[LIST_ALL] == pages
+    # every page once, and one name-filtered lookup to confirm the unknown key is not just missed
+    assert harness.sim.calls[LIST_ALL] == pages + 1
     assert harness.sim.calls[GET_ONE] == 0
 
 
@@ -129,3 +139,98 @@ async def test_a_change_at_azure_becomes_a_transition_in_the_watch(harness: Harn
     said = harness.poster.everything()
     assert "serviceProviderProvisioningState" in said and "NotProvisioned → *Provisioned*" in said
     assert "Updating → *Succeeded*" in said
+
+
+class YieldingTransport(httpx.AsyncBaseTransport):
+    """The in-process transport never gives up control; a network does, while it waits."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0)
+        response = await self.inner.handle_async_request(request)
+        await asyncio.sleep(0)
+        return response
+
+
+def poller_on(sim: AzureSimulator, clock: FakeClock, transport: httpx.AsyncBaseTransport) -> AzurePoller:
+    client = AzurePartnerClient(
+        subscription_ids=[sim.world.partner_subscription_id],
+        credential=StaticTokenCredential(),
+        transport=transport,
+        clock=clock,
+    )
+    return AzurePoller(client, clock=clock)
+
+
+async def test_concurrent_batches_share_the_listing_in_flight() -> None:
+    clock = FakeClock()
+    world = World.demo(extra_circuits=30, seed=4)
+    sim = AzureSimulator(world, clock)
+    poller = poller_on(sim, clock, YieldingTransport(sim.transport()))
+    keys = [circuit.service_key for circuit in world.circuits[:20]]
+    batches = [keys[i : i + 5] for i in range(0, 20, 5)]
+
+    answers = await asyncio.gather(*(poller.snapshot_many(batch) for batch in batches))
+
+    assert sim.calls[LIST_ALL] == math.ceil(len(world.circuits) / sim.page_size)  # one listing, not four
+    assert all(isinstance(found, dict) for answer in answers for found in answer.values())
+    assert [set(answer) for answer in answers] == [set(batch) for batch in batches]
+    await poller.client.aclose()
+
+
+async def test_a_listing_longer_than_the_max_age_serves_the_rounds_right_after_it() -> None:
+    clock = FakeClock()
+    world = World.demo(extra_circuits=30, seed=5)
+    sim = AzureSimulator(world, clock, faults=FaultConfig(latency_ms=2000))  # 2 s a page
+    poller = poller_on(sim, clock, sim.transport())
+    pages = math.ceil(len(world.circuits) / sim.page_size)
+    keys = [circuit.service_key for circuit in world.circuits]
+
+    await drive(clock, poller.snapshot_many(keys[:10]))
+    assert clock.monotonic() >= 2 * pages > poller.listing_max_age
+    await clock.advance(poller.listing_max_age - 1)  # the next round, after recording the first
+    second = await drive(clock, poller.snapshot_many(keys[10:20]))
+
+    assert sim.calls[LIST_ALL] == pages
+    assert all(isinstance(found, dict) for found in second.values())
+
+    await clock.advance(poller.listing_max_age + 1)  # the next sweep reads Azure again
+    await drive(clock, poller.snapshot_many(keys[:10]))
+    assert sim.calls[LIST_ALL] == 2 * pages
+    await poller.client.aclose()
+
+
+class Omitting(httpx.AsyncBaseTransport):
+    """Leaves one cross-connection out of unfiltered listings, as paging under change can."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, name: str) -> None:
+        self.inner = inner
+        self.name = name
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        listing = request.url.path.endswith("/expressRouteCrossConnections")
+        if not listing or "$filter" in request.url.params:
+            return response
+        body = json.loads(await response.aread())
+        body["value"] = [item for item in body["value"] if item["name"] != self.name]
+        return httpx.Response(200, json=body, headers={"x-ms-request-id": "r"})
+
+
+async def test_a_circuit_missing_from_the_listing_is_read_before_it_is_called_gone() -> None:
+    clock = FakeClock()
+    sim = AzureSimulator(World.demo(), clock)
+    poller = poller_on(sim, clock, Omitting(sim.transport(), FABRIKAM))
+    unknown = "00000000-0000-0000-0000-000000000000"
+
+    found = await drive(clock, poller.snapshot_many([FABRIKAM, WOODGROVE, unknown]))
+
+    fabrikam = found[FABRIKAM]
+    assert isinstance(fabrikam, dict) and fabrikam["serviceProviderProvisioningState"] == "Provisioned"
+    assert found[unknown] is None
+    assert sim.calls[GET_ONE] == 1  # only the missed one is read on its own
+    assert poller.describe(FABRIKAM, found[FABRIKAM]) == "er1 @ SiliconValley (24e6ea2b…)"
+    assert poller.describe(WOODGROVE, found[WOODGROVE]) == "er-woodgrove-sv @ SiliconValley (cccc2c2c…)"
+    await poller.client.aclose()

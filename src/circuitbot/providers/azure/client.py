@@ -184,27 +184,41 @@ class AzurePartnerClient:
         self, subscription: str | None = None, filter: str | None = None
     ) -> AsyncIterator[m.ExpressRouteCrossConnection]:
         """Every cross-connection in one or all partner subscriptions, following nextLink."""
+        async for item in self.iter_cross_connection_items(subscription, filter):
+            yield m.ExpressRouteCrossConnection.model_validate(item)
+
+    async def iter_cross_connection_items(
+        self, subscription: str | None = None, filter: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The same as the JSON objects ARM sent, unvalidated: for reading a few fields of many."""
         for subscription_id in self._subscriptions(subscription):
             params = {"api-version": self.cross_connection_api_version}
             if filter:
                 params["$filter"] = filter
             url = f"/subscriptions/{subscription_id}/providers/Microsoft.Network/expressRouteCrossConnections"
             async for item in self._pages(url, params):
-                cross_connection = m.ExpressRouteCrossConnection.model_validate(item)
-                self._remember(cross_connection)
-                yield cross_connection
+                if isinstance(item, dict):
+                    self._remember(item.get("name"), item.get("id"))
+                    yield item
+
+    def known_id(self, service_key: str) -> str | None:
+        """The ARM id a listing or lookup last showed for this service key, without asking Azure."""
+        return self._key_to_id.get(service_key.strip().lower())
 
     async def list_cross_connections(
         self, subscription: str | None = None, filter: str | None = None
     ) -> list[m.ExpressRouteCrossConnection]:
         return [c async for c in self.iter_cross_connections(subscription, filter)]
 
-    async def find_by_service_key(self, service_key: str) -> m.ExpressRouteCrossConnection | None:
+    async def find_by_service_key(
+        self, service_key: str, *, list_all: bool = True
+    ) -> m.ExpressRouteCrossConnection | None:
         """The cross-connection whose name is the service key, in any partner subscription.
 
         Asks with ``$filter=name eq '<key>'`` first; lists everything when the filter is
-        refused or finds nothing (not every api-version honours it). Names compare
-        case-insensitively, as ARM names do.
+        refused or finds nothing (not every api-version honours it), unless ``list_all`` is
+        False (the caller has just listed everything). Names compare case-insensitively, as
+        ARM names do.
         """
         wanted = service_key.strip().lower()
         if self._name_filter_supported:
@@ -217,6 +231,8 @@ class AzurePartnerClient:
                 if exc.status != 400:
                     raise
                 self._name_filter_supported = False
+        if not list_all:
+            return None
         async for cross_connection in self.iter_cross_connections():
             if (cross_connection.name or "").lower() == wanted:
                 return cross_connection
@@ -594,14 +610,14 @@ class AzurePartnerClient:
     def _subscriptions(self, subscription: str | None) -> list[str]:
         return [subscription] if subscription else self.subscription_ids
 
-    def _remember(self, cross_connection: m.ExpressRouteCrossConnection) -> None:
-        if cross_connection.name and cross_connection.id:
-            self._key_to_id[cross_connection.name.lower()] = cross_connection.id
+    def _remember(self, name: Any, resource_id: Any) -> None:
+        if isinstance(name, str) and isinstance(resource_id, str) and name and resource_id:
+            self._key_to_id[name.lower()] = resource_id
 
     async def _get_cross_connection_by_id(self, resource_id: str) -> Snapshot[m.ExpressRouteCrossConnection]:
         response = await self._send("GET", resource_id, self.cross_connection_api_version)
         snapshot = _snapshot(m.ExpressRouteCrossConnection, response)
-        self._remember(snapshot.model)
+        self._remember(snapshot.model.name, snapshot.model.id)
         return snapshot
 
     async def _peering_url(self, id_or_key: str, peering_name: str) -> str:

@@ -5,14 +5,19 @@ batched read lists the cross-connections of every partner subscription once, fol
 nextLink, and picks out the wanted ones; peerings come embedded in each cross-connection, so
 one list answers for the circuits and their peerings alike.
 
-The watch engine hands over due ids in batches of ``batch_size``; a listing is kept for
-``listing_max_age`` seconds, so the batches of one sweep share one listing instead of each paging
-through every subscription again.
+The watch engine hands over due ids in batches of ``batch_size``, several batches at once and
+then further rounds once those are recorded. One listing serves them all: concurrent batches
+wait for the listing in flight rather than start their own, and a listing is used until
+``listing_max_age`` seconds after it ended (its age counted from its start, as its first pages
+are that old). A sweep of 10,000 circuits is read from the raw JSON of the pages, without
+validating every item into models.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from circuitbot.clock import Clock, SystemClock
 from circuitbot.providers.azure import models as m
@@ -20,23 +25,52 @@ from circuitbot.providers.azure.client import AzurePartnerClient
 from circuitbot.providers.azure.errors import NotFound
 from circuitbot.providers.base import Snapshot, snapshot_of
 
+# (express route circuit id, peering location, service key): what a label is made of
+LabelParts = tuple[str | None, str | None, str]
 
-def snapshot(cross_connection: m.ExpressRouteCrossConnection) -> Snapshot:
-    """provisioningState, serviceProviderProvisioningState, and per peering its states."""
-    properties = cross_connection.properties or m.ExpressRouteCrossConnectionProperties()
-    values: dict[str, str | None] = {
-        "provisioningState": properties.provisioning_state,
-        "serviceProviderProvisioningState": properties.service_provider_provisioning_state,
+
+def snapshot(cross_connection: m.ExpressRouteCrossConnection | Mapping[str, Any]) -> Snapshot:
+    """provisioningState, serviceProviderProvisioningState, and per peering its states.
+
+    Takes the cross-connection as ARM sent it (JSON) or as a model.
+    """
+    raw = (
+        cross_connection.model_dump(by_alias=True, exclude_unset=True)
+        if isinstance(cross_connection, m.ExpressRouteCrossConnection)
+        else cross_connection
+    )
+    properties = _object(raw.get("properties"))
+    values: dict[str, Any] = {
+        "provisioningState": properties.get("provisioningState"),
+        "serviceProviderProvisioningState": properties.get("serviceProviderProvisioningState"),
     }
-    for peering in properties.peerings or []:
-        peering_properties = peering.properties or m.ExpressRouteCrossConnectionPeeringProperties()
-        name = peering.name or peering_properties.peering_type or "peering"
-        values[f"peering[{name}].state"] = peering_properties.state
-        values[f"peering[{name}].provisioningState"] = peering_properties.provisioning_state
-        config = peering_properties.microsoft_peering_config
-        if config is not None:
-            values[f"peering[{name}].advertisedPublicPrefixesState"] = config.advertised_public_prefixes_state
+    for peering in properties.get("peerings") or ():
+        peering = _object(peering)
+        peering_properties = _object(peering.get("properties"))
+        name = peering.get("name") or peering_properties.get("peeringType") or "peering"
+        values[f"peering[{name}].state"] = peering_properties.get("state")
+        values[f"peering[{name}].provisioningState"] = peering_properties.get("provisioningState")
+        config = peering_properties.get("microsoftPeeringConfig")
+        if isinstance(config, Mapping):
+            values[f"peering[{name}].advertisedPublicPrefixesState"] = config.get(
+                "advertisedPublicPrefixesState"
+            )
     return snapshot_of(values)
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _label_parts(raw: Mapping[str, Any], fallback: str) -> LabelParts:
+    properties = _object(raw.get("properties"))
+    circuit_id = _object(properties.get("expressRouteCircuit")).get("id")
+    name = raw.get("name")
+    return (
+        circuit_id if isinstance(circuit_id, str) else None,
+        properties.get("peeringLocation"),
+        name if isinstance(name, str) and name else fallback,
+    )
 
 
 class AzurePoller:
@@ -50,48 +84,89 @@ class AzurePoller:
         self.client = client
         self.clock = clock or SystemClock()
         self.listing_max_age = listing_max_age
-        self._labels: dict[str, str] = {}  # resource id (lower case) -> label, from the latest read
-        # name or ARM id (lower case) -> snapshot, from the latest listing, and when it was read
-        self._listing: dict[str, Snapshot] = {}
-        self._listed_at: float | None = None
+        self._labels: dict[str, LabelParts] = {}  # resource id (lower case) -> its label's parts
+        # name or ARM id (lower case) -> (snapshot, label parts), from the latest listing
+        self._listing: dict[str, tuple[Snapshot, LabelParts]] = {}
+        self._listing_started: float | None = None
+        self._listing_took = 0.0
+        self._listings = 0  # completed listings: a waiter whose count moved got a fresh one
+        self._listing_lock = asyncio.Lock()
 
     async def snapshot_many(self, resource_ids: Sequence[str]) -> dict[str, Snapshot | Exception | None]:
-        """One listing of every partner subscription (paged) answers for all the ids."""
-        listing = await self._fresh_listing()
-        return {resource_id: listing.get(resource_id.strip().lower()) for resource_id in resource_ids}
+        """One listing of every partner subscription (paged) answers for all the ids.
 
-    async def _fresh_listing(self) -> dict[str, Snapshot]:
-        now = self.clock.monotonic()
-        if self._listed_at is not None and now - self._listed_at <= self.listing_max_age:
-            return self._listing
-        listing: dict[str, Snapshot] = {}
-        async for cross_connection in self.client.iter_cross_connections():
-            state = snapshot(cross_connection)
-            for handle in (cross_connection.name, cross_connection.id):
-                if handle:
-                    listing[handle.lower()] = state
-                    self._remember(handle, cross_connection)
-        self._listing, self._listed_at = listing, self.clock.monotonic()
-        return listing
+        An id the listing lacks is read on its own before it is called gone: a listing can miss
+        an item (paging while the collection changes), and None ends the watch at once.
+        """
+        listing = await self._fresh_listing()
+        answers: dict[str, Snapshot | Exception | None] = {}
+        for resource_id in resource_ids:
+            found = listing.get(resource_id.strip().lower())
+            if found is None:
+                try:
+                    answers[resource_id] = await self._confirm(resource_id)
+                except Exception as exc:  # this id's failure, not the batch's
+                    answers[resource_id] = exc
+                continue
+            state, parts = found
+            self._labels[resource_id.strip().lower()] = parts
+            answers[resource_id] = state
+        return answers
+
+    async def _fresh_listing(self) -> dict[str, tuple[Snapshot, LabelParts]]:
+        listings_before = self._listings
+        async with self._listing_lock:
+            if self._listings != listings_before or self._is_fresh():
+                return self._listing  # listed while this batch waited, or recently enough
+            started = self.clock.monotonic()
+            listing: dict[str, tuple[Snapshot, LabelParts]] = {}
+            async for item in self.client.iter_cross_connection_items():
+                entry = (snapshot(item), _label_parts(item, ""))
+                for handle in (item.get("name"), item.get("id")):
+                    if isinstance(handle, str) and handle:
+                        listing[handle.lower()] = entry
+            self._listing = listing
+            self._listing_started, self._listing_took = started, self.clock.monotonic() - started
+            self._listings += 1
+            return listing
+
+    def _is_fresh(self) -> bool:
+        if self._listing_started is None:
+            return False
+        age = self.clock.monotonic() - self._listing_started
+        return age <= self._listing_took + self.listing_max_age
+
+    async def _confirm(self, resource_id: str) -> Snapshot | None:
+        """The circuit read directly, or None when it is gone: by its id when it is one or a
+        listing showed it before, else by a name-filtered lookup (everything was just listed)."""
+        handle = resource_id.strip()
+        known = handle if handle.lower().startswith("/subscriptions/") else self.client.known_id(handle)
+        try:
+            if known is None:
+                found = await self.client.find_by_service_key(handle, list_all=False)
+                if found is None or not found.id:
+                    return None
+                known = found.id
+            read = await self.client.get_cross_connection(known)
+        except NotFound:
+            return None
+        self._labels[handle.lower()] = _label_parts(read.raw, handle)
+        return snapshot(read.raw)
 
     async def snapshot_one(self, resource_id: str) -> Snapshot | None:
         try:
             read = await self.client.get_cross_connection(resource_id.strip())
         except NotFound:
             return None
-        self._remember(resource_id, read.model)
-        return snapshot(read.model)
+        self._labels[resource_id.strip().lower()] = _label_parts(read.raw, resource_id.strip())
+        return snapshot(read.raw)
 
     def describe(self, resource_id: str, snapshot: Snapshot | None) -> str:
         """``er1 @ SiliconValley (24e6ea2b…)`` once the circuit was read; the key otherwise."""
-        return self._labels.get(resource_id.strip().lower(), resource_id)
-
-    def _remember(self, resource_id: str, cross_connection: m.ExpressRouteCrossConnection) -> None:
-        properties = cross_connection.properties
-        if properties is None:
-            return
-        circuit_id = properties.express_route_circuit.id if properties.express_route_circuit else None
+        parts = self._labels.get(resource_id.strip().lower())
+        if parts is None:
+            return resource_id
+        circuit_id, location, key = parts
         circuit = m.resource_id_part(circuit_id, "expressRouteCircuits") or "circuit"
-        key = cross_connection.name or resource_id
-        where = f" @ {properties.peering_location}" if properties.peering_location else ""
-        self._labels[resource_id.strip().lower()] = f"{circuit}{where} ({key[:8]}…)"
+        where = f" @ {location}" if location else ""
+        return f"{circuit}{where} ({(key or resource_id)[:8]}…)"
