@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from approvals_support import FakeWatches, buttons, message_text
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from circuitbot.approvals.engine import ApprovalEngine
 from circuitbot.bootstrap import build_runtime
+from circuitbot.store.audit import audit
 from circuitbot.store.tables import ApprovalDecision, ApprovalRequest, AuditEvent
 
 
@@ -388,6 +390,30 @@ async def test_audit_pages_long_histories(harness) -> None:
         for r in listing.replies
         for b in r.blocks
     )
+
+
+async def test_audit_counts_and_pages_a_history_of_any_length(harness) -> None:
+    clock = harness.runtime.clock
+    async with harness.runtime.db.session() as session:
+        for n in range(1030):
+            audit(session, at=clock.now(), actor="UREQ", action=f"test.{n}", result="ok", target="demo:c9")
+
+    first = await harness.command("audit demo:c9")
+    last = await harness.command("audit demo:c9 page=42")
+
+    assert "1030 events" in first.text
+    assert "page 1 of 42" in first.text
+    assert "test.1029" in first.text, "newest first"
+    assert "page 42 of 42" in last.text
+    assert {int(n) for n in re.findall(r"test\.(\d+)", last.text)} == {4, 3, 2, 1, 0}, "the oldest"
+
+
+async def test_audit_takes_a_target_literally(harness) -> None:
+    await harness.request()
+
+    assert "demo:c1" in (await harness.command("audit c1")).text, "a part of the target is enough"
+    for pattern in ("demo:c_", "demo:%", "%"):
+        assert "No audit history" in (await harness.command(f"audit {pattern}")).text, pattern
 
 
 async def test_build_runtime_attaches_the_engine_and_its_commands(settings, clock, tmp_path) -> None:

@@ -21,9 +21,8 @@ from circuitbot.actions.registry import (
     Registry,
     Role,
 )
+from circuitbot.approvals import listings, policy
 from circuitbot.approvals import messages as msg
-from circuitbot.approvals import policy
-from circuitbot.chat import blocks as bk
 from circuitbot.chat.modals import metadata
 from circuitbot.chat.reply import Reply
 
@@ -61,8 +60,8 @@ class ApprovalsParams(Params):
 
 
 async def approvals_execute(ctx: OpContext, params: ApprovalsParams) -> Reply:
-    rows, page, pages, total = await _engine(ctx).requests(
-        params.status, page=params.page, per_page=REQUESTS_PER_PAGE
+    rows, page, pages, total = await listings.requests(
+        ctx.runtime.db, params.status, page=params.page, per_page=REQUESTS_PER_PAGE
     )
     return msg.request_list(
         rows, status=params.status, page=page, pages=pages, total=total, command_text=ctx.command_text
@@ -75,15 +74,11 @@ class AuditParams(Params):
 
 
 async def audit_execute(ctx: OpContext, params: AuditParams) -> Reply:
-    events = await _engine(ctx).history(params.subject)
-    shown, page, pages = bk.paginate(events, params.page, AUDIT_PER_PAGE)
+    events, page, pages, total = await listings.audit(
+        ctx.runtime.db, params.subject, page=params.page, per_page=AUDIT_PER_PAGE
+    )
     return msg.audit_list(
-        shown,
-        subject=params.subject,
-        page=page,
-        pages=pages,
-        total=len(events),
-        command_text=ctx.command_text,
+        events, subject=params.subject, page=page, pages=pages, total=total, command_text=ctx.command_text
     )
 
 

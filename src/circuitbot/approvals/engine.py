@@ -44,14 +44,13 @@ from circuitbot.actions.registry import (
     Refused,
     Role,
 )
+from circuitbot.approvals import listings, policy
 from circuitbot.approvals import messages as msg
-from circuitbot.approvals import policy
 from circuitbot.approvals.secrets import Masker, SecretBox, SecretKeyMissing, secret_fields
 from circuitbot.chat import blocks as bk
 from circuitbot.chat.reply import PostError, Reply
 from circuitbot.store.audit import audit
-from circuitbot.store.audit import history as audit_history
-from circuitbot.store.tables import ApprovalDecision, ApprovalRequest, AuditEvent
+from circuitbot.store.tables import ApprovalDecision, ApprovalRequest
 
 if TYPE_CHECKING:
     from circuitbot.runtime import Runtime
@@ -162,16 +161,7 @@ class ApprovalEngine:
 
     async def load(self, request_id: str) -> tuple[ApprovalRequest | None, list[str]]:
         """The request and the users who approved it so far, in order."""
-        async with self.db.session() as session:
-            row = await session.get(ApprovalRequest, request_id.strip().upper())
-            if row is None:
-                return None, []
-            votes = await session.scalars(
-                select(ApprovalDecision.user_id)
-                .where(ApprovalDecision.request_id == row.id, ApprovalDecision.decision == "approve")
-                .order_by(ApprovalDecision.id)
-            )
-            return row, list(votes)
+        return await listings.load(self.db, request_id)
 
     # -- Slack messages ------------------------------------------------------------------------
 
@@ -840,37 +830,8 @@ class ApprovalEngine:
     async def requests(
         self, status: str, *, page: int = 1, per_page: int = 10
     ) -> tuple[list[tuple[ApprovalRequest, list[str]]], int, int, int]:
-        """Requests in ``status`` ("all" for every one), newest first: (rows, page, pages, total)."""
-        where = [] if status == "all" else [ApprovalRequest.status == status]
-        async with self.db.session() as session:
-            total = await session.scalar(select(func.count()).select_from(ApprovalRequest).where(*where)) or 0
-            pages = max(1, -(-total // per_page))
-            page = max(1, min(page, pages))
-            rows = list(
-                await session.scalars(
-                    select(ApprovalRequest)
-                    .where(*where)
-                    .order_by(ApprovalRequest.created_at.desc(), ApprovalRequest.id)
-                    .offset((page - 1) * per_page)
-                    .limit(per_page)
-                )
-            )
-            votes: dict[str, list[str]] = {row.id: [] for row in rows}
-            if rows:
-                for request_id, user_id in await session.execute(
-                    select(ApprovalDecision.request_id, ApprovalDecision.user_id)
-                    .where(ApprovalDecision.request_id.in_(votes), ApprovalDecision.decision == "approve")
-                    .order_by(ApprovalDecision.id)
-                ):
-                    votes[request_id].append(user_id)
-        return [(row, votes[row.id]) for row in rows], page, pages, total
-
-    async def history(self, subject: str | None, *, limit: int = 1000) -> list[AuditEvent]:
-        """Audit rows about a request id or a target (newest first); every row without a subject."""
-        async with self.db.session() as session:
-            if subject and policy.is_request_id(subject):
-                return await audit_history(session, request_id=subject.strip().upper(), limit=limit)
-            return await audit_history(session, target=subject or None, limit=limit)
+        """Requests in ``status``, newest first (see ``listings.requests``)."""
+        return await listings.requests(self.db, status, page=page, per_page=per_page)
 
     # -- scheduling ----------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circuitbot.store.tables import AuditEvent
@@ -36,13 +36,37 @@ def audit(
     return row
 
 
-async def history(
-    session: AsyncSession, *, request_id: str | None = None, target: str | None = None, limit: int = 50
-) -> list[AuditEvent]:
-    """Newest first, filtered by request id or target."""
-    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+def _about(request_id: str | None, target: str | None) -> list[ColumnElement[bool]]:
+    where = []
     if request_id:
-        query = query.where(AuditEvent.request_id == request_id)
-    if target:
-        query = query.where(AuditEvent.target.contains(target))
+        where.append(AuditEvent.request_id == request_id)
+    if target:  # a part of the target, taken literally: % and _ are no wildcards here
+        where.append(AuditEvent.target.contains(target, autoescape=True))
+    return where
+
+
+async def history(
+    session: AsyncSession,
+    *,
+    request_id: str | None = None,
+    target: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[AuditEvent]:
+    """Newest first, filtered by request id or target (``offset`` rows skipped: later pages)."""
+    query = (
+        select(AuditEvent)
+        .where(*_about(request_id, target))
+        .order_by(AuditEvent.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
     return list((await session.scalars(query)).all())
+
+
+async def history_count(
+    session: AsyncSession, *, request_id: str | None = None, target: str | None = None
+) -> int:
+    """How many rows ``history`` pages through with the same filters."""
+    query = select(func.count()).select_from(AuditEvent).where(*_about(request_id, target))
+    return await session.scalar(query) or 0
