@@ -20,7 +20,7 @@ from azure_support import (
 )
 
 from circuitbot.actions.registry import Caller, OpContext, Role
-from circuitbot.providers.azure.operations import move_choices
+from circuitbot.providers.azure.operations import move_choices, placement
 from circuitbot.sandbox.faults import FaultConfig, QueuedFault
 from circuitbot.sandbox.world import PortPair, World
 from circuitbot.settings import Settings
@@ -347,6 +347,22 @@ async def test_a_change_while_another_is_running_is_refused(harness: Harness) ->
     assert "is Updating: another change is still running" in await refusal(
         harness, f"az deprovision {FABRIKAM}"
     )
+
+
+async def test_a_peering_change_while_its_peering_is_updating_is_refused(harness: Harness) -> None:
+    await drive(
+        harness.clock,
+        harness.client.put_peering(EUAP_PROVISIONED, "AzurePrivatePeering", {"vlanId": 201}, wait=False),
+    )
+    text = await refusal(harness, f"az peering-delete {EUAP_PROVISIONED} private")
+    assert f"AzurePrivatePeering of {EUAP_PROVISIONED} is Updating: another change is still running" in text
+
+
+async def test_a_placement_repr_leaves_out_the_circuit_as_read(harness: Harness) -> None:
+    ctx = OpContext(harness.runtime, Caller("UREQ", frozenset({Role.REQUESTER})))
+    place = await drive(harness.clock, placement(ctx, EUAP_PROVISIONED))
+    assert SEEDED_SHARED_KEY in json.dumps(place.current.raw)  # the peerings as read carry the key
+    assert SEEDED_SHARED_KEY not in repr(place)
 
 
 # --- peerings -----------------------------------------------------------------------------------

@@ -73,6 +73,11 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
+def wire(model: m.AzureModel) -> dict[str, Any]:
+    """The JSON object as the service spelled it: aliases, only the fields that were set."""
+    return model.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
 def example_files() -> list[Path]:
     return sorted(AZURE_CONTRACTS.glob("**/examples/*.json"))
 
@@ -80,7 +85,7 @@ def example_files() -> list[Path]:
 def assert_round_trip(model_class: type[m.AzureModel], body: Any) -> BaseModel:
     original = copy.deepcopy(body)
     parsed = model_class.model_validate(body)
-    assert parsed.to_wire() == original
+    assert wire(parsed) == original
     return parsed
 
 
@@ -232,7 +237,7 @@ def test_irregular_aliases_map_to_snake_case() -> None:
     assert peering.properties.ipv6_peering_config is not None
     assert peering.properties.ipv6_peering_config.state == "Enabled"
     by_name = m.ExpressRouteCrossConnectionPeeringProperties(peer_asn=65001, vlan_id=100)
-    assert by_name.to_wire() == {"peerASN": 65001, "vlanId": 100}
+    assert wire(by_name) == {"peerASN": 65001, "vlanId": 100}
 
 
 def test_round_trip_keeps_unknown_fields_at_every_level() -> None:
@@ -267,7 +272,7 @@ def test_shared_key_stays_out_of_repr() -> None:
     properties = m.ExpressRouteCrossConnectionPeeringProperties.model_validate({"sharedKey": "A1B2C3D4"})
     assert properties.shared_key == "A1B2C3D4"
     assert "A1B2C3D4" not in repr(properties)
-    assert properties.to_wire() == {"sharedKey": "A1B2C3D4"}
+    assert wire(properties) == {"sharedKey": "A1B2C3D4"}
 
 
 def test_provider_port_descriptor_prefers_the_properties_field() -> None:

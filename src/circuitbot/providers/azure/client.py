@@ -27,10 +27,11 @@ Two pitfalls of the real service shape this client:
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -80,7 +81,7 @@ class Snapshot(Generic[ModelT]):
     """A resource as read: the parsed model, the raw JSON (the base of any PUT) and its etag."""
 
     model: ModelT
-    raw: dict[str, Any]
+    raw: dict[str, Any] = field(repr=False)  # a peering's raw JSON holds its BGP shared key
     etag: str | None
 
     @property
@@ -103,10 +104,11 @@ class _BearerAuth(httpx.Auth):
         if request.url.host != self._host:
             yield request
             return
-        request.headers["Authorization"] = f"Bearer {await self._client._token()}"
+        token = await self._client._token()
+        request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
         if response.status_code == 401:
-            request.headers["Authorization"] = f"Bearer {await self._client._token(refresh=True)}"
+            request.headers["Authorization"] = f"Bearer {await self._client._token(rejected=token)}"
             yield request
 
 
@@ -153,6 +155,7 @@ class AzurePartnerClient:
         self._owns_credential = credential is None
         self._access_token: str | None = None
         self._token_expires_on = 0.0
+        self._token_lock = asyncio.Lock()
         self._key_to_id: dict[str, str] = {}
         self._name_filter_supported = True
         self._http = make_client(
@@ -583,18 +586,22 @@ class AzurePartnerClient:
 
     # --- plumbing -----------------------------------------------------------------------------
 
-    async def _token(self, *, refresh: bool = False) -> str:
-        now = self._clock.now().timestamp()
-        if not refresh and self._access_token and now < self._token_expires_on - TOKEN_REFRESH_MARGIN:
-            return self._access_token
-        if self._credential is None:
-            from azure.identity.aio import DefaultAzureCredential
+    async def _token(self, *, rejected: str | None = None) -> str:
+        """The current token, fetched once for all concurrent callers; ``rejected`` is a token
+        ARM refused (401): a new one is fetched unless another caller already did."""
+        async with self._token_lock:
+            now = self._clock.now().timestamp()
+            valid = self._access_token and now < self._token_expires_on - TOKEN_REFRESH_MARGIN
+            if valid and self._access_token != rejected:
+                return self._access_token  # type: ignore[return-value]
+            if self._credential is None:
+                from azure.identity.aio import DefaultAzureCredential
 
-            self._credential = DefaultAzureCredential()
-        access = await self._credential.get_token(self.token_scope)
-        self._access_token = access.token
-        self._token_expires_on = float(access.expires_on)
-        return access.token
+                self._credential = DefaultAzureCredential()
+            access = await self._credential.get_token(self.token_scope)
+            self._access_token = access.token
+            self._token_expires_on = float(access.expires_on)
+            return access.token
 
     def _checked_id(self, resource_id: str) -> str:
         match = CROSS_CONNECTION_ID.match(resource_id)

@@ -18,7 +18,6 @@ rejects a PUT without them.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -74,21 +73,17 @@ class OperationStatus(StrEnum):
     CANCELED = "Canceled"
 
 
-TERMINAL_OPERATION_STATUSES = frozenset(
-    {OperationStatus.SUCCEEDED, OperationStatus.FAILED, OperationStatus.CANCELED}
-)
-
 ROUTING_REGISTRIES = ("ARIN", "APNIC", "AFRINIC", "LACNIC", "RIPENCC", "RADB", "ALTDB", "LEVEL3")
 
 
 class AzureModel(BaseModel):
-    """Base of every wire model: camelCase aliases, unknown fields kept."""
+    """Base of every wire model: camelCase aliases, unknown fields kept.
+
+    There is deliberately no "back to JSON" helper: writes echo the raw JSON that GET returned
+    (see ``client.py``), and a dump of a peering would carry its BGP shared key.
+    """
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
-
-    def to_wire(self) -> dict[str, Any]:
-        """The JSON object as the service spelled it: aliases, only the fields that were set."""
-        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
 # --- shared ARM shapes ------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import ipaddress
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
@@ -105,10 +105,18 @@ def _region(name: str | None) -> str:
     return (name or "").replace(" ", "").lower()
 
 
-def _refuse_while_busy(key: str, cross_connection: m.ExpressRouteCrossConnection) -> None:
-    state = render.cc_properties(cross_connection).provisioning_state
+def _refuse_while_busy(
+    what: str, resource: m.ExpressRouteCrossConnection | m.ExpressRouteCrossConnectionPeering
+) -> None:
+    """Refused while another change of the circuit (or peering) runs: Azure would answer 409."""
+    properties = (
+        render.cc_properties(resource)
+        if isinstance(resource, m.ExpressRouteCrossConnection)
+        else render.peering_properties(resource)
+    )
+    state = properties.provisioning_state
     if (state or "").lower() in ("updating", "deleting"):
-        raise Refused(f"{key} is {state}: another change is still running; try again once it finished")
+        raise Refused(f"{what} is {state}: another change is still running; try again once it finished")
 
 
 # --- parameters -------------------------------------------------------------------------------
@@ -127,6 +135,7 @@ def service_key(value: str) -> str:
 
 
 def peering_name(value: str) -> str:
+    """AzurePrivatePeering or MicrosoftPeering, from any of the ways people write them."""
     name = PEERING_NAMES.get(value.strip().lower().replace("-", "").replace("_", ""))
     if name is None:
         raise ValueError("the peering is private (AzurePrivatePeering) or microsoft (MicrosoftPeering)")
@@ -277,10 +286,13 @@ class PeeringParams(KeyParams):
     @field_validator("peering_type", mode="before")
     @classmethod
     def _short_type(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.strip().lower().replace("-", "") in PEERING_NAMES:
-            name = PEERING_NAMES[value.strip().lower().replace("-", "")]
-            return "microsoft" if name == m.PeeringType.MICROSOFT else "private"
-        return value
+        try:
+            name = peering_name(value) if isinstance(value, str) else None
+        except ValueError:
+            return value  # the Literal's own error lists what is allowed
+        if name is None:
+            return value
+        return "microsoft" if name == m.PeeringType.MICROSOFT else "private"
 
     @field_validator("peer_asn")
     @classmethod
@@ -600,7 +612,7 @@ class Placement:
     """A circuit and the port pairs it could sit on: those at its own peering location."""
 
     key: str
-    current: Snapshot[m.ExpressRouteCrossConnection]
+    current: Snapshot[m.ExpressRouteCrossConnection] = field(repr=False)  # its peerings' keys inside
     pairs: list[m.ExpressRouteProviderPort]  # at the circuit's peering location
 
     @property
@@ -876,9 +888,7 @@ async def peering_preview(ctx: OpContext, params: PeeringParams) -> Preview:
         if other is not existing and render.peering_properties(other).vlan_id == params.vlan_id:
             raise Refused(f"VLAN {params.vlan_id} is already used by {other.name} of {params.key}")
     if existing is not None:
-        busy = render.peering_properties(existing).provisioning_state
-        if (busy or "").lower() in ("updating", "deleting"):
-            raise Refused(f"{params.name} of {params.key} is {busy}; try again once that finished")
+        _refuse_while_busy(f"{params.name} of {params.key}", existing)
     if existing is None and params.ipv6:
         raise Refused(
             f"{params.name} of {params.key} does not exist yet: create it with IPv4 /30 prefixes, "
@@ -952,9 +962,7 @@ async def peering_delete_preview(ctx: OpContext, params: PeeringDeleteParams) ->
     found = await read_peering(ctx, params.key, params.peering)
     if found is None:
         raise Refused(f"{params.key} has no {params.peering}; `az peerings {params.key}` lists its peerings")
-    busy = render.peering_properties(found.model).provisioning_state
-    if (busy or "").lower() in ("updating", "deleting"):
-        raise Refused(f"{params.peering} of {params.key} is {busy}; try again once that finished")
+    _refuse_while_busy(f"{params.peering} of {params.key}", found.model)
     return Preview(
         summary=f"delete {params.peering} of {params.key}",
         changes=[(params.peering, render.peering_summary(found.model), None)],
