@@ -49,6 +49,7 @@ class PortProvider:
         self.echo_key_in_error = False
         self.writing = asyncio.Event()  # set when a write starts
         self.gate: asyncio.Event | None = None  # when set, a write waits for it
+        self.interrupted = 0  # writes cancelled while they waited for the gate
 
     async def get(self, key: str) -> dict[str, Any]:
         self.reads += 1
@@ -62,7 +63,11 @@ class PortProvider:
         self.writes += 1
         self.writing.set()
         if self.gate is not None:
-            await self.gate.wait()
+            try:
+                await self.gate.wait()
+            except asyncio.CancelledError:
+                self.interrupted += 1
+                raise
         for _ in range(self.write_delay_ticks):
             await asyncio.sleep(0)
         if shared_key is not None:

@@ -126,10 +126,37 @@ async def test_stopping_lets_an_execution_under_way_finish(harness) -> None:
     await asyncio.wait_for(harness.provider.writing.wait(), 30)
 
     stopping = asyncio.create_task(harness.engine.stop())
-    await asyncio.sleep(0)
-    assert not stopping.done(), "stop waits for the round under way"
+    for _ in range(5):  # stop begins, and the execution gets its turns after that
+        await asyncio.sleep(0)
+    assert harness.provider.interrupted == 0, "the execution under way is not cut short"
+    assert not stopping.done(), "stop waits for it"
     harness.provider.gate.set()
     await stopping
 
     assert (await harness.row(request_id)).status == "succeeded"
     assert harness.provider.writes == 1
+
+
+async def test_stopping_after_the_round_under_way_does_not_wait_out_the_sweep_interval(harness) -> None:
+    clock, engine = harness.runtime.clock, harness.engine
+    stale = await harness.request()
+    await clock.advance(25 * 3600)
+    entered, release = asyncio.Event(), asyncio.Event()
+    expire_due = engine.expire_due
+
+    async def held_expiry() -> list[str]:  # the last job of the first round
+        entered.set()
+        await release.wait()
+        return await expire_due()
+
+    engine.expire_due = held_expiry
+    await engine.start()
+    await asyncio.wait_for(entered.wait(), 30)  # a safety net only; nothing waits on time
+    stopping = asyncio.create_task(engine.stop(grace_seconds=3600))
+    await asyncio.sleep(0)  # stop begins while the round is under way
+    release.set()
+
+    # The clock never moves: the pause before the next round ends because stop was called.
+    await asyncio.wait_for(stopping, 30)  # a safety net only
+    assert (await harness.row(stale)).status == "expired", "the round under way finished"
+    assert clock.sleepers == 0

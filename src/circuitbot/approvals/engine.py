@@ -92,8 +92,7 @@ class ApprovalEngine:
         if runtime.settings.secret_key is not None:  # a bad key stops start-up, not the first request
             self._box = SecretBox(runtime.settings, local=False)
         self._task: asyncio.Task | None = None
-        self._idle = False  # the loop waits for its next round (safe to cancel)
-        self._stopping = False
+        self._stopping = asyncio.Event()  # set by stop(): no new round, and the sleep is cut short
         runtime.on_close(self.stop)
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -707,7 +706,7 @@ class ApprovalEngine:
         behind a slow one would sit unlocked in 'executing' and look orphaned to recovery."""
         ran: list[str] = []
         for _ in range(limit):
-            if self._stopping:
+            if self._stopping.is_set():
                 break
             async with self.db.session() as session:
                 query = (
@@ -848,19 +847,18 @@ class ApprovalEngine:
         task, self._task = self._task, None
         if task is None:
             return
-        self._stopping = True
+        self._stopping.set()
         try:
-            if not self._idle:
-                await asyncio.wait({task}, timeout=grace_seconds)
+            await asyncio.wait({task}, timeout=grace_seconds)  # a deadline of the host's, in real time
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
         finally:
-            self._stopping = False
+            self._stopping.clear()
 
     async def _loop(self) -> None:
         next_expiry = self.clock.monotonic()
-        while not self._stopping:
+        while not self._stopping.is_set():
             jobs: list[Callable[[], Awaitable[Any]]] = [self.run_approved]
             if self.db.skip_locked:  # orphans of replicas that never came back
                 jobs.append(self.recover)
@@ -868,14 +866,20 @@ class ApprovalEngine:
                 jobs.append(self.expire_due)
                 next_expiry = self.clock.monotonic() + self.expiry_seconds
             for job in jobs:
-                if self._stopping:
+                if self._stopping.is_set():
                     return
                 try:
                     await job()
                 except Exception:  # one bad round must not stop the next
                     log.exception("approvals job %s failed", job.__name__)
-            self._idle = True
-            try:
-                await self.clock.sleep(self.sweep_seconds)
-            finally:
-                self._idle = False
+            await self._pause(self.sweep_seconds)
+
+    async def _pause(self, seconds: float) -> None:
+        """The clock's sleep between rounds, over as soon as stop() is called."""
+        sleep = asyncio.ensure_future(self.clock.sleep(seconds))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({sleep, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleep.cancel()
+            stopping.cancel()
