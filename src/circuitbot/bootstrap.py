@@ -58,9 +58,9 @@ async def build_runtime(
     )
     await attach_providers(runtime, sandbox=sandbox, world=world)
     runtime.approvals = ApprovalEngine(runtime, local_key=sandbox)
-    # Front ends start it (runtime.watches.start()) where the process should poll and post.
+    # Front ends start both engines (runtime.start_engines(), which stops them on close) where the
+    # process should execute, poll and post.
     runtime.watches = WatchEngine(runtime)
-    runtime.on_close(runtime.watches.stop)
     return runtime
 
 

@@ -76,7 +76,7 @@ class ApprovalEngine:
         sweep_seconds: float = 5.0,
         expiry_seconds: float = 60.0,
         orphan_after_seconds: float = 60.0,
-        local_key: bool | None = None,
+        local_key: bool = False,
     ) -> None:
         self.runtime = runtime
         # Who claimed a request: host and process, plus a nonce so two engines never look alike.
@@ -87,13 +87,11 @@ class ApprovalEngine:
         self.orphan_after_seconds = orphan_after_seconds
         # Test hook: runs right after a claim, before execute (raise to simulate a crash there).
         self.after_claim: AfterClaim | None = None
-        self.local_key = local_key  # may keep a generated secret key in data_dir (None: if sandboxed)
-        self._box: SecretBox | None = None
-        if runtime.settings.secret_key is not None:  # a bad key stops start-up, not the first request
-            self._box = SecretBox(runtime.settings, local=False)
+        # Built now, so a bad key stops start-up rather than the first request. ``local_key``: may
+        # keep a generated key in data_dir, where that is the user's own (sandbox, shell).
+        self.box = SecretBox(runtime.settings, local=local_key)
         self._task: asyncio.Task | None = None
         self._stopping = asyncio.Event()  # set by stop(): no new round, and the sleep is cut short
-        runtime.on_close(self.stop)
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -108,15 +106,6 @@ class ApprovalEngine:
     @property
     def clock(self):
         return self.runtime.clock
-
-    @property
-    def box(self) -> SecretBox:
-        if self._box is None:
-            # Decided on first use: the front end attaches the sandbox after building the runtime.
-            # A generated key file is fine where the data dir is the user's own: sandbox and shell.
-            local = self.local_key if self.local_key is not None else self.runtime.sandbox is not None
-            self._box = SecretBox(self.settings, local=local)
-        return self._box
 
     def _audit(
         self,
