@@ -62,6 +62,8 @@ _JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata")
 # Each generated ts is 100 µs after the previous one: unique, increasing, and Slack-shaped.
 _TS_EPOCH = 1_700_000_000
 _TS_STEP_MICROS = 100
+_DEFAULT_PAGE = 100  # conversations.history / replies page size when no limit is given
+_MAX_PAGE = 999
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class _Fault:
     retry_after: int
     error: str | None
     remaining: int
+    applied: bool = False  # the call takes effect; only its answer fails
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,10 @@ class FakeSlack:
     Channels are permissive: any id is a channel the bot may post to, except those listed in
     ``unknown_channels`` (``channel_not_found``) or ``archived_channels`` (``is_archived``). Both
     are plain sets a test may change at any time.
+
+    Message ts values count up from a fixed epoch, unless a ``clock`` is given: then each is the
+    clock's time (at least one step after the previous), so ``oldest``/``latest`` windows in
+    ``conversations.history`` and ``conversations.replies`` line up with the test's clock.
     """
 
     def __init__(
@@ -134,6 +141,8 @@ class FakeSlack:
         app_id: str = APP_ID,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
+        self._ts_from_clock = clock is not None
+        self._last_ts_micros = 0
         self.workspace = _Workspace(team_id=team_id, bot_user_id=bot_user_id, bot_id=bot_id, app_id=app_id)
         self.usergroups: dict[str, list[str]] = {k: list(v) for k, v in (usergroups or {}).items()}
         self.users: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (users or {}).items()}
@@ -168,6 +177,8 @@ class FakeSlack:
             "usergroups.users.list": self._usergroups_users_list,
             "conversations.info": self._conversations_info,
             "conversations.join": self._conversations_join,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
         }
         self._app = Starlette(
             routes=[
@@ -309,15 +320,18 @@ class FakeSlack:
         retry_after: int = 1,
         error: str | None = None,
         count: int = 1,
+        applied: bool = False,
     ) -> None:
         """Make the next ``count`` calls to ``method`` fail.
 
         ``error`` given: HTTP 200 ``{"ok": false, "error": error}`` (e.g. "channel_not_found").
         Otherwise HTTP ``status``: 429 carries ``Retry-After: retry_after`` and the error
         "ratelimited"; other statuses answer "fatal_error". Faults queue in the order given.
+        ``applied``: the call takes effect (a message is posted) and only the answer is the
+        failure, as when Slack did the work and the response was lost on the way back.
         """
         self._faults.setdefault(method, deque()).append(
-            _Fault(status=status, retry_after=retry_after, error=error, remaining=count)
+            _Fault(status=status, retry_after=retry_after, error=error, remaining=count, applied=applied)
         )
 
     def _take_fault(self, method: str) -> _Fault | None:
@@ -341,7 +355,7 @@ class FakeSlack:
         token = _bearer_token(request) or body_token
 
         fault = self._take_fault(method)
-        if fault is not None:
+        if fault is not None and not fault.applied:
             return self._fault_response(method, args, fault)
         if not token:
             return self._error_response(method, args, "not_authed")
@@ -354,6 +368,8 @@ class FakeSlack:
             result = handler(args)
         except SlackError as exc:
             return self._error_response(method, args, exc.code)
+        if fault is not None:  # done, but the caller hears otherwise
+            return self._fault_response(method, args, fault)
         self._record(RecordedCall(method=method, args=args, at=self.clock.monotonic()))
         return JSONResponse({"ok": True, **result})
 
@@ -419,8 +435,13 @@ class FakeSlack:
     # ------------------------------------------------------------------ helpers for the model
 
     def _next_ts(self) -> str:
-        micros = next(self._ts_counter) * _TS_STEP_MICROS
-        return f"{_TS_EPOCH + micros // 1_000_000}.{micros % 1_000_000:06d}"
+        if self._ts_from_clock:
+            now = round(self.clock.now().timestamp() * 1_000_000)
+            micros = max(now, self._last_ts_micros + _TS_STEP_MICROS)
+        else:
+            micros = _TS_EPOCH * 1_000_000 + next(self._ts_counter) * _TS_STEP_MICROS
+        self._last_ts_micros = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _writable_channel(self, args: dict[str, Any]) -> str:
         channel = args.get("channel")
@@ -659,6 +680,63 @@ class FakeSlack:
         channel = self._writable_channel(args)
         self.joined_channels.add(channel)
         return {"channel": self._channel_object(channel)}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The channel's messages, newest first; thread replies are not in it (as in Slack)."""
+        channel = str(args.get("channel", ""))
+        self._channel_object(channel)
+        found = [
+            m
+            for (ch, _), m in self._messages.items()
+            if ch == channel and m.get("thread_ts", m["ts"]) == m["ts"]
+        ]
+        return self._message_page(sorted(found, key=lambda m: float(m["ts"]), reverse=True), args)
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its parent, then its replies, oldest first."""
+        channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        self._channel_object(channel)
+        if (channel, ts) not in self._messages:
+            raise SlackError("thread_not_found")
+        found = [
+            m
+            for (ch, _), m in self._messages.items()
+            if ch == channel and (m["ts"] == ts or m.get("thread_ts") == ts)
+        ]
+        return self._message_page(sorted(found, key=lambda m: float(m["ts"])), args)
+
+    def _message_page(self, ordered: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
+        """One page of ``ordered`` within ``oldest``/``latest`` (``inclusive``), ``limit`` long,
+        continued by ``cursor``. Metadata only with ``include_all_metadata``, as Slack does."""
+        inclusive = _flag(args.get("inclusive"))
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args["latest"]) if args.get("latest") else float("inf")
+
+        def within(ts: float) -> bool:
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        window = [m for m in ordered if within(float(m["ts"]))]
+        start = int(args.get("cursor") or 0)
+        limit = min(int(args.get("limit") or _DEFAULT_PAGE), _MAX_PAGE)
+        page = window[start : start + limit]
+        more = start + limit < len(window)
+        metadata = _flag(args.get("include_all_metadata"))
+        messages = [
+            {k: copy.deepcopy(v) for k, v in m.items() if k != "channel" and (metadata or k != "metadata")}
+            for m in page
+        ]
+        return {
+            "messages": messages,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+
+def _flag(value: Any) -> bool:
+    """A boolean argument as Slack reads it: true, "true" or "1"."""
+    return value is True or str(value).lower() in ("true", "1")
 
 
 async def _stop_server(server: uvicorn.Server, grace: float = 5.0) -> None:

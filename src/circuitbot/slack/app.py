@@ -44,16 +44,38 @@ COMMAND = "/circuit"
 RECEIVED_AT = "circuitbot_received_at"
 RATE_LIMIT_RETRIES = 2
 CONNECTION_RETRIES = 2
+CALL_TIMEOUT_SECONDS = 30  # slack_sdk's default
+OUTBOX_TIMEOUT_SECONDS = 10
 
 
-def slack_client(settings: Settings, *, rate_limit_retries: int = RATE_LIMIT_RETRIES) -> AsyncWebClient:
-    """A Web API client for ``SLACK_API_URL`` that retries dropped connections and, unless
-    ``rate_limit_retries`` is 0, waits out 429s as Slack's Retry-After says."""
-    handlers: list[Any] = [AsyncConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES)]
+def slack_client(
+    settings: Settings,
+    *,
+    rate_limit_retries: int = RATE_LIMIT_RETRIES,
+    connection_retries: int = CONNECTION_RETRIES,
+    timeout_seconds: int = CALL_TIMEOUT_SECONDS,
+) -> AsyncWebClient:
+    """A Web API client for ``SLACK_API_URL`` whose calls each take at most ``timeout_seconds``
+    a try; it retries dropped connections ``connection_retries`` times and waits out 429s as
+    Slack's Retry-After says ``rate_limit_retries`` times (0: a single attempt)."""
+    handlers: list[Any] = []
+    if connection_retries > 0:
+        handlers.append(AsyncConnectionErrorRetryHandler(max_retry_count=connection_retries))
     if rate_limit_retries > 0:
         handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries))
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    return AsyncWebClient(token=token, base_url=settings.slack_api_url, retry_handlers=handlers)
+    return AsyncWebClient(
+        token=token, base_url=settings.slack_api_url, retry_handlers=handlers, timeout=timeout_seconds
+    )
+
+
+def outbox_client(settings: Settings) -> AsyncWebClient:
+    """The outbox's client: one attempt per call, bounded by ``OUTBOX_TIMEOUT_SECONDS``. The
+    outbox retries on its own terms, and a hidden retry of a post Slack already took is a
+    duplicate message; a short try keeps a delivery well inside the outbox's lease."""
+    return slack_client(
+        settings, rate_limit_retries=0, connection_retries=0, timeout_seconds=OUTBOX_TIMEOUT_SECONDS
+    )
 
 
 def group_members(client: AsyncWebClient) -> GroupMembers:

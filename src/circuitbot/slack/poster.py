@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -24,6 +25,8 @@ from circuitbot.chat.reply import PostError, Reply
 log = logging.getLogger(__name__)
 
 CONNECTION_ERROR = "connection_error"
+FIND_PAGES = 5  # pages read by find_posted before it gives up
+FIND_PAGE_SIZE = 200  # Slack's recommended page size
 
 
 def slack_error_code(exc: BaseException) -> str:
@@ -47,6 +50,15 @@ def _retry_after(response: AsyncSlackResponse) -> float | None:
     return None
 
 
+def _tagged(found: Any, wanted: Mapping[str, Any]) -> bool:
+    """Whether a message's metadata is ``wanted`` (payload values compared as text: Slack may
+    hand numbers back as strings)."""
+    if not isinstance(found, dict) or found.get("event_type") != wanted.get("event_type"):
+        return False
+    payload = found.get("event_payload") or {}
+    return all(str(payload.get(k)) == str(v) for k, v in (wanted.get("event_payload") or {}).items())
+
+
 def post_error(exc: BaseException) -> PostError:
     """The PostError for a failed Slack call; a 429 carries Slack's Retry-After."""
     code = slack_error_code(exc)
@@ -63,12 +75,69 @@ class SlackPoster:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
 
-    async def post(self, channel: str, reply: Reply, *, thread_ts: str | None = None) -> str:
+    async def post(
+        self,
+        channel: str,
+        reply: Reply,
+        *,
+        thread_ts: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Post; ``metadata`` (Slack message metadata: event_type, event_payload) tags the message
+        so :meth:`find_posted` can find it again."""
+        extra = {"metadata": dict(metadata)} if metadata else {}
         response = await self._call(
             "chat.postMessage",
-            self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, **reply.as_message()),
+            self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, **reply.as_message(), **extra),
         )
         return str(response["ts"])
+
+    async def find_posted(
+        self,
+        channel: str,
+        metadata: Mapping[str, Any],
+        *,
+        thread_ts: str | None = None,
+        since: datetime,
+    ) -> str | None:
+        """The ts of a message tagged with ``metadata`` (same event_type and payload) posted in
+        ``channel`` since ``since`` (in ``thread_ts``'s thread when given), or None.
+
+        Reads ``conversations.history`` (or ``conversations.replies``) with
+        ``include_all_metadata``, a page at a time, up to ``FIND_PAGES`` pages. Needs the
+        ``channels:history`` / ``groups:history`` scopes; raises PostError (e.g. missing_scope).
+        """
+        oldest = f"{since.timestamp():.6f}"
+        cursor: str | None = None
+        for _ in range(FIND_PAGES):
+            if thread_ts:
+                method = "conversations.replies"
+                call = self.client.conversations_replies(
+                    channel=channel,
+                    ts=thread_ts,
+                    oldest=oldest,
+                    include_all_metadata=True,
+                    limit=FIND_PAGE_SIZE,
+                    cursor=cursor,
+                )
+            else:
+                method = "conversations.history"
+                call = self.client.conversations_history(
+                    channel=channel,
+                    oldest=oldest,
+                    include_all_metadata=True,
+                    limit=FIND_PAGE_SIZE,
+                    cursor=cursor,
+                )
+            response = await self._call(method, call)
+            for message in response.get("messages") or []:
+                if _tagged(message.get("metadata"), metadata):
+                    return str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if cursor is None:
+                return None
+        log.warning("%s: no tagged message in the latest %d pages; assuming none", method, FIND_PAGES)
+        return None
 
     async def update(self, channel: str, ts: str, reply: Reply) -> None:
         await self._call("chat.update", self.client.chat_update(channel=channel, ts=ts, **reply.as_message()))

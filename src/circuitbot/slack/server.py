@@ -39,7 +39,7 @@ from circuitbot.chat.roles import RoleResolver
 from circuitbot.chat.router import Router
 from circuitbot.runtime import Runtime
 from circuitbot.settings import ConfigError, Settings
-from circuitbot.slack.app import BackgroundWork, build_app, group_members, slack_client
+from circuitbot.slack.app import BackgroundWork, build_app, group_members, outbox_client, slack_client
 from circuitbot.slack.poster import SlackPoster, slack_error_code
 
 log = logging.getLogger(__name__)
@@ -66,8 +66,11 @@ def require_slack_settings(settings: Settings, *, http: bool) -> None:
 def attach_slack(runtime: Runtime, settings: Settings, *, work: BackgroundWork | None = None) -> AsyncApp:
     """The Bolt app on ``runtime``; gives the runtime its Slack voice and user-group lookup."""
     client = slack_client(settings)
-    # The outbox and approvals retry on their own terms, so their client waits out no 429s.
+    # Approvals retry on their own terms, so their client waits out no 429s.
     runtime.poster = SlackPoster(slack_client(settings, rate_limit_retries=0))
+    sender = getattr(runtime.watches, "sender", None)
+    if sender is not None:  # the outbox: single short tries, its posts tagged and looked up
+        sender.poster = SlackPoster(outbox_client(settings))
     runtime.roles = RoleResolver(settings, group_members=group_members(client), clock=runtime.clock)
     return build_app(runtime, Router(runtime), settings=settings, client=client, work=work)
 

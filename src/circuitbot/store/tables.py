@@ -219,6 +219,7 @@ class OutboxMessage(Base):
     sent_ts: Mapped[str | None] = mapped_column(String(32))
     # pending | sent | failed | superseded (a newer edit of the same card replaced it unsent)
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    # how the latest try ended, or "in flight…" while one is under way (or its sender died)
     last_error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (

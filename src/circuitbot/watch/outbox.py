@@ -9,6 +9,12 @@ later message of a watch never overtakes an earlier one. Each channel gets about
 second from this process. A failed delivery is retried with backoff (Slack's Retry-After when it
 gives one) for as long as it takes: an outage loses nothing. A channel that is gone (archived,
 not found, the bot removed) pauses the watch and tells whoever created it, by direct message.
+
+Nothing is posted twice either. A delivery is bounded (``DELIVERY_TIMEOUT_SECONDS``) well inside
+the lease, so no other sender claims a row still being posted. And a post Slack took but this
+process never recorded (a timeout after Slack accepted it, a crash before the pass was written)
+is found again: each post carries Slack message metadata naming its row (``OUTBOX_EVENT``), and a
+row tried before is first looked up in its channel or thread, and settled if it is there.
 """
 
 from __future__ import annotations
@@ -20,14 +26,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Row, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from circuitbot import metrics
-from circuitbot.chat.reply import PostError, Reply
+from circuitbot.chat.reply import Poster, PostError, Reply
 from circuitbot.store.tables import OutboxMessage, Watch
 from circuitbot.watch import messages
 
@@ -62,6 +68,31 @@ MESSAGE_ERRORS = frozenset(
 # once it is fixed, every pending message goes out.
 
 MAX_RETRY_SECONDS = 300.0
+# A delivery (a look-up and a post, single attempts of at most 10 s each with the Slack poster)
+# is cut off here; the lease is several times this, so a row is never posted by two senders.
+DELIVERY_TIMEOUT_SECONDS = 30.0
+LEASE_SECONDS = 4 * DELIVERY_TIMEOUT_SECONDS
+OUTBOX_EVENT = "circuitbot_outbox"  # the metadata event_type tagging each post with its row
+LOOKUP_MARGIN = timedelta(minutes=5)  # look from this long before a row was written (clock skew)
+# A try that ended with one of these certainly posted nothing: no look-up before the next one.
+NOT_POSTED = frozenset({"ratelimited", "no_poster"})
+# A claim writes one of these into last_error, so a process that dies mid-delivery leaves a
+# mark: whether the row may have been posted by then (its earlier tries, or this one) or not.
+IN_FLIGHT = "in flight"
+IN_FLIGHT_UNSURE = "in flight; an earlier try may have posted it"
+LOOKUP_ERROR_PREFIX = "lookup_"  # a failed look-up proves nothing: the next try looks again
+# Slack cannot show us the channel's history (no scope, a DM addressed by user id, …): post
+# without looking rather than never.
+CANNOT_LOOK = frozenset(
+    {
+        "missing_scope",
+        "not_in_channel",
+        "channel_not_found",
+        "thread_not_found",
+        "not_allowed_token_type",
+        "method_not_supported_for_channel_type",
+    }
+)
 STREAM_CHUNK = 500  # streams per IN (…) list
 PENDING_GAUGE_SECONDS = 5.0  # how often the pending-count gauge is refreshed
 RETENTION = timedelta(days=7)  # delivered (or superseded) rows are kept this long, for inspection
@@ -175,6 +206,28 @@ async def supersede_card_updates(session: AsyncSession, watch_ids: Sequence[int]
         )
 
 
+@runtime_checkable
+class TaggingPoster(Protocol):
+    """A poster that tags its posts with Slack message metadata and finds them again by it
+    (``SlackPoster``); with any other poster the outbox posts untagged and never looks."""
+
+    async def post(
+        self,
+        channel: str,
+        reply: Reply,
+        *,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> str: ...
+
+    async def find_posted(
+        self, channel: str, metadata: dict[str, Any], *, thread_ts: str | None = None, since: datetime
+    ) -> str | None:
+        """The ts of the bot's message carrying ``metadata`` posted since ``since`` in the
+        channel (in ``thread_ts``'s thread when given), or None. Raises PostError."""
+        ...
+
+
 @dataclass(frozen=True)
 class _Claimed:
     id: int
@@ -187,6 +240,8 @@ class _Claimed:
     payload: dict[str, Any]
     watch_id: int | None
     attempts: int  # including this one
+    created_at: datetime
+    last_error: str | None  # IN_FLIGHT or IN_FLIGHT_UNSURE, as the claim wrote it
 
     @classmethod
     def of(cls, row: Row[Any]) -> _Claimed:
@@ -201,7 +256,19 @@ class _Claimed:
             payload=dict(row.payload),
             watch_id=row.watch_id,
             attempts=row.attempts,
+            created_at=row.created_at,
+            last_error=row.last_error,
         )
+
+    @property
+    def tag(self) -> dict[str, Any]:
+        """The Slack message metadata naming this row."""
+        return {"event_type": OUTBOX_EVENT, "event_payload": {"outbox_id": self.id}}
+
+    @property
+    def may_have_been_posted(self) -> bool:
+        """An earlier attempt may have reached Slack: look before posting again."""
+        return self.last_error == IN_FLIGHT_UNSURE
 
 
 _CLAIMED_COLUMNS = (
@@ -215,6 +282,8 @@ _CLAIMED_COLUMNS = (
     OutboxMessage.payload,
     OutboxMessage.watch_id,
     OutboxMessage.attempts,
+    OutboxMessage.created_at,
+    OutboxMessage.last_error,
 )
 
 
@@ -234,12 +303,14 @@ class OutboxSender:
         runtime: Runtime,
         *,
         per_channel_interval: float = 1.0,
-        lease_seconds: float = 60.0,
+        lease_seconds: float = LEASE_SECONDS,
         claim_limit: int = 200,
         idle_seconds: float = 0.5,
         max_retry_seconds: float = MAX_RETRY_SECONDS,
     ) -> None:
         self.runtime = runtime
+        # The bot's voice for the outbox; ``runtime.poster`` unless a front end gives it its own.
+        self.poster: Poster | None = None
         self.per_channel_interval = per_channel_interval
         self.lease = timedelta(seconds=lease_seconds)
         self.claim_limit = claim_limit
@@ -361,7 +432,17 @@ class OutboxSender:
         lease = (
             update(OutboxMessage)
             .where(target)
-            .values(next_attempt_at=now + self.lease, attempts=OutboxMessage.attempts + 1)
+            .values(
+                next_attempt_at=now + self.lease,
+                attempts=OutboxMessage.attempts + 1,
+                last_error=case(  # the row's previous values: how its previous try ended
+                    (
+                        or_(OutboxMessage.attempts == 0, OutboxMessage.last_error.in_(NOT_POSTED)),
+                        IN_FLIGHT,
+                    ),
+                    else_=IN_FLIGHT_UNSURE,
+                ),
+            )
             .returning(*_CLAIMED_COLUMNS)
             .execution_options(synchronize_session=False)
         )
@@ -383,31 +464,58 @@ class OutboxSender:
             return {r.id: (r.thread_ts, r.status_ts) for r in rows}
 
     async def _deliver(self, row: _Claimed, target: tuple[str | None, str | None] | None) -> _Outcome:
-        poster = self.runtime.poster
+        try:
+            async with asyncio.timeout(DELIVERY_TIMEOUT_SECONDS):
+                return await self._attempt(row, target)
+        except PostError as exc:
+            return _Outcome(row, error=exc.error, retry_after=exc.retry_after)
+        except Exception as exc:  # a timeout, a network error, a bug in a poster: retry like an outage
+            log.warning("outbox row %s: delivery raised %s", row.id, type(exc).__name__)
+            return _Outcome(row, error=type(exc).__name__)
+
+    async def _attempt(self, row: _Claimed, target: tuple[str | None, str | None] | None) -> _Outcome:
+        poster = self.poster or self.runtime.poster
+        if poster is None:
+            raise PostError("no_poster")
         thread_ts, status_ts = target or (None, None)
         reply = Reply(text=row.payload.get("text", ""), blocks=list(row.payload.get("blocks") or []))
         reply.ephemeral = row.kind == "ephemeral"
-        try:
-            if poster is None:
-                raise PostError("no_poster")
-            if row.kind in ("post", "parent"):
-                return _Outcome(row, sent_ts=await poster.post(row.channel, reply, thread_ts=row.thread_ts))
+        if row.kind in ("post", "parent", "reply"):
             if row.kind == "reply":
-                ts = await poster.post(row.channel, reply, thread_ts=row.thread_ts or thread_ts)
-                return _Outcome(row, sent_ts=ts)
-            if row.kind == "update":
-                ts = row.update_ts or status_ts
-                if ts is None:  # the card was never posted (Slack refused it): nothing to edit
-                    raise PostError("message_not_found")
-                await poster.update(row.channel, ts, reply)
-                return _Outcome(row, sent_ts=ts)
-            await poster.post_ephemeral(row.channel, row.user or "", reply)
-            return _Outcome(row)
+                thread_ts = row.thread_ts or thread_ts
+            else:
+                thread_ts = row.thread_ts
+            if not isinstance(poster, TaggingPoster):
+                return _Outcome(row, sent_ts=await poster.post(row.channel, reply, thread_ts=thread_ts))
+            if row.may_have_been_posted:
+                found = await self._posted_before(poster, row, thread_ts)
+                if found is not None:
+                    log.info("outbox row %s was posted by an earlier attempt (ts %s)", row.id, found)
+                    return _Outcome(row, sent_ts=found)
+            ts = await poster.post(row.channel, reply, thread_ts=thread_ts, metadata=row.tag)
+            return _Outcome(row, sent_ts=ts)
+        if row.kind == "update":  # an edit is the same edit however often it is made
+            ts = row.update_ts or status_ts
+            if ts is None:  # the card was never posted (Slack refused it): nothing to edit
+                raise PostError("message_not_found")
+            await poster.update(row.channel, ts, reply)
+            return _Outcome(row, sent_ts=ts)
+        # An ephemeral message cannot be looked up: a retry may show it twice, to one person.
+        await poster.post_ephemeral(row.channel, row.user or "", reply)
+        return _Outcome(row)
+
+    async def _posted_before(self, poster: TaggingPoster, row: _Claimed, thread_ts: str | None) -> str | None:
+        """The ts of this row's post if an earlier attempt made it; None if not, or if Slack
+        cannot say (then posting again is the lesser evil: a message twice, never none)."""
+        try:
+            return await poster.find_posted(
+                row.channel, row.tag, thread_ts=thread_ts, since=row.created_at - LOOKUP_MARGIN
+            )
         except PostError as exc:
-            return _Outcome(row, error=exc.error, retry_after=exc.retry_after)
-        except Exception as exc:  # a network error, a bug in a poster: retry like an outage
-            log.warning("outbox row %s: delivery raised %s", row.id, type(exc).__name__)
-            return _Outcome(row, error=type(exc).__name__)
+            if exc.error not in CANNOT_LOOK:  # Slack is busy or down: the post would fare no better
+                raise PostError(LOOKUP_ERROR_PREFIX + exc.error, retry_after=exc.retry_after) from exc
+            log.warning("outbox row %s: cannot look for an earlier post (%s)", row.id, exc.error)
+            return None
 
     async def _settle(self, outcomes: Sequence[_Outcome]) -> None:
         """Record a pass in one transaction: sent rows marked (once), failed ones rescheduled."""
