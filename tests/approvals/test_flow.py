@@ -291,6 +291,23 @@ async def test_a_precondition_failure_at_execution_fails_with_the_provider_text(
     assert harness.provider.writes == 1
 
 
+async def test_slack_trouble_does_not_undo_a_decision(harness, caplog) -> None:
+    request_id = await harness.request()
+
+    async def broken(*args, **kwargs) -> None:
+        raise RuntimeError("Slack said: token xoxb-1234 is invalid")
+
+    harness.poster.post = harness.poster.update = broken
+    clicked = await harness.click("approve", request_id, "UAPP1")
+
+    assert "You approved" in clicked.text
+    assert (await harness.row(request_id)).status == "succeeded"
+    assert harness.provider.writes == 1
+    assert f"could not update request {request_id} in CAPPROVALS: RuntimeError" in caplog.text
+    assert "could not post to CAPPROVALS: RuntimeError" in caplog.text
+    assert "xoxb" not in caplog.text
+
+
 async def test_success_starts_a_watch_in_the_approval_thread(harness) -> None:
     watches = harness.runtime.watches = FakeWatches()
     request_id = await harness.request()

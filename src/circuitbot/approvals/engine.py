@@ -44,11 +44,11 @@ from circuitbot.actions.registry import (
     Refused,
     Role,
 )
-from circuitbot.approvals import listings, policy
+from circuitbot.approvals import listings, notify, policy
 from circuitbot.approvals import messages as msg
 from circuitbot.approvals.secrets import Masker, SecretBox, SecretKeyMissing, secret_fields
 from circuitbot.chat import blocks as bk
-from circuitbot.chat.reply import PostError, Reply
+from circuitbot.chat.reply import Reply
 from circuitbot.store.audit import audit
 from circuitbot.store.tables import ApprovalDecision, ApprovalRequest
 
@@ -90,6 +90,7 @@ class ApprovalEngine:
         # Built now, so a bad key stops start-up rather than the first request. ``local_key``: may
         # keep a generated key in data_dir, where that is the user's own (sandbox, shell).
         self.box = SecretBox(runtime.settings, local=local_key)
+        self.notify = notify.Notifier(runtime)
         self._task: asyncio.Task | None = None
         self._stopping = asyncio.Event()  # set by stop(): no new round, and the sleep is cut short
 
@@ -150,48 +151,6 @@ class ApprovalEngine:
     async def load(self, request_id: str) -> tuple[ApprovalRequest | None, list[str]]:
         """The request and the users who approved it so far, in order."""
         return await listings.load(self.db, request_id)
-
-    # -- Slack messages ------------------------------------------------------------------------
-
-    async def _post(self, channel: str, reply: Reply, thread_ts: str | None = None) -> str | None:
-        poster = self.runtime.poster
-        if poster is None:
-            return None
-        try:
-            return await poster.post(channel, reply, thread_ts=thread_ts)
-        except PostError as exc:
-            log.warning("could not post to %s: %s", channel, exc.error)
-        except Exception as exc:  # Slack trouble must not undo a decision already made
-            log.warning("could not post to %s: %s", channel, exc.__class__.__name__)
-        return None
-
-    async def refresh(self, request_id: str) -> None:
-        """Update the request's message(s) in place to show its current state."""
-        row, approvers = await self.load(request_id)
-        poster = self.runtime.poster
-        if row is None or poster is None:
-            return
-        reply = msg.request_message(row, approvers)
-        for channel, ts in self._copies(row):
-            try:
-                await poster.update(channel, ts, reply)
-            except PostError as exc:
-                log.warning("could not update request %s in %s: %s", row.id, channel, exc.error)
-            except Exception as exc:
-                log.warning("could not update request %s in %s: %s", row.id, channel, exc.__class__.__name__)
-
-    def _copies(self, row: ApprovalRequest) -> list[tuple[str, str]]:
-        copies = []
-        if row.approvals_channel and row.approvals_ts:
-            copies.append((row.approvals_channel, row.approvals_ts))
-        if row.channel and row.requester_ts:
-            copies.append((row.channel, row.requester_ts))
-        return copies
-
-    async def _thread(self, row: ApprovalRequest, reply: Reply) -> None:
-        """A detail in the thread of each copy of the request's message."""
-        for channel, ts in self._copies(row):
-            await self._post(channel, reply, thread_ts=ts)
 
     # -- request -------------------------------------------------------------------------------
 
@@ -278,7 +237,7 @@ class ApprovalEngine:
             raise OperationError("could not store the request; try again")
         metrics.approvals.labels(msg.PENDING).inc()
         log.info("request %s created for %s by %s", row.id, op.name, caller.user_id)
-        where = await self._post_request(row)
+        where = await self.notify.post_request(row)
         return msg.created(row, where)
 
     async def _preview(self, ctx: OpContext, op: Operation, params: Params, masker: Masker) -> Preview:
@@ -298,32 +257,6 @@ class ApprovalEngine:
                 masker.text(str(exc)),
             )
             raise OperationError(f"could not read the current state (error id {error_id})") from None
-
-    async def _post_request(self, row: ApprovalRequest) -> list[str]:
-        """Post the request to the approvals channel and the requester's channel; keep the ts."""
-        reply = msg.request_message(row)
-        approvals_channel = self.settings.approvals_channel or row.channel
-        values: dict[str, Any] = {"approvals_channel": approvals_channel}
-        where = []
-        if approvals_channel:
-            thread = row.thread_ts if approvals_channel == row.channel else None
-            values["approvals_ts"] = await self._post(approvals_channel, reply, thread)
-            if values["approvals_ts"]:
-                where.append(approvals_channel)
-        if row.channel and row.channel != approvals_channel:
-            values["requester_ts"] = await self._post(row.channel, reply, row.thread_ts)
-            if values["requester_ts"]:
-                where.append(row.channel)
-        async with self.db.session() as session:
-            await session.execute(
-                update(ApprovalRequest)
-                .where(ApprovalRequest.id == row.id)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-        for key, value in values.items():
-            setattr(row, key, value)
-        return where
 
     # -- decisions -----------------------------------------------------------------------------
 
@@ -429,11 +362,11 @@ class ApprovalEngine:
         assert row is not None
         if won:
             log.info("request %s approved by %s", row.id, ctx.caller.user_id)
-            await self.refresh(row.id)
+            await self.notify.refresh(row.id)
             return Reply.plain(f":white_check_mark: You approved `{row.id}`; running it now.")
         if row.status == msg.PENDING:
-            await self.refresh(row.id)
-            await self._thread(
+            await self.notify.refresh(row.id)
+            await self.notify.thread(
                 row,
                 msg.thread_note(
                     f"{msg.user(ctx.caller.user_id)} approved ({len(approvers)} of {row.approvals_required})."
@@ -500,7 +433,7 @@ class ApprovalEngine:
         if not won:
             return self._already(row)
         log.info("request %s rejected by %s", row.id, ctx.caller.user_id)
-        await self.refresh(row.id)
+        await self.notify.refresh(row.id)
         return Reply.plain(f":no_entry: You rejected `{row.id}`.")
 
     async def cancel(self, ctx: OpContext, request_id: str) -> Reply:
@@ -539,7 +472,7 @@ class ApprovalEngine:
             row, _ = await self.load(row.id)
             assert row is not None
             return self._already(row)
-        await self.refresh(row.id)
+        await self.notify.refresh(row.id)
         return Reply.plain(f"Request `{row.id}` canceled.")
 
     # -- execution -----------------------------------------------------------------------------
@@ -594,7 +527,7 @@ class ApprovalEngine:
                 # Between the claim and the lease another replica's recovery took it for an orphan.
                 log.warning("request %s is no longer ours to run", request_id)
                 return row.status if row is not None else None
-            await self.refresh(row.id)
+            await self.notify.refresh(row.id)
             op = self.runtime.registry.by_name(row.operation)
             if self.after_claim is not None:
                 await self.after_claim(row.id)
@@ -651,12 +584,16 @@ class ApprovalEngine:
             log.warning("request %s was no longer ours to finish", row.id)
             return (await self.load(row.id))[0].status
         log.info("request %s %s", row.id, status)
-        await self.refresh(row.id)
+        await self.notify.refresh(row.id)
         if error is None:
-            await self._thread(row, msg.thread_note(f":large_green_circle: `{row.id}` succeeded.", detail))
+            await self.notify.thread(
+                row, msg.thread_note(f":large_green_circle: `{row.id}` succeeded.", detail)
+            )
             await self._follow(row, op, params, result)
         else:
-            await self._thread(row, msg.thread_note(f":red_circle: `{row.id}` failed: {bk.escape(error)}"))
+            await self.notify.thread(
+                row, msg.thread_note(f":red_circle: `{row.id}` failed: {bk.escape(error)}")
+            )
         return status
 
     async def _context(self, row: ApprovalRequest) -> OpContext:
@@ -679,7 +616,7 @@ class ApprovalEngine:
             target = op.follow(params, result)
             if target is None:
                 return
-            channel, ts = (self._copies(row) or [(row.channel, row.thread_ts)])[0]
+            channel, ts = (notify.copies(row) or [(row.channel, row.thread_ts)])[0]
             if channel is None:
                 return
             await watches.watch(
@@ -763,8 +700,8 @@ class ApprovalEngine:
             if moved:
                 outcome[row.id] = status
                 log.warning("request %s was interrupted while executing: now %s", row.id, status)
-                await self.refresh(row.id)
-                await self._thread(row, msg.recovered_note(row, visible, why))
+                await self.notify.refresh(row.id)
+                await self.notify.thread(row, msg.recovered_note(row, visible, why))
         return outcome
 
     async def _verify(self, row: ApprovalRequest) -> tuple[bool, str]:
@@ -810,7 +747,7 @@ class ApprovalEngine:
                 self._audit(session, actor="system", action="status.expired", result="ok", row=row)
         if moved:
             log.info("request %s expired", request_id)
-            await self.refresh(request_id)
+            await self.notify.refresh(request_id)
         return moved
 
     # -- listings ------------------------------------------------------------------------------
