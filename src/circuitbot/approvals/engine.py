@@ -65,6 +65,15 @@ def new_request_id() -> str:
     return "R" + "".join(secrets.choice(ID_ALPHABET) for _ in range(6))
 
 
+class Audited:
+    """Who a status change is audited as, with what result and detail (see ``ApprovalEngine._cas``)."""
+
+    def __init__(self, actor: str, result: str = "ok", **detail: Any) -> None:
+        self.actor = actor
+        self.result = result
+        self.detail = detail
+
+
 class ApprovalEngine:
     """Owns the approval state machine; one per process, any number of processes per database."""
 
@@ -134,9 +143,18 @@ class ApprovalEngine:
         )
 
     async def _cas(
-        self, session: AsyncSession, request_id: str, expected: str, new: str, *conditions: Any, **values: Any
+        self,
+        session: AsyncSession,
+        request: ApprovalRequest | str,
+        expected: str,
+        new: str,
+        *conditions: Any,
+        audit: Audited | None = None,
+        **values: Any,
     ) -> bool:
-        """Move one request from ``expected`` to ``new``; False when someone else moved it first."""
+        """Move one request from ``expected`` to ``new``; False when someone else moved it first.
+        With ``audit``, a move writes its audit row (``status.<new>``) in the same transaction."""
+        request_id = request if isinstance(request, str) else request.id
         stmt = (
             update(ApprovalRequest)
             .where(ApprovalRequest.id == request_id, ApprovalRequest.status == expected, *conditions)
@@ -146,6 +164,16 @@ class ApprovalEngine:
         moved = (await session.execute(stmt)).rowcount == 1
         if moved:
             metrics.approvals.labels(new).inc()
+            if audit is not None:
+                row = await session.get(ApprovalRequest, request_id) if isinstance(request, str) else request
+                self._audit(
+                    session,
+                    actor=audit.actor,
+                    action=f"status.{new}",
+                    result=audit.result,
+                    row=row,
+                    **audit.detail,
+                )
         return moved
 
     async def load(self, request_id: str) -> tuple[ApprovalRequest | None, list[str]]:
@@ -348,16 +376,15 @@ class ApprovalEngine:
         async with self.db.session() as session:
             won = await self._cas(
                 session,
-                row.id,
+                row,
                 msg.PENDING,
                 msg.APPROVED,
                 votes >= ApprovalRequest.approvals_required,
                 ApprovalRequest.expires_at > now,
+                audit=Audited(ctx.caller.user_id),
                 decided_by=ctx.caller.user_id,
                 decided_at=now,
             )
-            if won:
-                self._audit(session, actor=ctx.caller.user_id, action="status.approved", result="ok", row=row)
         row, approvers = await self.load(row.id)
         assert row is not None
         if won:
@@ -412,22 +439,14 @@ class ApprovalEngine:
         async with self.db.session() as session:
             won = await self._cas(
                 session,
-                row.id,
+                row,
                 msg.PENDING,
                 msg.REJECTED,
+                audit=Audited(ctx.caller.user_id, reason=reason),
                 decided_by=ctx.caller.user_id,
                 decided_at=self.clock.now(),
                 reason=reason,
             )
-            if won:
-                self._audit(
-                    session,
-                    actor=ctx.caller.user_id,
-                    action="status.rejected",
-                    result="ok",
-                    row=row,
-                    reason=reason,
-                )
         row, _ = await self.load(row.id)
         assert row is not None
         if not won:
@@ -454,20 +473,16 @@ class ApprovalEngine:
         async with self.db.session() as session:
             won = await self._cas(
                 session,
-                row.id,
+                row,
                 msg.PENDING,
                 msg.CANCELED,
                 ApprovalRequest.expires_at > now,
+                audit=Audited(user_id),
                 decided_by=user_id,
                 decided_at=now,
             )
-            self._audit(
-                session,
-                actor=user_id,
-                action="status.canceled" if won else "cancel",
-                result="ok" if won else "too_late",
-                row=row,
-            )
+            if not won:
+                self._audit(session, actor=user_id, action="cancel", result="too_late", row=row)
         if not won:
             row, _ = await self.load(row.id)
             assert row is not None
@@ -487,21 +502,15 @@ class ApprovalEngine:
         return await self._run_claimed(request_id)
 
     async def _claim(self, session: AsyncSession, request_id: str) -> bool:
-        now = self.clock.now()
-        claimed = await self._cas(
-            session, request_id, msg.APPROVED, msg.EXECUTING, claimed_by=self.instance_id, claimed_at=now
+        return await self._cas(
+            session,
+            request_id,
+            msg.APPROVED,
+            msg.EXECUTING,
+            audit=Audited("system", instance=self.instance_id),
+            claimed_by=self.instance_id,
+            claimed_at=self.clock.now(),
         )
-        if claimed:
-            row = await session.get(ApprovalRequest, request_id)
-            self._audit(
-                session,
-                actor="system",
-                action="status.executing",
-                result="ok",
-                row=row,
-                instance=self.instance_id,
-            )
-        return claimed
 
     @asynccontextmanager
     async def _lease(self, request_id: str) -> AsyncIterator[tuple[AsyncSession, ApprovalRequest | None]]:
@@ -564,22 +573,19 @@ class ApprovalEngine:
             stored = {"text": bk.clip(detail.text, 4000)} if detail is not None else None
             finished = await self._cas(
                 session,
-                row.id,
+                row,
                 msg.EXECUTING,
                 status,
                 ApprovalRequest.claimed_by == self.instance_id,
+                audit=Audited("system", error=error),
                 finished_at=self.clock.now(),
                 result=stored,
                 error=error,
             )
-            self._audit(
-                session,
-                actor="system",
-                action=f"status.{status}",
-                result="ok" if finished else "lost",
-                row=row,
-                error=error,
-            )
+            if not finished:
+                self._audit(
+                    session, actor="system", action=f"status.{status}", result="lost", row=row, error=error
+                )
         if not finished:  # reconciled by another replica meanwhile; its verdict stands
             log.warning("request %s was no longer ours to finish", row.id)
             return (await self.load(row.id))[0].status
@@ -679,24 +685,17 @@ class ApprovalEngine:
                 status = msg.SUCCEEDED if visible else msg.NEEDS_ATTENTION
                 moved = await self._cas(
                     session,
-                    row.id,
+                    row,
                     msg.EXECUTING,
                     status,
                     ApprovalRequest.claimed_by == row.claimed_by,
+                    audit=Audited(
+                        "system", "recovered", error=None if visible else why, claimed_by=row.claimed_by
+                    ),
                     finished_at=self.clock.now(),
                     error=None if visible else why,
                     result={"text": "reconciled after a restart: the change is visible"} if visible else None,
                 )
-                if moved:
-                    self._audit(
-                        session,
-                        actor="system",
-                        action=f"status.{status}",
-                        result="recovered",
-                        row=row,
-                        error=None if visible else why,
-                        claimed_by=row.claimed_by,
-                    )
             if moved:
                 outcome[row.id] = status
                 log.warning("request %s was interrupted while executing: now %s", row.id, status)
@@ -739,12 +738,10 @@ class ApprovalEngine:
                 msg.PENDING,
                 msg.EXPIRED,
                 ApprovalRequest.expires_at <= now,
+                audit=Audited("system"),
                 decided_at=now,
                 decided_by="system",
             )
-            if moved:
-                row = await session.get(ApprovalRequest, request_id)
-                self._audit(session, actor="system", action="status.expired", result="ok", row=row)
         if moved:
             log.info("request %s expired", request_id)
             await self.notify.refresh(request_id)
