@@ -12,8 +12,12 @@ Every status change is a compare-and-set in the database (``UPDATE … WHERE id 
 Execution is claimed (approved → executing) before the provider is called and is never retried
 blindly: a request found in ``executing`` after a crash is reconciled with the operation's
 ``verify`` (is the change visible at the provider?) and becomes succeeded or needs_attention.
-On PostgreSQL the executor also holds a row lock (its lease) while it runs, so a replica that
-starts meanwhile can tell a running execution from an orphaned one (``FOR UPDATE SKIP LOCKED``).
+On PostgreSQL the executor also holds a row lock (its lease) from just after the claim until the
+outcome is recorded, so a replica that starts meanwhile can tell a running execution from an
+orphaned one (``FOR UPDATE SKIP LOCKED``); under the lease it checks that the claim is still its
+own, and the sweep claims a request only when it can run it at once.
+
+The request's Slack messages are in ``notify``, the read-only listings in ``listings``.
 """
 
 from __future__ import annotations
@@ -94,7 +98,7 @@ class ApprovalEngine:
         self.expiry_seconds = expiry_seconds
         # An 'executing' row claimed this long ago whose lease is free has lost its executor.
         self.orphan_after_seconds = orphan_after_seconds
-        # Test hook: runs right after a claim, before execute (raise to simulate a crash there).
+        # Test hook: runs once a claimed request is leased, before execute (raise to simulate a crash).
         self.after_claim: AfterClaim | None = None
         # Built now, so a bad key stops start-up rather than the first request. ``local_key``: may
         # keep a generated key in data_dir, where that is the user's own (sandbox, shell).
