@@ -251,7 +251,7 @@ async def test_an_approved_write_that_was_lost_before_azure_saw_it_is_reported_n
     await harness.approve(request_id)
 
     row = await harness.row(request_id)
-    assert row.status == "failed"
+    assert row.status == "needs_attention"  # not "failed": nobody should simply request it again
     assert "was lost" in row.error and "not sent again" in row.error
     assert f"`az show {EUAP_NEW}` tells which" in row.error
     assert len(harness.recorder.sent("PUT", "/expressRouteCrossConnections/")) == 1

@@ -100,6 +100,12 @@ class OperationError(Exception):
     """A failure to show the user as it is (a provider's refusal, a missing resource)."""
 
 
+class OutcomeUnknown(OperationError):
+    """The provider may or may not have applied a change (its answer was lost, or it is still
+    running past our patience). The approval ends needing attention, never "failed", so nobody
+    requests it again on top of a change that landed."""
+
+
 class Refused(OperationError):
     """A mutation refused before approval: it would change nothing, or a precondition fails."""
 

@@ -43,6 +43,7 @@ from circuitbot.actions.registry import (
     OpContext,
     Operation,
     OperationError,
+    OutcomeUnknown,
     Params,
     Preview,
     Refused,
@@ -534,6 +535,7 @@ class ApprovalEngine:
         result: Any = None
         detail: Reply | None = None
         error: str | None = None
+        unknown = False  # the provider may or may not have applied it
         masker = Masker(())
         async with self._lease(request_id) as (session, row):
             if row is None or row.status != msg.EXECUTING or row.claimed_by != self.instance_id:
@@ -552,6 +554,9 @@ class ApprovalEngine:
                 ctx = await self._context(row)
                 # The one and only call: nothing below may retry it.
                 result = await op.execute(ctx, params)
+            except OutcomeUnknown as exc:
+                error = masker.text(str(exc)) or exc.__class__.__name__
+                unknown = True
             except OperationError as exc:
                 error = masker.text(str(exc)) or exc.__class__.__name__
             except Exception as exc:
@@ -573,7 +578,7 @@ class ApprovalEngine:
                 except Exception as exc:
                     log.warning("could not render the result of %s: %s", row.id, exc.__class__.__name__)
                     detail = Reply.plain("Done.", ephemeral=False)
-            status = msg.SUCCEEDED if error is None else msg.FAILED
+            status = msg.SUCCEEDED if error is None else msg.NEEDS_ATTENTION if unknown else msg.FAILED
             stored = {"text": bk.clip(detail.text, 4000)} if detail is not None else None
             finished = await self._cas(
                 session,
@@ -600,6 +605,10 @@ class ApprovalEngine:
                 row, msg.thread_note(f":large_green_circle: `{row.id}` succeeded.", detail)
             )
             await self._follow(row, op, params, result)
+        elif status == msg.NEEDS_ATTENTION:
+            await self.notify.thread(
+                row, msg.thread_note(f":warning: `{row.id}` needs attention: {bk.escape(error)}")
+            )
         else:
             await self.notify.thread(
                 row, msg.thread_note(f":red_circle: `{row.id}` failed: {bk.escape(error)}")

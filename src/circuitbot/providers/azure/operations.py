@@ -25,6 +25,7 @@ from circuitbot.actions.registry import (
     OpContext,
     Operation,
     OperationError,
+    OutcomeUnknown,
     Params,
     Preview,
     Refused,
@@ -81,14 +82,14 @@ async def azure_errors(key: str | None = None) -> AsyncIterator[None]:
             "longer matches), so nothing was written; request it again to review the current state"
         ) from None
     except AzureWriteUnconfirmed as exc:
-        raise OperationError(f"{exc.message} `az show {key}` tells which.") from None
+        raise OutcomeUnknown(f"{exc.message} `az show {key}` tells which.") from None
     except NotFound as exc:
         hint = " `az list` shows the circuits." if exc.code == "CrossConnectionNotFound" else ""
         raise OperationError(f"Azure {exc.code or 'NotFound'}: {exc.message}{hint}") from None
     except AzureCloudError as exc:
         raise OperationError(f"Azure {exc.code or exc.status}: {exc.message}") from None
     except AzureOperationTimeout as exc:
-        raise OperationError(f"{exc}; it may still finish, `az show {key}` tells") from None
+        raise OutcomeUnknown(f"{exc}; it may still finish, `az show {key}` tells") from None
     except ProviderHTTPError as exc:
         raise OperationError(str(exc)) from None
     except httpx.HTTPError as exc:
