@@ -255,11 +255,7 @@ def request_list(
         blocks.append(bk.section(line))
         if row.status == PENDING:
             blocks.append(_buttons(row))
-    buttons = bk.page_buttons(command_text, page, pages)
-    if buttons:
-        blocks.append(buttons)
-    if pages > 1:
-        blocks.append(bk.context(f"page {page} of {pages}"))
+    blocks.extend(bk.pager(command_text, page, pages))
     return Reply(text=f"{title}\n" + "\n".join(lines), blocks=blocks)
 
 
@@ -284,9 +280,5 @@ def audit_list(
     lines = bk.table(("when", "who", "what", "result", "request", "target", "note"), rows)
     title = f"Audit{about}: {total} event{'s' if total != 1 else ''}, newest first"
     blocks: list[dict[str, Any]] = [bk.section(f"*{bk.escape(title)}*"), *bk.code_sections(lines)]
-    buttons = bk.page_buttons(command_text, page, pages)
-    if buttons:
-        blocks.append(buttons)
-    if pages > 1:
-        blocks.append(bk.context(f"page {page} of {pages}"))
+    blocks.extend(bk.pager(command_text, page, pages))
     return Reply(text=title + "\n" + "\n".join(lines), blocks=blocks)

@@ -185,13 +185,12 @@ def page_buttons(command_text: str, page: int, pages: int) -> Block | None:
     return actions(*elements) if elements else None
 
 
-def pager(command_text: str, page: int, pages: int, *, total: int | None = None, what: str = "") -> list[Block]:
+def pager(command_text: str, page: int, pages: int) -> list[Block]:
     """The foot of a paged listing: "page x of y" and the page buttons (nothing for one page)."""
-    if pages <= 1:
-        return []
-    count = f" · {total} {what}".rstrip() if total is not None else ""
     buttons = page_buttons(command_text, page, pages)
-    return [context(f"page {page} of {pages}{count}"), *([buttons] if buttons else [])]
+    if buttons is None:
+        return []
+    return [context(f"page {page} of {pages}"), buttons]
 
 
 def paginate(items: Sequence[Any], page: int, per_page: int) -> tuple[list[Any], int, int]:

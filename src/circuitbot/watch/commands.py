@@ -152,10 +152,7 @@ def watches_render(infos: list[WatchInfo], params: WatchesParams, ctx: OpContext
     head = f"*{len(infos)} watch{'es' if len(infos) != 1 else ''}*{where}" + (
         f" (page {page} of {pages})" if pages > 1 else ""
     )
-    blocks = [bk.section(head), *bk.code_sections(lines)]
-    buttons = bk.page_buttons(ctx.command_text, page, pages)
-    if buttons:
-        blocks.append(buttons)
+    blocks = [bk.section(head), *bk.code_sections(lines), *bk.pager(ctx.command_text, page, pages)]
     return Reply(text=head, blocks=blocks)
 
 

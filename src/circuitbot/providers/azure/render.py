@@ -42,12 +42,7 @@ def _number(value: int | None) -> str:
 
 
 def _paged(blocks: list[dict[str, Any]], command_text: str, page: int, pages: int) -> list[dict[str, Any]]:
-    buttons = bk.page_buttons(command_text, page, pages)
-    if pages > 1:
-        blocks.append(bk.context(f"page {page} of {pages}"))
-    if buttons:
-        blocks.append(buttons)
-    return blocks
+    return [*blocks, *bk.pager(command_text, page, pages)]
 
 
 # --- port pairs -------------------------------------------------------------------------------
