@@ -196,17 +196,56 @@ async def test_a_message_slack_cannot_take_is_dropped_and_the_rest_still_go(
     assert [r.status for r in await rows(engine)] == ["failed", "sent"]
 
 
-async def test_the_background_sender_delivers_as_soon_as_a_watch_is_written(
-    engine: WatchEngine, poller: FakePoller, poster: RecordingPoster
+class SenderIdle:
+    """Tells when the background outbox sender has settled a number of deliveries and gone idle
+    (it then waits on the clock)."""
+
+    def __init__(self, engine: WatchEngine, poster: RecordingPoster, clock: FakeClock) -> None:
+        self.delivered = 0  # deliveries made when the sender last went idle
+        self._idle = asyncio.Event()
+        sleep, idle_seconds = clock.sleep, engine.sender.idle_seconds
+
+        async def watched_sleep(seconds: float) -> None:
+            if seconds == idle_seconds:
+                self.delivered = len(poster.sent)
+                self._idle.set()
+            await sleep(seconds)
+
+        clock.sleep = watched_sleep  # type: ignore[method-assign]
+
+    async def after(self, deliveries: int) -> None:
+        while True:
+            self._idle.clear()
+            if self.delivered >= deliveries:
+                return
+            await asyncio.wait_for(self._idle.wait(), 30)  # a safety net only; nothing waits on time
+
+
+async def test_the_background_engine_ticks_on_its_clock_and_delivers_at_once(
+    engine: WatchEngine, poller: FakePoller, poster: RecordingPoster, clock: FakeClock, settings
 ) -> None:
+    settings.watch.tick_seconds = FAST  # a tick comes round just as the watch is due
     poller.set("xc1", provisioningState="Creating")
+    idle = SenderIdle(engine, poster, clock)
     await engine.start()
     try:
         await watch(engine)
-        await asyncio.wait_for(poster.delivered.wait(), timeout=10)
+        await idle.after(1)  # the card: the watch wakes the sender, the clock need not move
+        [card] = poster.posts(CHANNEL)
+
+        poller.update("xc1", provisioningState="Succeeded")
+        await clock.advance(FAST)  # the tick: it finds the change and wakes the sender
+        await idle.after(2)
+        assert "Creating → *Succeeded*" in poster.thread(card.ts)[0]
+
+        # Written by another process: nobody wakes this sender, it looks on its own when idle.
+        await post(engine, "from another process", channel="CELSEWHERE")
+        await clock.advance(engine.sender.idle_seconds)
+        await idle.after(3)
+        assert [s.text for s in poster.posts("CELSEWHERE")] == ["from another process"]
     finally:
         await engine.stop()
-    assert len(poster.posts(CHANNEL)) == 1
+    assert clock.sleepers == 0
 
 
 async def test_slack_429s_and_500s_still_deliver_every_message_exactly_once(

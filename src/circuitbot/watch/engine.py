@@ -202,7 +202,7 @@ class WatchEngine:
         self.unreachable_after = unreachable_after
         self.lease = timedelta(seconds=lease_seconds)
         self._limits: dict[str, asyncio.Semaphore] = {}
-        self._scheduler: Any = None
+        self._ticker: asyncio.Task[None] | None = None
 
     @property
     def settings(self) -> WatchSettings:
@@ -227,28 +227,25 @@ class WatchEngine:
     # -- running in the background ----------------------------------------------------------------
 
     async def start(self) -> None:
-        """Tick every ``settings.watch.tick_seconds`` in this process, and deliver the outbox."""
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-        if self._scheduler is None:
-            self._scheduler = AsyncIOScheduler()
-            self._scheduler.add_job(
-                self._scheduled_tick,
-                "interval",
-                seconds=self.settings.tick_seconds,
-                id="watch-tick",
-                max_instances=1,
-                coalesce=True,
-            )
-            self._scheduler.start()
+        """Tick every ``settings.watch.tick_seconds`` (on the runtime's clock) in this process, and
+        deliver the outbox."""
+        if self._ticker is None:
+            self._ticker = asyncio.create_task(self._tick_forever(), name="watch-ticks")
         await self.sender.start()
 
     async def stop(self) -> None:
-        scheduler, self._scheduler = self._scheduler, None
-        if scheduler is not None:
-            with contextlib.suppress(Exception):  # already stopped with its event loop
-                scheduler.shutdown(wait=False)
+        ticker, self._ticker = self._ticker, None
+        if ticker is not None:  # a round cut short leaves its leases to expire: polled again, no more
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
         await self.sender.stop()
+
+    async def _tick_forever(self) -> None:
+        """One tick at a time, each ``tick_seconds`` after the last one ended."""
+        while True:
+            await self.runtime.clock.sleep(self.settings.tick_seconds)
+            await self._scheduled_tick()
 
     async def _scheduled_tick(self) -> None:
         try:
