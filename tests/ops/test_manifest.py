@@ -25,6 +25,10 @@ REQUIRED_BOT_SCOPES = {
     "channels:read",
     "groups:read",
     "im:write",
+    # the outbox looks for an earlier try's post (conversations.history / .replies) before re-sending
+    "channels:history",
+    "groups:history",
+    "im:history",
 }
 
 

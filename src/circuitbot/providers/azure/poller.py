@@ -92,6 +92,10 @@ class AzurePoller:
         self._listings = 0  # completed listings: a waiter whose count moved got a fresh one
         self._listing_lock = asyncio.Lock()
 
+    def normalize(self, resource_id: str) -> str:
+        """Service keys and ARM ids ignore case: one spelling per circuit, so one watch."""
+        return resource_id.strip().lower()
+
     async def snapshot_many(self, resource_ids: Sequence[str]) -> dict[str, Snapshot | Exception | None]:
         """One listing of every partner subscription (paged) answers for all the ids.
 
