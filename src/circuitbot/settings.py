@@ -143,6 +143,10 @@ class Settings(BaseSettings):
         None, description="Fernet key that encrypts secret parameters at rest (generated in the sandbox)"
     )
 
+    work_concurrency: int = Field(
+        8, ge=1, description="commands doing their work (after the ack) at once; the rest wait their turn"
+    )
+
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from chat_support import Acks, RecordingSurface
+from chat_support import Acks, Circuits, RecordingSurface
 from sqlalchemy import select
 
 from circuitbot.actions.registry import Interaction, Role
@@ -221,3 +221,39 @@ async def test_help_never_waits_on_a_user_group_lookup(runtime, router: Router) 
     assert lookups == ["SAPPROVERS"]
     caller = await router.caller("UGROUPIE", cached_only=True)
     assert caller.can(Role.APPROVER)
+
+
+async def test_work_after_the_ack_waits_its_turn_but_acks_never_do(runtime, router: Router) -> None:
+    from circuitbot.actions.registry import Operation
+
+    runtime.settings.work_concurrency = 1
+    router = Router(runtime)  # the slots are sized when the router is built
+    release = asyncio.Event()
+    started: list[str] = []
+
+    async def hold(ctx, params):
+        started.append(params.location or "")
+        await release.wait()
+        return ["circuit-001"]
+
+    runtime.registry.add(
+        Operation(provider="demo", verb="hold", summary="waits", params=Circuits, execute=hold, slow=True)
+    )
+    first_acks, second_acks = Acks(), Acks()
+    first = asyncio.create_task(
+        router.handle_command(
+            "demo hold a", user_id="UREQ", channel_id="C", surface=RecordingSurface(), ack=first_acks
+        )
+    )
+    second = asyncio.create_task(
+        router.handle_command(
+            "demo hold b", user_id="UREQ", channel_id="C", surface=RecordingSurface(), ack=second_acks
+        )
+    )
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert first_acks.replies and second_acks.replies  # both acked at once
+    assert started == ["a"]  # only one doing its work
+    release.set()
+    await asyncio.gather(first, second)
+    assert started == ["a", "b"]

@@ -8,6 +8,7 @@ rows and metrics, so operations stay small.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -68,6 +69,9 @@ class Router:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.registry = runtime.registry
+        # Work after the ack shares the event loop with new acks: bounding it keeps acks quick
+        # under a burst (the rest of the burst waits its turn instead of slowing every ack).
+        self._work_slots = asyncio.Semaphore(runtime.settings.work_concurrency)
 
     # -- parsing (pure, fast: runs before the ack) -------------------------------------------
 
@@ -167,11 +171,12 @@ class Router:
         ctx = OpContext(self.runtime, caller, inv.shown, surface)
         try:
             self._authorize(inv.op, caller)
-            if inv.needs_modal:
+            if inv.needs_modal:  # a trigger_id lives 3 s: never queued
                 await modals.open_for(ctx, inv.op, inv.data)
                 result = "modal"
             else:
-                await self.run(ctx, inv.op, params)
+                async with self._work_slots:
+                    await self.run(ctx, inv.op, params)
                 result = "ok"
         except CommandError as exc:
             result = "refused"

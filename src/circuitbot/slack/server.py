@@ -128,7 +128,7 @@ class _Server(uvicorn.Server):
 async def http_server(app: Any, host: str, port: int) -> AsyncIterator[int]:
     """Serve ``app`` with uvicorn until the block ends; yields the bound port (``port=0`` picks one)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio then sets TCP_NODELAY
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(128)

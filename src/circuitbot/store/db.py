@@ -27,9 +27,12 @@ class Database:
         if self.is_sqlite and self.url.database and self.url.database != ":memory:":
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs: dict = {"echo": echo}
-        if self.is_sqlite:
-            # One connection per use keeps aiosqlite simple; busy_timeout below serialises writers.
+        if self.is_sqlite and self.url.database in (None, "", ":memory:"):
             kwargs["poolclass"] = NullPool
+        elif self.is_sqlite:
+            # Pooled: a new aiosqlite connection costs a thread and three PRAGMAs, on every session.
+            # busy_timeout below serialises the writers.
+            kwargs.update(pool_size=5, max_overflow=5)
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
