@@ -48,6 +48,7 @@ async def test_a_batch_answers_keys_and_ids_from_one_listing(harness: Harness) -
     poller = harness.runtime.pollers["azure"]
     woodgrove_id = (await drive(harness.clock, harness.client.get_cross_connection(WOODGROVE))).id
     unknown = "00000000-0000-0000-0000-000000000000"
+    harness.sim.page_size = 4  # several pages to follow
     harness.sim.reset_calls()
 
     found = await drive(harness.clock, poller.snapshot_many([FABRIKAM.upper(), woodgrove_id, unknown]))
@@ -69,6 +70,7 @@ async def test_batched_polls_list_once_per_tick_while_per_resource_gets_each_cir
     for key in watched:
         await drive(harness.clock, engine.watch(WatchTarget("azure", key), "COPS", created_by="UREQ"))
     sim = harness.sim
+    sim.page_size = 4  # several pages to follow
     slow = harness.runtime.settings.watch.slow_interval_seconds
 
     sim.reset_calls()
@@ -99,6 +101,7 @@ async def test_the_batches_of_one_sweep_share_one_listing(make_harness) -> None:
     for key in watched:
         await drive(harness.clock, engine.watch(WatchTarget("azure", key), "COPS", created_by="UREQ"))
     sim = harness.sim
+    sim.page_size = 4  # several pages to follow
     sim.reset_calls()
     await harness.clock.advance(harness.runtime.settings.watch.slow_interval_seconds + 1)
 
@@ -167,7 +170,7 @@ def poller_on(sim: AzureSimulator, clock: FakeClock, transport: httpx.AsyncBaseT
 async def test_concurrent_batches_share_the_listing_in_flight() -> None:
     clock = FakeClock()
     world = World.demo(extra_circuits=30, seed=4)
-    sim = AzureSimulator(world, clock)
+    sim = AzureSimulator(world, clock, page_size=4)
     poller = poller_on(sim, clock, YieldingTransport(sim.transport()))
     keys = [circuit.service_key for circuit in world.circuits[:20]]
     batches = [keys[i : i + 5] for i in range(0, 20, 5)]
@@ -183,7 +186,7 @@ async def test_concurrent_batches_share_the_listing_in_flight() -> None:
 async def test_a_listing_longer_than_the_max_age_serves_the_rounds_right_after_it() -> None:
     clock = FakeClock()
     world = World.demo(extra_circuits=30, seed=5)
-    sim = AzureSimulator(world, clock, faults=FaultConfig(latency_ms=2000))  # 2 s a page
+    sim = AzureSimulator(world, clock, faults=FaultConfig(latency_ms=2000), page_size=4)  # 2 s a page
     poller = poller_on(sim, clock, sim.transport())
     pages = math.ceil(len(world.circuits) / sim.page_size)
     keys = [circuit.service_key for circuit in world.circuits]

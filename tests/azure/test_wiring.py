@@ -15,6 +15,7 @@ from circuitbot.settings import Settings
 async def test_the_sandbox_serves_the_demo_partner_with_short_timings(harness: Harness) -> None:
     sim, client = harness.sim, harness.client
     assert (sim.operation_seconds, sim.retry_after_seconds) == (6.0, 2)
+    assert sim.page_size == 100  # as an ARM list might page; not the handful the paging tests use
     assert client.subscription_ids == [sim.world.partner_subscription_id]
     assert isinstance(client._credential, StaticTokenCredential)
     assert isinstance(harness.runtime.pollers["azure"], AzurePoller)

@@ -39,7 +39,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -63,6 +63,11 @@ TABLES = ("arpTables", "routeTables", "routeTablesSummary")
 TABLE_ANSWERS = ("async-operation", "location", "immediate")
 DEVICE_PATHS = ("primary", "secondary")
 MAX_SHARED_KEY_LENGTH = 25
+_T = TypeVar("_T")
+# Items per list page. The docs in the seeds and the REST specs do not say how many items ARM puts
+# on a page of these lists (only that they page with nextLink); 100 is a guess of the usual ARM
+# order of magnitude. Tests of paging set a small ``page_size`` of their own.
+DEFAULT_PAGE_SIZE = 100
 
 # Azure's BGP service communities: a few services, with the community values Microsoft publishes.
 BGP_SERVICE_COMMUNITIES: tuple[tuple[str, str, tuple[tuple[str, str, str, str], ...]], ...] = (
@@ -160,7 +165,7 @@ class AzureSimulator(Simulator):
         operation_seconds: float = 30.0,
         table_seconds: float = 5.0,
         retry_after_seconds: int = 10,
-        page_size: int = 4,
+        page_size: int = DEFAULT_PAGE_SIZE,
         table_answers: Sequence[str] = TABLE_ANSWERS,
         conditional_headers: bool = True,
     ) -> None:
@@ -174,14 +179,20 @@ class AzureSimulator(Simulator):
         self.operation_seconds = operation_seconds
         self.table_seconds = table_seconds
         self.retry_after_seconds = retry_after_seconds
-        self.page_size = page_size
+        if page_size < 1:
+            raise ValueError("page_size is at least 1")
+        self.page_size = page_size  # may be reassigned; a skip token is an offset, valid across sizes
         self._counter = itertools.count(1)
         self._operations: dict[str, _Operation] = {}
         self._failures: list[tuple[str, str]] = []
         self.cross_connections: dict[str, _CrossConnection] = {}
-        """Keyed by ``<resource group>/<service key>``, lower case."""
-        for circuit in world.circuits:
-            cross_connection = self._from_world(circuit)
+        """Keyed by ``<resource group>/<service key>``, lower case, in listing order: sorted once
+        here, so a skip token (an offset into this order) stays valid while circuits change state."""
+        seeded = sorted(
+            (self._from_world(circuit) for circuit in world.circuits),
+            key=lambda c: (c.resource_group.lower(), c.name.lower()),
+        )
+        for cross_connection in seeded:
             self.cross_connections[_key(cross_connection.resource_group, cross_connection.name)] = (
                 cross_connection
             )
@@ -468,12 +479,15 @@ class AzureSimulator(Simulator):
             },
         }
 
-    def _page(self, request: Request, items: list[dict[str, Any]]) -> Response:
+    def _page(
+        self, request: Request, items: Sequence[_T], render: Callable[[_T], dict[str, Any]]
+    ) -> Response:
+        """One page of ``items``, only its own items rendered (a sweep reads every page)."""
         raw_skip = request.query_params.get("$skiptoken", "0")
         if not raw_skip.isdigit():
             raise ArmError(400, "InvalidSkipToken", f"The skip token '{raw_skip}' is not valid.")
         skip = int(raw_skip)
-        body: dict[str, Any] = {"value": items[skip : skip + self.page_size]}
+        body: dict[str, Any] = {"value": [render(item) for item in items[skip : skip + self.page_size]]}
         if skip + self.page_size < len(items):
             body["nextLink"] = str(
                 request.url.include_query_params(**{"$skiptoken": str(skip + self.page_size)})
@@ -500,26 +514,24 @@ class AzureSimulator(Simulator):
     def _resource_groups(self) -> set[str]:
         return {location.resource_group.lower() for location in self.world.locations}
 
-    def _sorted(self) -> list[_CrossConnection]:
-        return sorted(
-            self.cross_connections.values(), key=lambda c: (c.resource_group.lower(), c.name.lower())
-        )
+    def _renderer(self, subscription_id: str) -> Callable[[_CrossConnection], dict[str, Any]]:
+        return lambda cross_connection: self._render(cross_connection, subscription_id)
 
     async def _list_all(self, request: Request) -> Response:
         subscription_id = request.path_params["subscriptionId"]
-        items = self._sorted()
+        items = list(self.cross_connections.values())
         if "$filter" in request.query_params:
             wanted = _parse_eq_filter(request.query_params["$filter"], "name").lower()
             items = [c for c in items if c.name.lower() == wanted]
-        return self._page(request, [self._render(c, subscription_id) for c in items])
+        return self._page(request, items, self._renderer(subscription_id))
 
     async def _list_by_group(self, request: Request) -> Response:
         subscription_id = request.path_params["subscriptionId"]
         group = request.path_params["resourceGroupName"]
         if group.lower() not in self._resource_groups():
             raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{group}' could not be found.")
-        items = [c for c in self._sorted() if c.resource_group.lower() == group.lower()]
-        return self._page(request, [self._render(c, subscription_id) for c in items])
+        items = [c for c in self.cross_connections.values() if c.resource_group.lower() == group.lower()]
+        return self._page(request, items, self._renderer(subscription_id))
 
     async def _get(self, request: Request) -> Response:
         cross_connection = self._find(request)
@@ -708,10 +720,8 @@ class AzureSimulator(Simulator):
         cross_connection = self._find(request)
         return self._page(
             request,
-            [
-                self._render_peering(cross_connection, p, subscription_id)
-                for p in cross_connection.peerings.values()
-            ],
+            list(cross_connection.peerings.values()),
+            lambda peering: self._render_peering(cross_connection, peering, subscription_id),
         )
 
     async def _get_peering(self, request: Request) -> Response:

@@ -12,7 +12,7 @@ from circuitbot.clock import Clock
 from circuitbot.providers.azure.client import AzurePartnerClient
 from circuitbot.providers.azure.credentials import StaticTokenCredential
 from circuitbot.providers.azure.poller import AzurePoller
-from circuitbot.sandbox.azure import AzureSimulator
+from circuitbot.sandbox.azure import DEFAULT_PAGE_SIZE, AzureSimulator
 from circuitbot.sandbox.world import World
 from circuitbot.settings import Settings
 
@@ -23,13 +23,15 @@ SANDBOX_TABLE_SECONDS = 2.0
 SANDBOX_RETRY_AFTER_SECONDS = 2
 
 
-def simulator(world: World, clock: Clock) -> AzureSimulator:
+def simulator(world: World, clock: Clock, *, page_size: int = DEFAULT_PAGE_SIZE) -> AzureSimulator:
+    """The sandbox's ARM; lists page ``page_size`` items at a time (ARM's own size is not documented)."""
     return AzureSimulator(
         world,
         clock,
         operation_seconds=SANDBOX_OPERATION_SECONDS,
         table_seconds=SANDBOX_TABLE_SECONDS,
         retry_after_seconds=SANDBOX_RETRY_AFTER_SECONDS,
+        page_size=page_size,
     )
 
 
