@@ -183,7 +183,7 @@ async def test_concurrent_batches_share_the_listing_in_flight() -> None:
     await poller.client.aclose()
 
 
-async def test_a_listing_longer_than_the_max_age_serves_the_rounds_right_after_it() -> None:
+async def test_the_rounds_of_one_sweep_share_its_listing_and_the_next_sweep_lists_afresh() -> None:
     clock = FakeClock()
     world = World.demo(extra_circuits=30, seed=5)
     sim = AzureSimulator(world, clock, faults=FaultConfig(latency_ms=2000), page_size=4)  # 2 s a page
@@ -191,18 +191,72 @@ async def test_a_listing_longer_than_the_max_age_serves_the_rounds_right_after_i
     pages = math.ceil(len(world.circuits) / sim.page_size)
     keys = [circuit.service_key for circuit in world.circuits]
 
+    poller.begin_sweep()
     await drive(clock, poller.snapshot_many(keys[:10]))
-    assert clock.monotonic() >= 2 * pages > poller.listing_max_age
-    await clock.advance(poller.listing_max_age - 1)  # the next round, after recording the first
+    await clock.advance(poller.listing_max_age + 30)  # a long round of recording in between
     second = await drive(clock, poller.snapshot_many(keys[10:20]))
 
-    assert sim.calls[LIST_ALL] == pages
+    assert sim.calls[LIST_ALL] == pages  # one listing for the whole sweep
     assert all(isinstance(found, dict) for found in second.values())
 
-    await clock.advance(poller.listing_max_age + 1)  # the next sweep reads Azure again
-    await drive(clock, poller.snapshot_many(keys[:10]))
+    # the next tick, however soon: a circuit changed since must be seen as it is now
+    sim.cross_connection(keys[0]).provider_state = "Deprovisioning"
+    poller.begin_sweep()
+    third = await drive(clock, poller.snapshot_many(keys[:10]))
+
     assert sim.calls[LIST_ALL] == 2 * pages
+    assert third[keys[0]]["serviceProviderProvisioningState"] == "Deprovisioning"
     await poller.client.aclose()
+
+
+async def test_without_sweeps_a_listing_serves_only_the_moment_after_it_ended() -> None:
+    clock = FakeClock()
+    world = World.demo(extra_circuits=30, seed=6)
+    sim = AzureSimulator(world, clock, faults=FaultConfig(latency_ms=2000), page_size=4)  # 2 s a page
+    poller = poller_on(sim, clock, sim.transport())
+    pages = math.ceil(len(world.circuits) / sim.page_size)
+    keys = [circuit.service_key for circuit in world.circuits]
+
+    await drive(clock, poller.snapshot_many(keys[:10]))  # takes far longer than the max age
+    await clock.advance(poller.listing_max_age / 2)
+    await drive(clock, poller.snapshot_many(keys[10:20]))
+    assert sim.calls[LIST_ALL] == pages  # the round right after it is answered from it
+
+    sim.cross_connection(keys[0]).provider_state = "Deprovisioning"
+    await clock.advance(poller.listing_max_age)  # by now older than the max age: read Azure again
+    later = await drive(clock, poller.snapshot_many(keys[:10]))
+
+    assert sim.calls[LIST_ALL] == 2 * pages
+    assert later[keys[0]]["serviceProviderProvisioningState"] == "Deprovisioning"
+    assert poller.listing_max_age <= 1.0  # below any poll interval
+    await poller.client.aclose()
+
+
+async def test_each_tick_reads_azure_afresh_however_close_the_ticks(make_harness) -> None:
+    world = World.demo(extra_circuits=30, seed=7)
+    harness: Harness = await make_harness(world)
+    engine: WatchEngine = harness.runtime.watches
+    settings = harness.runtime.settings.watch
+    poller: AzurePoller = harness.runtime.pollers["azure"]
+    poller.listing_max_age = 3600.0  # only the tick's start may tell the poller to list again
+    settings.fast_interval_seconds = settings.slow_interval_seconds = 2.0
+    watched = [circuit.service_key for circuit in world.circuits[:10]]
+    for key in watched:
+        await drive(harness.clock, engine.watch(WatchTarget("azure", key), "COPS", created_by="UREQ"))
+    sim = harness.sim
+    sim.page_size = 4
+    pages = math.ceil(len(world.circuits) / sim.page_size)
+    await harness.clock.advance(2)
+    await drive(harness.clock, engine.tick())
+    sim.reset_calls()
+
+    sim.cross_connection(watched[3]).provider_state = "Deprovisioning"
+    await harness.clock.advance(2)
+    report = await drive(harness.clock, engine.tick())
+
+    assert report.claimed == len(watched)
+    assert sim.calls[LIST_ALL] == pages
+    assert report.transitions == 1
 
 
 class Omitting(httpx.AsyncBaseTransport):

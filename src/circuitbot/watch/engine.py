@@ -439,6 +439,11 @@ class WatchEngine:
         """
         report = TickReport()
         cutoff = self.runtime.clock.now()  # what becomes due while this tick runs waits for the next
+        for poller in self.pollers.values():
+            # a poller sharing one listing among its batches must not answer this tick from the last
+            begin_sweep = getattr(poller, "begin_sweep", None)
+            if callable(begin_sweep):
+                begin_sweep()
         watch = self.settings
         round_size = watch.batch_size * watch.provider_concurrency * max(1, len(self.pollers))
         while True:

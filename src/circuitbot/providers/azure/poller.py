@@ -6,11 +6,12 @@ nextLink, and picks out the wanted ones; peerings come embedded in each cross-co
 one list answers for the circuits and their peerings alike.
 
 The watch engine hands over due ids in batches of ``batch_size``, several batches at once and
-then further rounds once those are recorded. One listing serves them all: concurrent batches
-wait for the listing in flight rather than start their own, and a listing is used until
-``listing_max_age`` seconds after it ended (its age counted from its start, as its first pages
-are that old). A sweep of 10,000 circuits is read from the raw JSON of the pages, without
-validating every item into models.
+then further rounds once those are recorded. One listing serves the whole tick: concurrent
+batches wait for the listing in flight rather than start their own, and the engine's
+``begin_sweep()`` at the start of each tick makes the next batch list afresh, so no tick is
+answered with what an earlier tick read. A caller that never marks sweeps gets a listing reused
+only until ``listing_max_age`` seconds after it ended. A sweep of 10,000 circuits is read from
+the raw JSON of the pages, without validating every item into models.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ from circuitbot.providers.base import Snapshot, snapshot_of
 
 # (express route circuit id, peering location, service key): what a label is made of
 LabelParts = tuple[str | None, str | None, str]
+
+# Without sweeps marked, how long after a listing ended it still answers: long enough for the
+# batches of one round, short of any poll interval, so the next poll reads Azure again.
+LISTING_MAX_AGE_SECONDS = 1.0
 
 
 def snapshot(cross_connection: m.ExpressRouteCrossConnection | Mapping[str, Any]) -> Snapshot:
@@ -79,7 +84,11 @@ class AzurePoller:
     provider = "azure"
 
     def __init__(
-        self, client: AzurePartnerClient, *, clock: Clock | None = None, listing_max_age: float = 5.0
+        self,
+        client: AzurePartnerClient,
+        *,
+        clock: Clock | None = None,
+        listing_max_age: float = LISTING_MAX_AGE_SECONDS,
     ) -> None:
         self.client = client
         self.clock = clock or SystemClock()
@@ -87,10 +96,15 @@ class AzurePoller:
         self._labels: dict[str, LabelParts] = {}  # resource id (lower case) -> its label's parts
         # name or ARM id (lower case) -> (snapshot, label parts), from the latest listing
         self._listing: dict[str, tuple[Snapshot, LabelParts]] = {}
-        self._listing_started: float | None = None
-        self._listing_took = 0.0
+        self._listing_ended: float | None = None  # monotonic
         self._listings = 0  # completed listings: a waiter whose count moved got a fresh one
         self._listing_lock = asyncio.Lock()
+        self._sweep: int | None = None  # counts begin_sweep() calls; None until the first
+        self._listing_sweep: int | None = None  # the sweep the latest listing was taken in
+
+    def begin_sweep(self) -> None:
+        """A new tick starts: its first batch lists afresh, and the listing serves the whole tick."""
+        self._sweep = 0 if self._sweep is None else self._sweep + 1
 
     def normalize(self, resource_id: str) -> str:
         """Service keys and ARM ids ignore case: one spelling per circuit, so one watch."""
@@ -120,9 +134,9 @@ class AzurePoller:
     async def _fresh_listing(self) -> dict[str, tuple[Snapshot, LabelParts]]:
         listings_before = self._listings
         async with self._listing_lock:
-            if self._listings != listings_before or self._is_fresh():
-                return self._listing  # listed while this batch waited, or recently enough
-            started = self.clock.monotonic()
+            if self._reusable(waited_for_one=self._listings != listings_before):
+                return self._listing
+            sweep = self._sweep
             listing: dict[str, tuple[Snapshot, LabelParts]] = {}
             async for item in self.client.iter_cross_connection_items():
                 entry = (snapshot(item), _label_parts(item, ""))
@@ -130,15 +144,18 @@ class AzurePoller:
                     if isinstance(handle, str) and handle:
                         listing[handle.lower()] = entry
             self._listing = listing
-            self._listing_started, self._listing_took = started, self.clock.monotonic() - started
+            self._listing_ended, self._listing_sweep = self.clock.monotonic(), sweep
             self._listings += 1
             return listing
 
-    def _is_fresh(self) -> bool:
-        if self._listing_started is None:
+    def _reusable(self, *, waited_for_one: bool) -> bool:
+        """The latest listing answers this batch: it was taken in the current sweep, or (sweeps
+        not marked) it was listed while this batch waited or ended at most ``listing_max_age`` ago."""
+        if self._listing_ended is None:
             return False
-        age = self.clock.monotonic() - self._listing_started
-        return age <= self._listing_took + self.listing_max_age
+        if self._sweep is not None:
+            return self._listing_sweep == self._sweep
+        return waited_for_one or self.clock.monotonic() - self._listing_ended <= self.listing_max_age
 
     async def _confirm(self, resource_id: str) -> Snapshot | None:
         """The circuit read directly, or None when it is gone: by its id when it is one or a
