@@ -9,7 +9,14 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, func, select
-from watch_support import CaseInsensitivePoller, FakePoller, RecordingPoster, drain, poll_when_due
+from watch_support import (
+    CaseInsensitivePoller,
+    FakePoller,
+    RecordingPoster,
+    drain,
+    make_runtime,
+    poll_when_due,
+)
 
 from circuitbot.actions.registry import OperationError, WatchTarget
 from circuitbot.clock import FakeClock
@@ -306,14 +313,15 @@ async def test_a_change_seen_by_a_poll_whose_claim_expired_is_recorded_once(
     poller.set("xc1", provisioningState="Updating")
     await watch(engine)
     await clock.advance(FAST)
-    due = await engine._claim(clock.now(), 10)
+    claimed_at = clock.now()
+    due = await engine._claim(claimed_at, 10)
     await clock.advance(engine.lease.total_seconds())
     poller.update("xc1", provisioningState="Succeeded")
     assert (await engine.tick()).transitions == 1  # the second poller, after the lease ran out
 
     late = TickReport()
     results = await engine._read(due, late)
-    await engine._record(due, results, late)  # the first poller, finally done
+    await engine._record(due, results, late, claimed_at=claimed_at)  # the first poller, finally done
     assert late.transitions == 0
     assert await count(engine, WatchTransition) == 1
 
@@ -327,14 +335,16 @@ async def test_a_quiet_poll_whose_claim_expired_does_not_undo_a_later_polls_reco
     poller.failing.add("xc1")
     assert (await until_due(engine, clock, info.id)).errors == 1
     await clock.advance(2 * FAST)
-    due = await engine._claim(clock.now(), 10)  # this poll stalls
+    claimed_at = clock.now()
+    due = await engine._claim(claimed_at, 10)  # this poll stalls
     await clock.advance(engine.lease.total_seconds())
     assert (await engine.tick()).errors == 1  # the next poll, after the lease ran out: failing still
     [failed] = await engine.list()
 
     poller.failing.clear()
     late = TickReport()
-    await engine._record(due, await engine._read(due, late), late)  # the stalled poll, finally done
+    results = await engine._read(due, late)
+    await engine._record(due, results, late, claimed_at=claimed_at)  # the stalled poll, finally done
 
     async with engine.runtime.db.session() as session:
         row = await session.get(Watch, info.id)
@@ -447,3 +457,48 @@ async def test_a_mass_event_costs_one_statement_more_per_changed_watch(
         card = cards[f"circuit-{rid}"]
         assert len(poster.thread(card.ts)) == steps
         assert str(poster.latest(card.ts).blocks).count("→") == steps
+
+
+class SlowPoller(FakePoller):
+    """A provider whose batched reads take ``read_seconds`` on the clock."""
+
+    def __init__(self, clock: FakeClock, read_seconds: float) -> None:
+        super().__init__("azure")
+        self.clock = clock
+        self.read_seconds = read_seconds
+
+    async def snapshot_many(self, resource_ids):
+        await self.clock.advance(self.read_seconds)
+        return await super().snapshot_many(resource_ids)
+
+
+async def test_a_watch_whose_interval_is_the_tick_is_polled_every_tick(
+    settings, database, clock: FakeClock, poster: RecordingPoster
+) -> None:
+    tick = 2.0
+    settings.watch.tick_seconds = settings.watch.fast_interval_seconds = tick
+    settings.watch.slow_interval_seconds = tick
+    slow = SlowPoller(clock, read_seconds=0.3)
+    engine = make_runtime(settings, database, clock, slow, poster).watches
+    for n in range(5):
+        slow.set(f"xc{n}", provisioningState="Succeeded", serviceProviderProvisioningState="Provisioned")
+        await watch(engine, f"xc{n}")
+    slow.reset_counts()
+    beat = clock.monotonic()
+
+    claimed, transitions = [], []
+    for n in range(6):
+        beat += tick  # ticks on the beat, as a scheduler or the other replicas start them
+        await clock.advance(beat - clock.monotonic())
+        claimed_at = clock.now()
+        if n == 3:
+            slow.update("xc2", serviceProviderProvisioningState="Deprovisioning")
+        report = await engine.tick()
+        claimed.append(report.claimed)
+        transitions.append(report.transitions)
+        assert clock.now() > claimed_at  # the read took time, and did not push the schedule
+        assert {w.next_poll_at for w in await engine.list()} == {claimed_at + timedelta(seconds=tick)}
+
+    assert claimed == [5] * 6
+    assert transitions == [0, 0, 0, 1, 0, 0]  # seen at the first tick after the change
+    assert slow.read == {f"xc{n}": 6 for n in range(5)}

@@ -438,7 +438,10 @@ class WatchEngine:
         with N due resources gets ceil(N / batch_size) batch calls.
         """
         report = TickReport()
-        cutoff = self.runtime.clock.now()  # what becomes due while this tick runs waits for the next
+        # What becomes due while this tick runs waits for the next. It is also when this tick's
+        # watches count as claimed: each is due again its interval after it, not after its read,
+        # so a watch polled every tick_seconds does not slip to every second tick.
+        cutoff = self.runtime.clock.now()
         for poller in self.pollers.values():
             # a poller sharing one listing among its batches must not answer this tick from the last
             begin_sweep = getattr(poller, "begin_sweep", None)
@@ -451,7 +454,7 @@ class WatchEngine:
             report.claimed += len(due)
             if due:
                 results = await self._read(due, report)
-                await self._record(due, results, report)
+                await self._record(due, results, report, claimed_at=cutoff)
             if len(due) < round_size:
                 break
         if report.messages:
@@ -514,9 +517,15 @@ class WatchEngine:
         return merged
 
     async def _record(
-        self, due: Sequence[_Due], results: dict[tuple[str, str], Result], report: TickReport
+        self,
+        due: Sequence[_Due],
+        results: dict[tuple[str, str], Result],
+        report: TickReport,
+        *,
+        claimed_at: datetime,
     ) -> None:
-        """Write what the reads found, in one transaction.
+        """Write what the reads found, in one transaction; the next polls are scheduled from
+        ``claimed_at``.
 
         Quiet rows are written in bulk; a change costs one compare-and-set on its watch, and the
         rest (transition rows, card timelines, superseded card edits, outbox rows) is written for
@@ -533,18 +542,20 @@ class WatchEngine:
                 if isinstance(result, Exception):
                     outcomes[(watch.provider, "error")] += 1
                     report.errors += 1
-                    news += await self._failed_poll(session, watch, result, now, quiet)
+                    news += await self._failed_poll(session, watch, result, now, quiet, claimed_at=claimed_at)
                     continue
                 outcomes[(watch.provider, "ok" if result is not None else "gone")] += 1
                 changes = diff(watch.snapshot, result) if result is not None else []
                 ended = terminal_state(result) if result is not None else "gone"
                 if not changes and not watch.unreachable and ended is None:
-                    values: dict[str, Any] = {"next_poll_at": now + self._interval(result)}
+                    values: dict[str, Any] = {"next_poll_at": claimed_at + self._interval(result)}
                     if watch.error_count:
                         values["error_count"] = 0
                     quiet[tuple(sorted(values.items()))].append((watch.id, watch.version))
                     continue
-                news += await self._changed(session, watch, result, changes, ended, now, report)
+                news += await self._changed(
+                    session, watch, result, changes, ended, now, report, claimed_at=claimed_at
+                )
             for values, claimed in quiet.items():
                 for chunk in _chunks(claimed):
                     # Only rows nobody wrote since the claim: a poll that outlived its lease must
@@ -568,6 +579,8 @@ class WatchEngine:
         ended: str | None,
         now: datetime,
         report: TickReport,
+        *,
+        claimed_at: datetime,
     ) -> list[_News]:
         """A transition (or a recovery, or an end): the watch written now, what to say about it
         returned (written with the round's other news)."""
@@ -576,7 +589,7 @@ class WatchEngine:
             "snapshot": current,
             "error_count": 0,
             "unreachable": False,
-            "next_poll_at": now + self._interval(current),
+            "next_poll_at": claimed_at + self._interval(current),
         }
         if ended is not None:
             values["status"] = "ended"
@@ -616,13 +629,16 @@ class WatchEngine:
         error: Exception,
         now: datetime,
         quiet: _Quiet,
+        *,
+        claimed_at: datetime,
     ) -> list[_News]:
-        """Back off; say "unreachable" once, when the errors have lasted, not at every tick."""
+        """Back off (from the claim, as every schedule); say "unreachable" once, when the errors
+        have lasted, not at every tick."""
         errors = watch.error_count + 1
         delay = min(
             self.settings.max_backoff_seconds, self.settings.fast_interval_seconds * 2 ** (errors - 1)
         )
-        next_poll_at = now + timedelta(seconds=delay)
+        next_poll_at = claimed_at + timedelta(seconds=delay)
         log.info(
             "watch %s: reading %s %s failed (%s), attempt %d",
             watch.id,
