@@ -242,10 +242,13 @@ class WatchEngine:
         await self.sender.stop()
 
     async def _tick_forever(self) -> None:
-        """One tick at a time, each ``tick_seconds`` after the last one ended."""
+        """One tick at a time, on a beat of ``tick_seconds`` from start to start (a long tick is
+        followed at once by the next, never by a pile of them)."""
+        clock = self.runtime.clock
         while True:
-            await self.runtime.clock.sleep(self.settings.tick_seconds)
+            started = clock.monotonic()
             await self._scheduled_tick()
+            await clock.sleep(max(0.0, self.settings.tick_seconds - (clock.monotonic() - started)))
 
     async def _scheduled_tick(self) -> None:
         try:
