@@ -4,6 +4,7 @@ counted where the requests arrive (the simulator)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import math
 
@@ -22,10 +23,21 @@ from circuitbot.watch.engine import WatchEngine
 
 NET = "/subscriptions/{subscriptionId}/providers/Microsoft.Network"
 LIST_ALL = f"GET {NET}/expressRouteCrossConnections"
+BY_GROUP = (
+    "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network"
+    "/expressRouteCrossConnections"
+)
 GET_ONE = (
     "GET /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network"
     "/expressRouteCrossConnections/{crossConnectionName}"
 )
+
+
+def group_pages(sim: AzureSimulator) -> int:
+    """Pages of listing the group of each port-pair location: an empty group is one empty page."""
+    groups = {"CrossConnection-" + pair.peering_location.replace(" ", "") for pair in sim.world.port_pairs}
+    held = [c.resource_group for c in sim.cross_connections.values()]
+    return sum(max(1, math.ceil(held.count(group) / sim.page_size)) for group in groups)
 
 
 async def test_a_snapshot_holds_the_states_of_the_circuit_and_of_each_peering(harness: Harness) -> None:
@@ -56,9 +68,9 @@ async def test_a_batch_answers_keys_and_ids_from_one_listing(harness: Harness) -
     assert found[FABRIKAM.upper()]["serviceProviderProvisioningState"] == "Provisioned"
     assert found[woodgrove_id]["peering[MicrosoftPeering].state"] == "Enabled"
     assert found[unknown] is None
-    pages = math.ceil(len(harness.sim.cross_connections) / harness.sim.page_size)
-    # every page once, and one name-filtered lookup to confirm the unknown key is not just missed
-    assert harness.sim.calls[LIST_ALL] == pages + 1
+    # every group's pages once, and one name-filtered lookup to confirm the unknown key is not just missed
+    assert harness.sim.calls[BY_GROUP] == group_pages(harness.sim)
+    assert harness.sim.calls[LIST_ALL] == 1
     assert harness.sim.calls[GET_ONE] == 0
 
 
@@ -79,8 +91,8 @@ async def test_batched_polls_list_once_per_tick_while_per_resource_gets_each_cir
 
     assert batched.resources == len(watched)
     assert batched.calls["azure"] == 1
-    assert sim.calls[LIST_ALL] == math.ceil(len(world.circuits) / sim.page_size)  # every page, once
-    assert sim.calls[GET_ONE] == 0
+    assert sim.calls[BY_GROUP] == group_pages(sim)  # every page, once
+    assert sim.calls[LIST_ALL] == sim.calls[GET_ONE] == 0
 
     harness.runtime.settings.watch.strategy = "per-resource"
     sim.reset_calls()
@@ -89,7 +101,7 @@ async def test_batched_polls_list_once_per_tick_while_per_resource_gets_each_cir
 
     assert one_by_one.resources == len(watched)
     assert sim.calls[GET_ONE] == len(watched)
-    assert sim.calls[LIST_ALL] == 0  # the keys were resolved before; each circuit is one GET
+    assert sim.calls[LIST_ALL] == sim.calls[BY_GROUP] == 0  # keys resolved before; each circuit one GET
 
 
 async def test_the_batches_of_one_sweep_share_one_listing(make_harness) -> None:
@@ -109,13 +121,13 @@ async def test_the_batches_of_one_sweep_share_one_listing(make_harness) -> None:
 
     assert report.resources == len(watched)
     assert report.calls["azure"] == 5
-    assert sim.calls[LIST_ALL] == math.ceil(len(world.circuits) / sim.page_size)  # one listing, not five
+    assert sim.calls[BY_GROUP] == group_pages(sim)  # one listing, not five
 
     # a later sweep reads Azure again rather than trusting the old listing
     sim.reset_calls()
     await harness.clock.advance(harness.runtime.settings.watch.slow_interval_seconds + 1)
     await drive(harness.clock, engine.tick())
-    assert sim.calls[LIST_ALL] == math.ceil(len(world.circuits) / sim.page_size)
+    assert sim.calls[BY_GROUP] == group_pages(sim)
 
 
 async def test_a_change_at_azure_becomes_a_transition_in_the_watch(harness: Harness) -> None:
@@ -177,7 +189,7 @@ async def test_concurrent_batches_share_the_listing_in_flight() -> None:
 
     answers = await asyncio.gather(*(poller.snapshot_many(batch) for batch in batches))
 
-    assert sim.calls[LIST_ALL] == math.ceil(len(world.circuits) / sim.page_size)  # one listing, not four
+    assert sim.calls[BY_GROUP] == group_pages(sim)  # one listing, not four
     assert all(isinstance(found, dict) for answer in answers for found in answer.values())
     assert [set(answer) for answer in answers] == [set(batch) for batch in batches]
     await poller.client.aclose()
@@ -188,7 +200,7 @@ async def test_the_rounds_of_one_sweep_share_its_listing_and_the_next_sweep_list
     world = World.demo(extra_circuits=30, seed=5)
     sim = AzureSimulator(world, clock, faults=FaultConfig(latency_ms=2000), page_size=4)  # 2 s a page
     poller = poller_on(sim, clock, sim.transport())
-    pages = math.ceil(len(world.circuits) / sim.page_size)
+    pages = group_pages(sim)
     keys = [circuit.service_key for circuit in world.circuits]
 
     poller.begin_sweep()
@@ -196,7 +208,7 @@ async def test_the_rounds_of_one_sweep_share_its_listing_and_the_next_sweep_list
     await clock.advance(poller.listing_max_age + 30)  # a long round of recording in between
     second = await drive(clock, poller.snapshot_many(keys[10:20]))
 
-    assert sim.calls[LIST_ALL] == pages  # one listing for the whole sweep
+    assert sim.calls[BY_GROUP] == pages  # one listing for the whole sweep
     assert all(isinstance(found, dict) for found in second.values())
 
     # the next tick, however soon: a circuit changed since must be seen as it is now
@@ -204,7 +216,7 @@ async def test_the_rounds_of_one_sweep_share_its_listing_and_the_next_sweep_list
     poller.begin_sweep()
     third = await drive(clock, poller.snapshot_many(keys[:10]))
 
-    assert sim.calls[LIST_ALL] == 2 * pages
+    assert sim.calls[BY_GROUP] == 2 * pages
     assert third[keys[0]]["serviceProviderProvisioningState"] == "Deprovisioning"
     await poller.client.aclose()
 
@@ -214,19 +226,19 @@ async def test_without_sweeps_a_listing_serves_only_the_moment_after_it_ended() 
     world = World.demo(extra_circuits=30, seed=6)
     sim = AzureSimulator(world, clock, faults=FaultConfig(latency_ms=2000), page_size=4)  # 2 s a page
     poller = poller_on(sim, clock, sim.transport())
-    pages = math.ceil(len(world.circuits) / sim.page_size)
+    pages = group_pages(sim)
     keys = [circuit.service_key for circuit in world.circuits]
 
     await drive(clock, poller.snapshot_many(keys[:10]))  # takes far longer than the max age
     await clock.advance(poller.listing_max_age / 2)
     await drive(clock, poller.snapshot_many(keys[10:20]))
-    assert sim.calls[LIST_ALL] == pages  # the round right after it is answered from it
+    assert sim.calls[BY_GROUP] == pages  # the round right after it is answered from it
 
     sim.cross_connection(keys[0]).provider_state = "Deprovisioning"
     await clock.advance(poller.listing_max_age)  # by now older than the max age: read Azure again
     later = await drive(clock, poller.snapshot_many(keys[:10]))
 
-    assert sim.calls[LIST_ALL] == 2 * pages
+    assert sim.calls[BY_GROUP] == 2 * pages
     assert later[keys[0]]["serviceProviderProvisioningState"] == "Deprovisioning"
     assert poller.listing_max_age <= 1.0  # below any poll interval
     await poller.client.aclose()
@@ -245,7 +257,7 @@ async def test_each_tick_reads_azure_afresh_however_close_the_ticks(make_harness
         await drive(harness.clock, engine.watch(WatchTarget("azure", key), "COPS", created_by="UREQ"))
     sim = harness.sim
     sim.page_size = 4
-    pages = math.ceil(len(world.circuits) / sim.page_size)
+    pages = group_pages(sim)
     await harness.clock.advance(2)
     await drive(harness.clock, engine.tick())
     sim.reset_calls()
@@ -255,7 +267,7 @@ async def test_each_tick_reads_azure_afresh_however_close_the_ticks(make_harness
     report = await drive(harness.clock, engine.tick())
 
     assert report.claimed == len(watched)
-    assert sim.calls[LIST_ALL] == pages
+    assert sim.calls[BY_GROUP] == pages
     assert report.transitions == 1
 
 
@@ -290,4 +302,76 @@ async def test_a_circuit_missing_from_the_listing_is_read_before_it_is_called_go
     assert sim.calls[GET_ONE] == 1  # only the missed one is read on its own
     assert poller.describe(FABRIKAM, found[FABRIKAM]) == "er1 @ SiliconValley (24e6ea2b…)"
     assert poller.describe(WOODGROVE, found[WOODGROVE]) == "er-woodgrove-sv @ SiliconValley (cccc2c2c…)"
+    await poller.client.aclose()
+
+
+class CountingInFlight(httpx.AsyncBaseTransport):
+    """Yields while a request is out, as a network does, and counts the group listings in flight."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.in_flight = self.most_in_flight = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        by_group = "/resourceGroups/" in request.url.path and request.url.path.endswith(
+            "/expressRouteCrossConnections"
+        )
+        self.in_flight += by_group
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(0)
+            response = await self.inner.handle_async_request(request)
+            await asyncio.sleep(0)
+            return response
+        finally:
+            self.in_flight -= by_group
+
+
+async def test_a_sweep_lists_the_resource_groups_side_by_side() -> None:
+    clock = FakeClock()
+    world = World.demo(extra_circuits=60, seed=8)
+    sim = AzureSimulator(world, clock, page_size=4)
+    transport = CountingInFlight(sim.transport())
+    poller = poller_on(sim, clock, transport)
+    groups = {c.resource_group for c in sim.cross_connections.values()}
+    assert len(groups) >= 3  # a world spread over several locations
+    keys = [circuit.service_key for circuit in world.circuits]
+
+    poller.begin_sweep()
+    found = await poller.snapshot_many(keys)
+
+    assert all(isinstance(found[key], dict) for key in keys)  # every watched circuit
+    assert sim.calls[BY_GROUP] == group_pages(sim)
+    assert sim.calls[LIST_ALL] == sim.calls[GET_ONE] == 0
+    assert transport.most_in_flight > 1  # the groups were listed concurrently
+    await poller.client.aclose()
+
+
+async def test_a_circuit_at_a_location_the_poller_did_not_know_is_still_found() -> None:
+    clock = FakeClock()
+    world = World.demo(extra_circuits=60, seed=9)
+    sim = AzureSimulator(world, clock, page_size=4)
+    # the port pairs do not tell of Seattle, so the poller does not know its group
+    sim.world = dataclasses.replace(
+        world, port_pairs=tuple(p for p in world.port_pairs if p.peering_location != "Seattle")
+    )
+    poller = poller_on(sim, clock, sim.transport())
+    seattle = [c.service_key for c in world.circuits if c.peering_location == "Seattle"]
+    assert len(seattle) > 5
+    keys = [circuit.service_key for circuit in world.circuits]
+
+    poller.begin_sweep()
+    found = await poller.snapshot_many(keys)
+
+    assert all(isinstance(found[key], dict) for key in seattle)
+    assert sim.calls[LIST_ALL] == math.ceil(len(sim.cross_connections) / sim.page_size)  # the fallback
+    assert sim.calls[GET_ONE] == 0
+
+    # the ids it saw taught the poller Seattle's group: the next sweep lists by group alone
+    sim.reset_calls()
+    poller.begin_sweep()
+    again = await poller.snapshot_many(keys)
+    assert all(isinstance(again[key], dict) for key in keys)
+    assert sim.calls[LIST_ALL] == 0
+    assert sim.calls[BY_GROUP] >= len({c.resource_group for c in sim.cross_connections.values()})
     await poller.client.aclose()

@@ -204,6 +204,21 @@ class AzurePartnerClient:
                     self._remember(item.get("name"), item.get("id"))
                     yield item
 
+    async def iter_cross_connection_items_in_group(
+        self, subscription: str, resource_group: str
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The JSON objects of one resource group's cross-connections, following nextLink: groups
+        can be listed side by side, where one subscription listing is a single chain of pages."""
+        params = {"api-version": self.cross_connection_api_version}
+        url = (
+            f"/subscriptions/{quote(subscription, safe='')}/resourceGroups/{quote(resource_group, safe='')}"
+            "/providers/Microsoft.Network/expressRouteCrossConnections"
+        )
+        async for item in self._pages(url, params):
+            if isinstance(item, dict):
+                self._remember(item.get("name"), item.get("id"))
+                yield item
+
     def known_id(self, service_key: str) -> str | None:
         """The ARM id a listing or lookup last showed for this service key, without asking Azure."""
         return self._key_to_id.get(service_key.strip().lower())

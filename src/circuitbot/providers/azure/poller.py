@@ -1,9 +1,13 @@
 """What the watch engine reads of an Azure circuit: its states and its peerings' states.
 
 A watched resource id is a cross-connection's service key (its name) or its ARM id. The
-batched read lists the cross-connections of every partner subscription once, following
-nextLink, and picks out the wanted ones; peerings come embedded in each cross-connection, so
-one list answers for the circuits and their peerings alike.
+batched read lists the cross-connections once and picks out the wanted ones; peerings come
+embedded in each cross-connection, so one list answers for the circuits and their peerings alike.
+Azure keeps a location's cross-connections in resource group ``CrossConnection-<location>``, so
+once the poller knows the groups (from the ids it has seen and the partner's port-pair
+locations) it lists the groups side by side, each following its own nextLink, rather than
+follow one subscription-wide chain of pages. Ids the groups lack are read one by one; when more
+than a handful are missing (a location it did not know), that sweep lists whole subscriptions.
 
 The watch engine hands over due ids in batches of ``batch_size``, several batches at once and
 then further rounds once those are recorded. One listing serves the whole tick: concurrent
@@ -17,6 +21,8 @@ the raw JSON of the pages, without validating every item into models.
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,12 +32,26 @@ from circuitbot.providers.azure.client import AzurePartnerClient
 from circuitbot.providers.azure.errors import NotFound
 from circuitbot.providers.base import Snapshot, snapshot_of
 
+log = logging.getLogger(__name__)
+
 # (express route circuit id, peering location, service key): what a label is made of
 LabelParts = tuple[str | None, str | None, str]
 
 # Without sweeps marked, how long after a listing ended it still answers: long enough for the
 # batches of one round, short of any poll interval, so the next poll reads Azure again.
 LISTING_MAX_AGE_SECONDS = 1.0
+# Resource groups listed at once: enough to hide the per-page latency, few enough to stay
+# well inside ARM's read throttling.
+GROUP_LISTINGS_AT_ONCE = 8
+# Port pairs change rarely (a new location); reading them again now and then finds new groups.
+PORT_LOCATIONS_MAX_AGE_SECONDS = 600.0
+# More ids than this missing from the group listings: a location the poller does not know.
+MISSING_BEFORE_FULL_LISTING = 5
+
+# (subscription id, resource group) as Azure spelled them
+Group = tuple[str, str]
+_GROUP_IN_ID = re.compile(r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/", re.IGNORECASE)
+Listing = dict[str, tuple[Snapshot, LabelParts]]
 
 
 def snapshot(cross_connection: m.ExpressRouteCrossConnection | Mapping[str, Any]) -> Snapshot:
@@ -65,6 +85,11 @@ def snapshot(cross_connection: m.ExpressRouteCrossConnection | Mapping[str, Any]
 
 def _object(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+def cross_connection_group(location: str) -> str:
+    """The resource group Azure keeps a peering location's cross-connections in."""
+    return "CrossConnection-" + location.replace(" ", "")
 
 
 def _label_parts(raw: Mapping[str, Any], fallback: str) -> LabelParts:
@@ -101,6 +126,9 @@ class AzurePoller:
         self._listing_lock = asyncio.Lock()
         self._sweep: int | None = None  # counts begin_sweep() calls; None until the first
         self._listing_sweep: int | None = None  # the sweep the latest listing was taken in
+        self._listing_complete = False  # the latest listing covered whole subscriptions
+        self._groups: dict[tuple[str, str], Group] = {}  # lower-cased key -> as Azure spelled it
+        self._port_locations_read: float | None = None  # monotonic
 
     def begin_sweep(self) -> None:
         """A new tick starts: its first batch lists afresh, and the listing serves the whole tick."""
@@ -111,12 +139,15 @@ class AzurePoller:
         return resource_id.strip().lower()
 
     async def snapshot_many(self, resource_ids: Sequence[str]) -> dict[str, Snapshot | Exception | None]:
-        """One listing of every partner subscription (paged) answers for all the ids.
+        """One listing (by resource group, or of every partner subscription) answers for all the ids.
 
         An id the listing lacks is read on its own before it is called gone: a listing can miss
         an item (paging while the collection changes), and None ends the watch at once.
         """
         listing = await self._fresh_listing()
+        missing = [r for r in resource_ids if r.strip().lower() not in listing]
+        if len(missing) > MISSING_BEFORE_FULL_LISTING:
+            listing = await self._complete_listing()
         answers: dict[str, Snapshot | Exception | None] = {}
         for resource_id in resource_ids:
             found = listing.get(resource_id.strip().lower())
@@ -131,22 +162,92 @@ class AzurePoller:
             answers[resource_id] = state
         return answers
 
-    async def _fresh_listing(self) -> dict[str, tuple[Snapshot, LabelParts]]:
+    async def _fresh_listing(self) -> Listing:
         listings_before = self._listings
         async with self._listing_lock:
             if self._reusable(waited_for_one=self._listings != listings_before):
                 return self._listing
             sweep = self._sweep
-            listing: dict[str, tuple[Snapshot, LabelParts]] = {}
-            async for item in self.client.iter_cross_connection_items():
-                entry = (snapshot(item), _label_parts(item, ""))
-                for handle in (item.get("name"), item.get("id")):
-                    if isinstance(handle, str) and handle:
-                        listing[handle.lower()] = entry
-            self._listing = listing
-            self._listing_ended, self._listing_sweep = self.clock.monotonic(), sweep
-            self._listings += 1
+            await self._learn_port_locations()
+            complete = not self._groups
+            listing = await (self._list_subscriptions() if complete else self._list_groups())
+            self._keep(listing, sweep, complete=complete)
             return listing
+
+    async def _complete_listing(self) -> Listing:
+        """Whole subscriptions listed, once for the batches that found the group listing short."""
+        async with self._listing_lock:
+            if self._listing_complete:
+                return self._listing
+            sweep = self._listing_sweep
+            listing = await self._list_subscriptions()
+            self._keep(listing, sweep, complete=True)
+            return listing
+
+    def _keep(self, listing: Listing, sweep: int | None, *, complete: bool) -> None:
+        self._listing, self._listing_complete = listing, complete
+        self._listing_ended, self._listing_sweep = self.clock.monotonic(), sweep
+        self._listings += 1
+
+    async def _list_subscriptions(self) -> Listing:
+        listing: Listing = {}
+        async for item in self.client.iter_cross_connection_items():
+            self._add(listing, item)
+        return listing
+
+    async def _list_groups(self) -> Listing:
+        """Every known group of every partner subscription, several at a time."""
+        at_once = asyncio.Semaphore(GROUP_LISTINGS_AT_ONCE)
+
+        async def list_group(group: Group) -> list[dict[str, Any]]:
+            async with at_once:
+                try:
+                    return [item async for item in self.client.iter_cross_connection_items_in_group(*group)]
+                except NotFound:  # the group is gone (or never held cross-connections)
+                    self._groups.pop((group[0].lower(), group[1].lower()), None)
+                    return []
+
+        async with asyncio.TaskGroup() as tasks:
+            pending = [tasks.create_task(list_group(group)) for group in list(self._groups.values())]
+        listing: Listing = {}
+        for task in pending:
+            for item in task.result():
+                self._add(listing, item)
+        return listing
+
+    def _add(self, listing: Listing, item: Mapping[str, Any]) -> None:
+        entry = (snapshot(item), _label_parts(item, ""))
+        for handle in (item.get("name"), item.get("id")):
+            if isinstance(handle, str) and handle:
+                listing[handle.lower()] = entry
+        self._learn_group(item.get("id"))
+
+    def _learn_group(self, resource_id: Any) -> None:
+        match = _GROUP_IN_ID.match(resource_id) if isinstance(resource_id, str) else None
+        if match is not None:
+            self._remember_group(match[1], match[2])
+
+    def _remember_group(self, subscription: str, resource_group: str) -> None:
+        key = (subscription.lower(), resource_group.lower())
+        self._groups.setdefault(key, (subscription, resource_group))
+
+    async def _learn_port_locations(self) -> None:
+        """The groups of the partner's port-pair locations, read now and then."""
+        now = self.clock.monotonic()
+        read = self._port_locations_read
+        if read is not None and now - read < PORT_LOCATIONS_MAX_AGE_SECONDS:
+            return
+        self._port_locations_read = now
+        try:
+            ports = await self.client.list_provider_ports()
+        except Exception as exc:  # the groups seen in ids still serve; a full listing otherwise
+            log.warning("azure poller: could not read the port pairs' locations: %s", type(exc).__name__)
+            return
+        for port in ports:
+            location = port.properties.peering_location if port.properties else None
+            if location:
+                for subscription in self.client.subscription_ids:
+                    self._remember_group(subscription, cross_connection_group(location))
 
     def _reusable(self, *, waited_for_one: bool) -> bool:
         """The latest listing answers this batch: it was taken in the current sweep, or (sweeps
@@ -172,6 +273,7 @@ class AzurePoller:
         except NotFound:
             return None
         self._labels[handle.lower()] = _label_parts(read.raw, handle)
+        self._learn_group(read.raw.get("id"))
         return snapshot(read.raw)
 
     async def snapshot_one(self, resource_id: str) -> Snapshot | None:
@@ -180,6 +282,7 @@ class AzurePoller:
         except NotFound:
             return None
         self._labels[resource_id.strip().lower()] = _label_parts(read.raw, resource_id.strip())
+        self._learn_group(read.raw.get("id"))
         return snapshot(read.raw)
 
     def describe(self, resource_id: str, snapshot: Snapshot | None) -> str:
