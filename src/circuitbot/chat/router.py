@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 Ack = Callable[[Reply | None], Awaitable[None]]
 HELP_USAGE = "/circuit help [topic]"
 PAGE_ACTION = "circuit_page"
+STALE_FORM = "that form is out of date; run the command again"
 
 
 class CommandError(Exception):
@@ -247,7 +248,7 @@ class Router:
         handler = self.registry.view_handler(callback_id)
         if handler is None:
             await ack_errors(None)
-            await surface.reply(Reply.error("that form is out of date; run the command again"))
+            await surface.reply(Reply.error(STALE_FORM))
             return
         meta = modals.metadata(view)
         # the handler acks; no user-group lookup may delay that (the click before filled the cache)
@@ -267,7 +268,7 @@ class Router:
         op = self.registry.by_name(meta.get("op", ""))
         if op is None:
             await ack_errors(None)
-            await surface.reply(Reply.error("that form is out of date; run the command again"))
+            await surface.reply(Reply.error(STALE_FORM))
             return
         try:
             params = modals.read_submission(op, view)

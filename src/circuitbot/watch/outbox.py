@@ -109,41 +109,16 @@ def stream_of(*, watch_id: int | None, channel: str, thread_ts: str | None, user
     return f"thread:{channel}:{thread_ts}" if thread_ts else f"channel:{channel}"
 
 
-def enqueue(
-    session: AsyncSession,
-    *,
-    kind: str,
-    channel: str,
-    reply: Reply,
-    at: datetime,
-    thread_ts: str | None = None,
-    update_ts: str | None = None,
-    user: str | None = None,
-    watch_id: int | None = None,
-    request_id: str | None = None,
-    stream: str | None = None,
-) -> OutboxMessage:
-    """Add a message to the outbox, in the caller's transaction (with the change it reports).
+def enqueue(session: AsyncSession, **columns: Any) -> OutboxMessage:
+    """Add a message to the outbox, in the caller's transaction (with the change it reports);
+    ``columns`` are :func:`outbox_row`'s arguments.
 
     ``reply`` and ``parent`` rows of a watch may leave ``thread_ts`` empty and ``update`` rows
     ``update_ts``: the sender takes the watch's thread and card at delivery time (the card is
     posted by an earlier row of the same stream). Wake the sender after the commit
     (``runtime.watches.sender.wake()``) for prompt delivery; it also finds rows on its own.
     """
-    row = OutboxMessage(
-        **outbox_row(
-            kind=kind,
-            channel=channel,
-            reply=reply,
-            at=at,
-            thread_ts=thread_ts,
-            update_ts=update_ts,
-            user=user,
-            watch_id=watch_id,
-            request_id=request_id,
-            stream=stream,
-        )
-    )
+    row = OutboxMessage(**outbox_row(**columns))
     session.add(row)
     return row
 
