@@ -12,7 +12,7 @@ import pytest
 
 from circuitbot.clock import FakeClock
 from circuitbot.providers.azure import models as m
-from circuitbot.providers.azure.client import AzurePartnerClient, Snapshot
+from circuitbot.providers.azure.client import AzurePartnerClient, Fetched
 from circuitbot.providers.azure.credentials import StaticTokenCredential
 from circuitbot.providers.azure.errors import (
     AzureCloudError,
@@ -221,7 +221,7 @@ async def test_put_keeps_fields_the_models_do_not_know(
     snapshot = await client.get_cross_connection(NOT_PROVISIONED_KEY)
     raw = json.loads(json.dumps(snapshot.raw))
     raw["properties"]["futureProperty"] = {"kept": True}
-    future = Snapshot(model=snapshot.model, raw=raw, etag=snapshot.etag)
+    future = Fetched(model=snapshot.model, raw=raw, etag=snapshot.etag)
     await drive(clock, client.put_cross_connection(future, properties={"serviceProviderNotes": "hello"}))
     body = json.loads(recorder.sent("PUT")[0].content)
     assert body["properties"]["futureProperty"] == {"kept": True}
@@ -360,7 +360,7 @@ async def test_cloud_errors_carry_the_code_in_the_message(
     raw = json.loads(json.dumps(snapshot.raw))
     del raw["location"]
     with pytest.raises(AzureCloudError) as raised:
-        await drive(clock, client.put_cross_connection(Snapshot(snapshot.model, raw, snapshot.etag)))
+        await drive(clock, client.put_cross_connection(Fetched(snapshot.model, raw, snapshot.etag)))
     assert raised.value.status == 400
     assert raised.value.code == "LocationRequired"
     assert str(raised.value).startswith("azure: 400 LocationRequired: ")
@@ -761,7 +761,7 @@ async def test_a_token_refused_by_several_requests_is_renewed_once(clock: FakeCl
 
 def test_a_snapshot_repr_leaves_out_the_raw_json_with_the_shared_key() -> None:
     raw = {"name": "AzurePrivatePeering", "etag": 'W/"1"', "properties": {"sharedKey": "A1B2C3D4"}}
-    peering = Snapshot(m.ExpressRouteCrossConnectionPeering.model_validate(raw), raw, raw["etag"])
+    peering = Fetched(m.ExpressRouteCrossConnectionPeering.model_validate(raw), raw, raw["etag"])
     assert "A1B2C3D4" not in repr(peering)
     assert 'W/"1"' in repr(peering)
 

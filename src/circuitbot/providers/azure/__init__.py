@@ -1,6 +1,6 @@
 """Azure ExpressRoute partner provider: wire models, the ARM client and its errors."""
 
-from circuitbot.providers.azure.client import AzurePartnerClient, Snapshot
+from circuitbot.providers.azure.client import AzurePartnerClient, Fetched
 from circuitbot.providers.azure.credentials import StaticTokenCredential
 from circuitbot.providers.azure.errors import (
     AzureCloudError,
@@ -15,8 +15,8 @@ __all__ = [
     "AzureOperationFailed",
     "AzureOperationTimeout",
     "AzurePartnerClient",
+    "Fetched",
     "NotFound",
     "PreconditionFailed",
-    "Snapshot",
     "StaticTokenCredential",
 ]

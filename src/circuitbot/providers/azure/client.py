@@ -77,8 +77,8 @@ ProviderPortQueryForm = Literal["filter", "query"]
 
 
 @dataclass(frozen=True)
-class Snapshot(Generic[ModelT]):
-    """A resource as read: the parsed model, the raw JSON (the base of any PUT) and its etag."""
+class Fetched(Generic[ModelT]):
+    """A resource as fetched: the parsed model, the raw JSON (the base of any PUT) and its etag."""
 
     model: ModelT
     raw: dict[str, Any] = field(repr=False)  # a peering's raw JSON holds its BGP shared key
@@ -276,7 +276,7 @@ class AzurePartnerClient:
             )
         return found.id
 
-    async def get_cross_connection(self, id_or_key: str) -> Snapshot[m.ExpressRouteCrossConnection]:
+    async def get_cross_connection(self, id_or_key: str) -> Fetched[m.ExpressRouteCrossConnection]:
         resource_id = await self.resolve_cross_connection_id(id_or_key)
         try:
             return await self._get_cross_connection_by_id(resource_id)
@@ -289,13 +289,13 @@ class AzurePartnerClient:
 
     async def put_cross_connection(
         self,
-        current: Snapshot[m.ExpressRouteCrossConnection] | str,
+        current: Fetched[m.ExpressRouteCrossConnection] | str,
         *,
         properties: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         if_match: str | None = None,
         wait: bool = True,
-    ) -> Snapshot[m.ExpressRouteCrossConnection]:
+    ) -> Fetched[m.ExpressRouteCrossConnection]:
         """PUT the whole resource as read, with only ``properties``/``tags`` changed.
 
         ``current`` is a snapshot from ``get_cross_connection`` (or an id or key, read first).
@@ -304,7 +304,7 @@ class AzurePartnerClient:
         and the resource read back; without it the first answer (provisioningState
         ``Updating``) is returned.
         """
-        snapshot = current if isinstance(current, Snapshot) else await self.get_cross_connection(current)
+        snapshot = current if isinstance(current, Fetched) else await self.get_cross_connection(current)
         _check_etag(snapshot, if_match)
         body = copy.deepcopy(snapshot.raw)
         if properties:
@@ -320,7 +320,7 @@ class AzurePartnerClient:
             if not maybe_processed(error):
                 raise
 
-            def applied(found: Snapshot[Any] | None) -> bool:
+            def applied(found: Fetched[Any] | None) -> bool:
                 return (
                     found is not None
                     and _contains(found.raw.get("properties"), dict(properties or {}))
@@ -339,12 +339,12 @@ class AzurePartnerClient:
 
     async def set_provisioning_state(
         self,
-        id_or_key: Snapshot[m.ExpressRouteCrossConnection] | str,
+        id_or_key: Fetched[m.ExpressRouteCrossConnection] | str,
         state: str,
         *,
         if_match: str | None = None,
         wait: bool = True,
-    ) -> Snapshot[m.ExpressRouteCrossConnection]:
+    ) -> Fetched[m.ExpressRouteCrossConnection]:
         """Set ``serviceProviderProvisioningState`` (Provisioned once layer 2 is up, …).
 
         ``id_or_key`` is an id, a key, or a snapshot just read (then it is not read again)."""
@@ -354,24 +354,24 @@ class AzurePartnerClient:
 
     async def set_notes(
         self,
-        id_or_key: Snapshot[m.ExpressRouteCrossConnection] | str,
+        id_or_key: Fetched[m.ExpressRouteCrossConnection] | str,
         notes: str,
         *,
         if_match: str | None = None,
         wait: bool = True,
-    ) -> Snapshot[m.ExpressRouteCrossConnection]:
+    ) -> Fetched[m.ExpressRouteCrossConnection]:
         return await self.put_cross_connection(
             id_or_key, properties={"serviceProviderNotes": notes}, if_match=if_match, wait=wait
         )
 
     async def move_to_port_pair(
         self,
-        id_or_key: Snapshot[m.ExpressRouteCrossConnection] | str,
+        id_or_key: Fetched[m.ExpressRouteCrossConnection] | str,
         port_pair: m.ExpressRouteProviderPort | str,
         *,
         if_match: str | None = None,
         wait: bool = True,
-    ) -> Snapshot[m.ExpressRouteCrossConnection]:
+    ) -> Fetched[m.ExpressRouteCrossConnection]:
         """Place the circuit on another port pair (seed 000): PUT new primary/secondary ports.
 
         ``port_pair`` is a provider port as listed or its descriptor. Whether the target fits
@@ -402,7 +402,7 @@ class AzurePartnerClient:
 
     async def update_tags(
         self, id_or_key: str, tags: Mapping[str, str]
-    ) -> Snapshot[m.ExpressRouteCrossConnection]:
+    ) -> Fetched[m.ExpressRouteCrossConnection]:
         """PATCH the tags (the only partial update ARM offers for cross-connections)."""
         resource_id = await self.resolve_cross_connection_id(id_or_key)
         response = await self._send(
@@ -422,7 +422,7 @@ class AzurePartnerClient:
 
     async def get_peering(
         self, id_or_key: str, peering_name: str
-    ) -> Snapshot[m.ExpressRouteCrossConnectionPeering]:
+    ) -> Fetched[m.ExpressRouteCrossConnectionPeering]:
         return await self._read_peering(await self._peering_url(id_or_key, peering_name))
 
     async def put_peering(
@@ -435,7 +435,7 @@ class AzurePartnerClient:
         if_none_match: str | None = None,
         merge: bool = True,
         wait: bool = True,
-    ) -> Snapshot[m.ExpressRouteCrossConnectionPeering]:
+    ) -> Fetched[m.ExpressRouteCrossConnectionPeering]:
         """Create or update a peering (by convention named after its type).
 
         With ``merge`` an existing peering is read and only ``properties`` change in it, as
@@ -445,7 +445,7 @@ class AzurePartnerClient:
         ``PreconditionFailed`` when they do not hold.
         """
         url = await self._peering_url(id_or_key, peering_name)
-        existing: Snapshot[m.ExpressRouteCrossConnectionPeering] | None = None
+        existing: Fetched[m.ExpressRouteCrossConnectionPeering] | None = None
         if merge or if_match or if_none_match:
             try:
                 existing = await self._read_peering(url)
@@ -473,7 +473,7 @@ class AzurePartnerClient:
             # the key need not be echoed; the fields written with it show the PUT landed
             intended = {k: v for k, v in properties.items() if k != "sharedKey"}
 
-            def applied(found: Snapshot[Any] | None) -> bool:
+            def applied(found: Fetched[Any] | None) -> bool:
                 return found is not None and _contains(found.raw.get("properties"), intended)
 
             found = await self._confirm_write(
@@ -493,7 +493,7 @@ class AzurePartnerClient:
         url = await self._peering_url(id_or_key, peering_name)
         if if_match:
             try:
-                current: Snapshot[Any] | None = await self._read_peering(url)
+                current: Fetched[Any] | None = await self._read_peering(url)
             except NotFound:
                 current = None
             _check_etag(current, if_match)
@@ -503,7 +503,7 @@ class AzurePartnerClient:
             if not maybe_processed(error):
                 raise
 
-            def applied(found: Snapshot[Any] | None) -> bool:
+            def applied(found: Fetched[Any] | None) -> bool:
                 return found is None or _provisioning_state(found) == "deleting"
 
             await self._confirm_write(error, "DELETE", self._peering_or_none(url), applied, wait=wait)
@@ -636,7 +636,7 @@ class AzurePartnerClient:
         if isinstance(name, str) and isinstance(resource_id, str) and name and resource_id:
             self._key_to_id[name.lower()] = resource_id
 
-    async def _get_cross_connection_by_id(self, resource_id: str) -> Snapshot[m.ExpressRouteCrossConnection]:
+    async def _get_cross_connection_by_id(self, resource_id: str) -> Fetched[m.ExpressRouteCrossConnection]:
         response = await self._send("GET", resource_id, self.cross_connection_api_version)
         snapshot = _snapshot(m.ExpressRouteCrossConnection, response)
         self._remember(snapshot.model.name, snapshot.model.id)
@@ -646,12 +646,12 @@ class AzurePartnerClient:
         cross_connection_id = await self.resolve_cross_connection_id(id_or_key)
         return f"{cross_connection_id}/peerings/{quote(peering_name, safe='')}"
 
-    async def _read_peering(self, url: str) -> Snapshot[m.ExpressRouteCrossConnectionPeering]:
+    async def _read_peering(self, url: str) -> Fetched[m.ExpressRouteCrossConnectionPeering]:
         response = await self._send("GET", url, self.cross_connection_api_version)
         return _snapshot(m.ExpressRouteCrossConnectionPeering, response)
 
-    def _peering_or_none(self, url: str) -> Callable[[], Awaitable[Snapshot[Any] | None]]:
-        async def read() -> Snapshot[Any] | None:
+    def _peering_or_none(self, url: str) -> Callable[[], Awaitable[Fetched[Any] | None]]:
+        async def read() -> Fetched[Any] | None:
             try:
                 return await self._read_peering(url)
             except NotFound:
@@ -663,11 +663,11 @@ class AzurePartnerClient:
         self,
         error: Exception,
         method: str,
-        read: Callable[[], Awaitable[Snapshot[Any] | None]],
-        applied: Callable[[Snapshot[Any] | None], bool],
+        read: Callable[[], Awaitable[Fetched[Any] | None]],
+        applied: Callable[[Fetched[Any] | None], bool],
         *,
         wait: bool,
-    ) -> Snapshot[Any] | None:
+    ) -> Fetched[Any] | None:
         """After a write whose answer was lost: read the resource instead of writing again.
 
         When ``applied`` finds the change in place, the write was accepted: with ``wait`` the
@@ -850,9 +850,7 @@ class AzurePartnerClient:
 _WRITES = frozenset({"PUT", "PATCH", "DELETE"})
 
 
-def _check_etag(
-    current: Snapshot[Any] | None, if_match: str | None, if_none_match: str | None = None
-) -> None:
+def _check_etag(current: Fetched[Any] | None, if_match: str | None, if_none_match: str | None = None) -> None:
     """The conditions of a write, checked against the resource as just read (None: absent)."""
     if if_match and (current is None or (if_match != "*" and current.etag != if_match)):
         raise PreconditionFailed(
@@ -886,7 +884,7 @@ def _contains(actual: Any, wanted: Any) -> bool:
     return actual == wanted
 
 
-def _provisioning_state(snapshot: Snapshot[Any]) -> str:
+def _provisioning_state(snapshot: Fetched[Any]) -> str:
     properties = snapshot.raw.get("properties")
     return str((properties or {}).get("provisioningState") or "").lower()
 
@@ -928,7 +926,7 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-def _snapshot(model_class: type[ModelT], response: httpx.Response) -> Snapshot[ModelT]:
+def _snapshot(model_class: type[ModelT], response: httpx.Response) -> Fetched[ModelT]:
     raw = _json_object(response) if response.content else {}
     etag = raw.get("etag") or response.headers.get("ETag")
-    return Snapshot(model=model_class.model_validate(raw), raw=raw, etag=etag)
+    return Fetched(model=model_class.model_validate(raw), raw=raw, etag=etag)

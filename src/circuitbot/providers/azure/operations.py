@@ -35,7 +35,7 @@ from circuitbot.actions.registry import (
 from circuitbot.chat.reply import Reply
 from circuitbot.providers.azure import models as m
 from circuitbot.providers.azure import render
-from circuitbot.providers.azure.client import CROSS_CONNECTION_ID, AzurePartnerClient, Snapshot
+from circuitbot.providers.azure.client import CROSS_CONNECTION_ID, AzurePartnerClient, Fetched
 from circuitbot.providers.azure.errors import (
     AzureCloudError,
     AzureOperationTimeout,
@@ -96,7 +96,7 @@ async def azure_errors(key: str | None = None) -> AsyncIterator[None]:
         raise OperationError(f"could not reach Azure ({exc.__class__.__name__})") from None
 
 
-async def read_cross_connection(ctx: OpContext, key: str) -> Snapshot[m.ExpressRouteCrossConnection]:
+async def read_cross_connection(ctx: OpContext, key: str) -> Fetched[m.ExpressRouteCrossConnection]:
     async with azure_errors(key):
         return await client_of(ctx).get_cross_connection(key)
 
@@ -613,7 +613,7 @@ class Placement:
     """A circuit and the port pairs it could sit on: those at its own peering location."""
 
     key: str
-    current: Snapshot[m.ExpressRouteCrossConnection] = field(repr=False)  # its peerings' keys inside
+    current: Fetched[m.ExpressRouteCrossConnection] = field(repr=False)  # its peerings' keys inside
     pairs: list[m.ExpressRouteProviderPort]  # at the circuit's peering location
 
     @property
@@ -803,7 +803,7 @@ async def move_choices(ctx: OpContext, data: dict[str, Any]) -> dict[str, list[t
 
 async def read_peering(
     ctx: OpContext, key: str, name: str
-) -> Snapshot[m.ExpressRouteCrossConnectionPeering] | None:
+) -> Fetched[m.ExpressRouteCrossConnectionPeering] | None:
     """The peering as read, or None when the circuit has none of that name."""
     async with azure_errors(key):
         try:
