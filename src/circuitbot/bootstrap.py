@@ -8,6 +8,7 @@ from importlib import import_module
 from circuitbot.actions.registry import Registry
 from circuitbot.approvals.engine import ApprovalEngine
 from circuitbot.clock import Clock, SystemClock
+from circuitbot.providers.catalog import PROVIDERS
 from circuitbot.runtime import Runtime
 from circuitbot.sandbox.world import World
 from circuitbot.settings import Settings
@@ -16,24 +17,21 @@ from circuitbot.watch.engine import WatchEngine
 
 log = logging.getLogger(__name__)
 
-# Every module that contributes operations, each through its register(registry).
+# The provider-neutral modules that contribute operations, each through its register(registry);
+# each provider's come through its spec (providers.catalog).
 OPERATION_MODULES = (
     "circuitbot.chat.builtin",
     "circuitbot.approvals.commands",
     "circuitbot.watch.commands",
-    "circuitbot.providers.azure.operations",
 )
-
-
-# provider -> module offering simulator(world, clock), sandbox_client(settings, simulator, clock),
-# client(settings, clock) for the real API, and poller(client, clock) for the watch engine.
-PROVIDER_WIRING: dict[str, str] = {"azure": "circuitbot.providers.azure.wiring"}
 
 
 def build_registry(extra_modules: tuple[str, ...] = ()) -> Registry:
     registry = Registry()
     for name in (*OPERATION_MODULES, *extra_modules):
         import_module(name).register(registry)
+    for spec in PROVIDERS:
+        spec.register(registry)
     return registry
 
 
@@ -67,20 +65,19 @@ async def build_runtime(
 async def attach_providers(runtime: Runtime, *, sandbox: bool, world: World | None = None) -> None:
     """A client and a poller per provider: on the sandbox, the simulators in-process over the same
     HTTP path as production; otherwise the real APIs of the providers whose credentials are set."""
-    if sandbox:
-        world = world or World.demo()
-        runtime.sandbox = {}
-    for name, module_name in PROVIDER_WIRING.items():
-        wiring = import_module(module_name)
-        if sandbox:
-            simulator = wiring.simulator(world, runtime.clock)
-            runtime.sandbox[name] = simulator
-            client = wiring.sandbox_client(runtime.settings, simulator, runtime.clock)
-        elif getattr(runtime.settings, name).configured:
-            client = wiring.client(runtime.settings, runtime.clock)
+    world = (world or World.demo()) if sandbox else None
+    for spec in PROVIDERS:
+        settings = runtime.settings.provider_settings(spec.name)
+        runtime.vocabularies[spec.name] = spec.vocabulary
+        if world is not None:
+            simulator = spec.simulator(world, runtime.clock)
+            runtime.sandbox[spec.name] = simulator
+            client = spec.sandbox_client(settings, simulator, runtime.clock)
+        elif spec.configured(settings):
+            client = spec.client(settings, runtime.clock)
         else:
-            log.info("%s is not configured; its commands will say so", name)
+            log.info("%s is not configured; its commands will say so", spec.name)
             continue
-        runtime.providers[name] = client
-        runtime.pollers[name] = wiring.poller(client, runtime.clock)
+        runtime.providers[spec.name] = client
+        runtime.pollers[spec.name] = spec.poller(client, runtime.clock)
         runtime.on_close(client.aclose)

@@ -10,13 +10,14 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from circuitbot import __version__
+from circuitbot.providers import catalog
 from circuitbot.settings import ConfigError, Settings, load_settings
-
-PROVIDERS = ("azure", "equinix", "consoleconnect", "alibaba")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="circuitbot", description="Slack ChatOps for interconnect circuits")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command")
 
     shell = sub.add_parser("shell", help="a local console in place of Slack, on the sandbox (the default)")
@@ -32,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="provider simulators")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command")
     sim = sandbox_sub.add_parser("serve", help="serve one provider's simulator over HTTP on loopback")
-    sim.add_argument("--provider", required=True, choices=PROVIDERS)
+    sim.add_argument("--provider", required=True, choices=catalog.names())
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, required=True)
     sim.add_argument("--circuits", type=int, default=0, help="generated circuits on top of the demo world")
@@ -125,7 +126,9 @@ async def _check(settings: Settings) -> int:
         return 1
     finally:
         await db.dispose()
-    configured = [name for name in PROVIDERS if getattr(settings, name).configured]
+    configured = [
+        spec.name for spec in catalog.PROVIDERS if spec.configured(settings.provider_settings(spec.name))
+    ]
     print(f"settings ok; database reachable; providers configured: {', '.join(configured) or 'none'}")
     return 0
 

@@ -9,18 +9,31 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from circuitbot.actions.registry import OperationError, Registry
 from circuitbot.chat.roles import RoleResolver
 from circuitbot.clock import Clock, SystemClock
+from circuitbot.providers.base import GENERIC_VOCABULARY, Poller, StateVocabulary
+from circuitbot.providers.spec import ProviderClient
 from circuitbot.settings import Settings
 from circuitbot.store.db import Database
 
 if TYPE_CHECKING:
+    from circuitbot.approvals.engine import ApprovalEngine
     from circuitbot.chat.reply import Poster
+    from circuitbot.sandbox.base import Simulator
+    from circuitbot.watch.engine import WatchEngine
 
 log = logging.getLogger(__name__)
+
+
+class Engine(Protocol):
+    """A background engine the front ends start and the runtime stops on close."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 @dataclass
@@ -29,21 +42,26 @@ class Runtime:
     db: Database
     registry: Registry
     clock: Clock = field(default_factory=SystemClock)
-    providers: dict[str, Any] = field(default_factory=dict)
-    pollers: dict[str, Any] = field(default_factory=dict)  # provider -> providers.base.Poller
+    providers: dict[str, ProviderClient] = field(default_factory=dict)
+    pollers: dict[str, Poller] = field(default_factory=dict)
+    vocabularies: dict[str, StateVocabulary] = field(default_factory=dict)
     poster: Poster | None = None
     roles: RoleResolver | None = None
-    sandbox: Any = None  # the in-process simulators, when running on the sandbox
-    # Engines attach themselves here (approvals.engine, watch.engine).
-    approvals: Any = None
-    watches: Any = None
+    sandbox: dict[str, Simulator] = field(default_factory=dict)  # the in-process simulators, if any
+    # Bootstrap attaches the engines (approvals.engine, watch.engine).
+    approvals: ApprovalEngine | None = None
+    watches: WatchEngine | None = None
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.roles is None:
             self.roles = RoleResolver(self.settings, clock=self.clock)
 
-    def provider(self, name: str) -> Any:
+    def vocabulary(self, provider: str) -> StateVocabulary:
+        """The provider's state vocabulary (its spec's), or the generic one for a provider without a spec."""
+        return self.vocabularies.get(provider, GENERIC_VOCABULARY)
+
+    def provider(self, name: str) -> ProviderClient:
         try:
             return self.providers[name]
         except KeyError:
@@ -51,27 +69,24 @@ class Runtime:
                 f"{name} is not configured: set its credentials (see the README) or run with --sandbox"
             ) from None
 
-    ENGINES = ("approvals", "watches")
+    def engines(self) -> dict[str, Engine]:
+        """The attached engines by name, in the order they start."""
+        attached: dict[str, Engine | None] = {"approvals": self.approvals, "watches": self.watches}
+        return {name: engine for name, engine in attached.items() if engine is not None}
 
     async def start_engines(self, on_error: Callable[[str, Exception], None] | None = None) -> list[str]:
         """Start the background engines (approvals executor, watch polling and outbox) and stop
         them on close. Without ``on_error`` a failing start is raised; with it, reported and skipped."""
         started = []
-        for name in self.ENGINES:
-            engine = getattr(self, name, None)
-            start = getattr(engine, "start", None)
-            if not callable(start):
-                continue
+        for name, engine in self.engines().items():
             try:
-                await start()
+                await engine.start()
             except Exception as exc:
                 if on_error is None:
                     raise
                 on_error(name, exc)
                 continue
-            stop = getattr(engine, "stop", None)
-            if callable(stop):
-                self.on_close(stop)
+            self.on_close(engine.stop)
             started.append(name)
         return started
 

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, create_model, field_validator
 from pydantic_settings import (
     BaseSettings,
-    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from circuitbot.providers.catalog import PROVIDERS
+from circuitbot.setting_types import CsvList
 
 CONFIG_ENV = "CIRCUITBOT_CONFIG"
 ENV_PREFIX = "CIRCUITBOT_"
@@ -35,60 +37,6 @@ def _slack_alias(name: str) -> AliasChoices:
     return AliasChoices(name, ENV_PREFIX + name, name.lower())
 
 
-def _split_csv(value: Any) -> Any:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
-
-
-CsvList = Annotated[list[str], NoDecode]
-
-
-class AzureSettings(BaseModel):
-    base_url: str = "https://management.azure.com"
-    token_scope: str = "https://management.azure.com/.default"
-    subscription_ids: CsvList = Field(default_factory=list)
-    cross_connection_api_version: str = "2025-07-01"
-    provider_ports_api_version: str = "2025-05-01"
-
-    _csv = field_validator("subscription_ids", mode="before")(_split_csv)
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.subscription_ids)
-
-
-class EquinixSettings(BaseModel):
-    base_url: str = "https://api.equinix.com"
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.client_id and self.client_secret)
-
-
-class ConsoleConnectSettings(BaseModel):
-    base_url: str = "https://api.consoleconnect.com"
-    api_key: SecretStr | None = None
-    company: str | None = None
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.api_key)
-
-
-class AlibabaSettings(BaseModel):
-    base_url: str = "https://vpc.aliyuncs.com"
-    region_id: str = "cn-hangzhou"
-    access_key_id: str | None = None
-    access_key_secret: SecretStr | None = None
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.access_key_id and self.access_key_secret)
-
-
 class WatchSettings(BaseModel):
     tick_seconds: float = Field(5.0, gt=0, description="how often each process looks for due watches")
     fast_interval_seconds: float = Field(15.0, gt=0, description="poll interval while a resource is changing")
@@ -99,7 +47,9 @@ class WatchSettings(BaseModel):
     strategy: Literal["batched", "per-resource"] = "batched"
 
 
-class Settings(BaseSettings):
+class CoreSettings(BaseSettings):
+    """The bot's own settings; :data:`Settings` adds one field per provider of the catalog."""
+
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
         env_nested_delimiter="__",
@@ -150,13 +100,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    azure: AzureSettings = Field(default_factory=AzureSettings)
-    equinix: EquinixSettings = Field(default_factory=EquinixSettings)
-    consoleconnect: ConsoleConnectSettings = Field(default_factory=ConsoleConnectSettings)
-    alibaba: AlibabaSettings = Field(default_factory=AlibabaSettings)
     watch: WatchSettings = Field(default_factory=WatchSettings)
-
-    _csv = field_validator("requesters", "approvers", "admins", mode="before")(_split_csv)
 
     @field_validator("requesters", "approvers", "admins")
     @classmethod
@@ -186,6 +130,13 @@ class Settings(BaseSettings):
     def approvals_needed(self, operation: str, default: int) -> int:
         return self.approvals_required.get(operation, default)
 
+    def provider_settings(self, provider: str) -> BaseModel:
+        """A provider's own settings model (the field named after it)."""
+        value = getattr(self, provider, None)
+        if not isinstance(value, BaseModel):
+            raise LookupError(f"no settings for provider {provider!r}")
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -200,6 +151,21 @@ class Settings(BaseSettings):
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
+
+
+def _with_providers(core: type[CoreSettings]) -> type[CoreSettings]:
+    """``core`` plus a field per provider: ``azure: AzureSettings`` read from
+    ``CIRCUITBOT_AZURE__<FIELD>`` and the TOML file's ``[azure]`` table."""
+    fields: dict[str, Any] = {
+        spec.name: (spec.settings_model, Field(default_factory=spec.settings_model)) for spec in PROVIDERS
+    }
+    return create_model("Settings", __base__=core, __module__=__name__, **fields)
+
+
+if TYPE_CHECKING:
+    Settings = CoreSettings
+else:
+    Settings = _with_providers(CoreSettings)
 
 
 def _setting_name(loc: tuple[Any, ...]) -> str:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from circuitbot.clock import FakeClock
-from circuitbot.sandbox import simulator_class
+from circuitbot.providers.catalog import spec_of
 from circuitbot.sandbox.azure import AzureSimulator
 from circuitbot.sandbox.faults import FaultConfig, QueuedFault
 from circuitbot.sandbox.world import World
@@ -68,7 +68,7 @@ async def get_json(arm: httpx.AsyncClient, url: str, params: dict[str, str] | No
 
 
 def test_registry_finds_the_azure_simulator() -> None:
-    assert simulator_class("azure") is AzureSimulator
+    assert spec_of("azure").simulator_class is AzureSimulator
 
 
 # --- ARM basics ---------------------------------------------------------------------------------

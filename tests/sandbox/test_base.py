@@ -14,11 +14,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from circuitbot.clock import FakeClock
+from circuitbot.providers.catalog import spec_of
 from circuitbot.providers.http import RetryPolicy, make_client
-from circuitbot.sandbox import SIMULATORS, build_simulator, register_simulator, simulator_class
+from circuitbot.sandbox import build_simulator
 from circuitbot.sandbox.base import Simulator
 from circuitbot.sandbox.faults import FaultConfig, QueuedFault
-from circuitbot.sandbox.stubs import AlibabaPlaceholder, ConsoleConnectPlaceholder, EquinixPlaceholder
 from circuitbot.sandbox.world import CircuitStage, World
 
 
@@ -369,54 +369,22 @@ async def test_provider_client_rides_out_injected_throttling(sim: ThingsSimulato
     assert sim.calls == Counter({"GET /things/{thing_id}": 1})
 
 
-# -- placeholders and registry -------------------------------------------------------------
+# -- simulators by provider ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("cls", "check"),
-    [
-        (EquinixPlaceholder, lambda body: body[0]["errorMessage"].startswith("No resource matches")),
-        (ConsoleConnectPlaceholder, lambda body: body["statusCode"] == 404 and body["error"] == "NotFound"),
-        (AlibabaPlaceholder, lambda body: body["Code"] == "InvalidAction.NotFound" and body["RequestId"]),
-    ],
-)
-async def test_placeholders_answer_404_in_their_providers_shape(cls: type[Simulator], check: Any) -> None:
-    sim = cls(World.demo(), FakeClock())
-    async with client(sim) as c:
-        response = await c.get("/anything")
+def test_sandbox_serve_builds_the_simulator_as_the_in_process_sandbox_does() -> None:
+    spec = spec_of("azure")
+    served = build_simulator("az", clock=FakeClock())  # what `circuitbot sandbox serve` runs
+    in_process = spec.simulator(World.demo(), FakeClock())  # what bootstrap attaches
 
-    assert response.status_code == 404
-    assert check(response.json())
+    assert type(served) is type(in_process) is spec.simulator_class
+    assert served.operation_seconds == in_process.operation_seconds == spec.sandbox_timings.operation_seconds
+    assert len(served.world.circuits) == len(World.demo().circuits)
 
 
-async def test_placeholder_faults_use_the_provider_shape() -> None:
-    sim = AlibabaPlaceholder(World.demo(), FakeClock(), FaultConfig(throttle_rate=1.0))
-    async with client(sim) as c:
-        response = await c.post("/")
-
-    assert response.status_code == 429
-    assert response.json()["Code"] == "Throttling.User"
-
-
-def test_simulator_class_finds_a_simulator_for_every_carrier() -> None:
-    for provider in ("equinix", "consoleconnect", "alibaba"):
-        cls = simulator_class(provider)
-        assert issubclass(cls, Simulator)
-        assert cls.provider == provider
-    with pytest.raises(LookupError):
-        simulator_class("nowhere")
-
-
-def test_registered_simulator_wins_over_the_placeholder(monkeypatch: pytest.MonkeyPatch) -> None:
-    class RealAlibaba(AlibabaPlaceholder):
-        pass
-
-    monkeypatch.setitem(SIMULATORS, "alibaba", AlibabaPlaceholder)  # restored after the test
-    assert register_simulator(RealAlibaba) is RealAlibaba
-    assert simulator_class("alibaba") is RealAlibaba
-    sim = build_simulator("alibaba")
-    assert isinstance(sim, RealAlibaba)
-    assert len(sim.world.circuits) == len(World.demo().circuits)
+def test_a_provider_outside_the_catalog_has_no_simulator() -> None:
+    with pytest.raises(LookupError, match="known: azure"):
+        build_simulator("nowhere")
 
 
 # -- the demo world ------------------------------------------------------------------------

@@ -213,7 +213,7 @@ class Engine:
 async def test_background_engines_start_and_stop_with_the_runtime(bot_settings: Settings) -> None:
     runtime = await build_runtime(bot_settings)
     runtime.approvals = approvals = Engine()
-    runtime.watches = object()  # an engine without start(): left alone
+    runtime.watches = None  # no watch engine in this process: nothing to start
 
     assert await runtime.start_engines() == ["approvals"]
     assert approvals.events == ["start"]

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic.fields import FieldInfo
 
 from circuitbot.chat.reply import Reply
+from circuitbot.providers.catalog import aliases_of
 
 if TYPE_CHECKING:
     from circuitbot.chat.reply import Surface
@@ -234,14 +235,6 @@ class Operation(Generic[P]):
         return (self.verb, *self.aliases)
 
 
-PROVIDER_ALIASES: dict[str, tuple[str, ...]] = {
-    "azure": ("az",),
-    "equinix": ("eqx",),
-    "consoleconnect": ("cc",),
-    "alibaba": ("ali",),
-}
-
-
 class Registry:
     """Operations by provider and verb. Built once at start-up; read-only afterwards."""
 
@@ -300,9 +293,9 @@ class Registry:
 
 
 def resolve_provider(word: str, known: Iterable[str]) -> str | None:
-    """The provider a word names (its name or short alias), if any."""
+    """The provider among ``known`` that a word names (its name or short alias), if any."""
     word = word.lower()
     for provider in known:
-        if word == provider or word in PROVIDER_ALIASES.get(provider, ()):
+        if word == provider or word in aliases_of(provider):
             return provider
     return None

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pydantic import Field
 
 from circuitbot.actions.registry import (
-    PROVIDER_ALIASES,
     OpContext,
     Operation,
     OperationError,
@@ -20,11 +19,12 @@ from circuitbot.actions.registry import (
 from circuitbot.chat import blocks as bk
 from circuitbot.chat import grammar
 from circuitbot.chat.reply import Reply
+from circuitbot.providers import catalog
 
 
 class HelpParams(Params):
     positional = ("topic", "verb")
-    topic: str | None = Field(None, description="a verb, or a provider (azure, equinix, …)")
+    topic: str | None = Field(None, description="a verb, or a provider (see `/circuit help`)")
     verb: str | None = Field(None, description="a provider's verb")
 
 
@@ -46,9 +46,12 @@ async def help_execute(ctx: OpContext, params: HelpParams) -> Reply:
     provider = resolve_provider(params.topic, registry.providers())
     if provider and params.verb is None:
         ops = _visible(registry.for_provider(provider), ctx)
-        short = PROVIDER_ALIASES.get(provider, ())
+        short = catalog.aliases_of(provider)
         head = f"{provider}" + (f" (alias `{short[0]}`)" if short else "")
+        title = _title(provider)
         lines = [f"• {_line(op)}\n    `{grammar.usage(op)}`" for op in ops]
+        if title:
+            lines.insert(0, title)
         text = f"*{head}*\n" + ("\n".join(lines) if lines else "no operations you may run")
         return Reply(text=text, blocks=[bk.header(f"/circuit {provider}"), *bk.sections(lines)])
     op = registry.get(provider, params.verb) if provider else registry.get(None, params.topic)
@@ -69,12 +72,20 @@ def _overview(ctx: OpContext, registry: Registry) -> Reply:
     for provider in registry.providers():
         ops = _visible(registry.for_provider(provider), ctx)
         if ops:
-            alias = PROVIDER_ALIASES.get(provider, ("",))[0]
-            lines.append(f"*{provider}* (`/circuit {alias or provider} <verb>`)")
+            alias = next(iter(catalog.aliases_of(provider)), provider)
+            title = _title(provider)
+            lines.append(f"*{provider}* (`/circuit {alias} <verb>`)" + (f": {title}" if title else ""))
             lines.extend(f"• {_line(op)}" for op in ops)
     lines.append(":lock: = needs approval. `/circuit help <verb>` or `/circuit help <provider>` for more.")
     text = "\n".join(lines)
     return Reply(text=text, blocks=[bk.header("circuitbot"), *bk.sections(lines)])
+
+
+def _title(provider: str) -> str:
+    try:
+        return catalog.spec_of(provider).title
+    except LookupError:  # a provider outside the catalog (a test double) has no title
+        return ""
 
 
 def _detail(op: Operation, ctx: OpContext) -> Reply:
@@ -99,7 +110,7 @@ def _detail(op: Operation, ctx: OpContext) -> Reply:
 
 class ShowParams(Params):
     positional = ("provider", "resource")
-    provider: str = Field(description="azure, equinix, consoleconnect or alibaba (or az, eqx, cc, ali)")
+    provider: str = Field(description="a provider's name or short alias (`/circuit help` lists them)")
     resource: str = Field(description="the resource id or service key")
 
 

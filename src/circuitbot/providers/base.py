@@ -131,3 +131,23 @@ def normalize_resource_id(poller: Poller, resource_id: str) -> str:
     """``resource_id`` as ``poller`` spells it (its ``normalize``), or stripped of spaces."""
     normalize = getattr(poller, "normalize", None)
     return normalize(resource_id) if callable(normalize) else resource_id.strip()
+
+
+# TEMPORARY until the watch branch lands (its version replaces this).
+from dataclasses import dataclass  # noqa: E402
+
+
+@dataclass(frozen=True)
+class StateVocabulary:
+    in_flight: frozenset[str]
+    terminal: frozenset[str]
+    in_flight_prefixes: tuple[str, ...] = ()
+
+    def is_transitional(self, snapshot: Mapping[str, str] | None) -> bool:
+        return is_transitional(snapshot)
+
+    def terminal_state(self, snapshot: Mapping[str, str] | None) -> str | None:
+        return terminal_state(snapshot)
+
+
+GENERIC_VOCABULARY = StateVocabulary(TRANSITIONAL_STATES, TERMINAL_STATES, TRANSITIONAL_PREFIXES)

@@ -46,7 +46,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from circuitbot.clock import Clock
-from circuitbot.sandbox import register_simulator
 from circuitbot.sandbox.base import Simulator
 from circuitbot.sandbox.faults import FaultConfig
 from circuitbot.sandbox.world import DemoCircuit, PeeringSeed, PortPair, World
@@ -152,7 +151,6 @@ class _Operation:
     result: Any = None
 
 
-@register_simulator
 class AzureSimulator(Simulator):
     provider: ClassVar[str] = "azure"
 

@@ -10,7 +10,6 @@ import re
 from pydantic import Field, field_validator
 
 from circuitbot.actions.registry import (
-    PROVIDER_ALIASES,
     OpContext,
     Operation,
     OperationError,
@@ -22,6 +21,7 @@ from circuitbot.actions.registry import (
 )
 from circuitbot.chat import blocks as bk
 from circuitbot.chat.reply import Reply
+from circuitbot.providers import catalog
 from circuitbot.watch.engine import WatchEngine, WatchInfo
 
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -39,9 +39,15 @@ def _channel(value: str | None) -> str | None:
 
 class WatchParams(Params):
     positional = ("provider", "resource", "channel")
-    provider: str = Field(description="azure, equinix, consoleconnect or alibaba (or az, eqx, cc, ali)")
+    provider: str = Field(description="a provider's name or short alias (`/circuit help` lists them)")
     resource: str = Field(description="the resource id (a cross-connection, connection or circuit id)")
     channel: str | None = Field(None, description="where to post the changes (default: here)")
+
+    @field_validator("provider")
+    @classmethod
+    def _provider_name(cls, value: str) -> str:
+        """``az`` is ``azure`` from here on, so audit targets read ``azure:<id>`` on every path."""
+        return catalog.canonical_name(value.strip())
 
     @field_validator("channel")
     @classmethod
@@ -71,7 +77,7 @@ def _engine(ctx: OpContext) -> WatchEngine:
 
 def _provider(ctx: OpContext, word: str) -> str:
     engine = _engine(ctx)
-    known = sorted(set(engine.pollers) | set(PROVIDER_ALIASES))
+    known = sorted(set(engine.pollers) | set(catalog.names()))
     provider = resolve_provider(word, known)
     if provider is None:
         raise OperationError(f"unknown provider `{word}`; watchable: {', '.join(sorted(engine.pollers))}")

@@ -1,22 +1,4 @@
-"""Azure ExpressRoute partner provider: wire models, the ARM client and its errors."""
+"""Azure ExpressRoute partner provider: wire models, the ARM client, commands, poller and spec.
 
-from circuitbot.providers.azure.client import AzurePartnerClient, Fetched
-from circuitbot.providers.azure.credentials import StaticTokenCredential
-from circuitbot.providers.azure.errors import (
-    AzureCloudError,
-    AzureOperationFailed,
-    AzureOperationTimeout,
-    NotFound,
-    PreconditionFailed,
-)
-
-__all__ = [
-    "AzureCloudError",
-    "AzureOperationFailed",
-    "AzureOperationTimeout",
-    "AzurePartnerClient",
-    "Fetched",
-    "NotFound",
-    "PreconditionFailed",
-    "StaticTokenCredential",
-]
+``SPEC`` (in ``spec``) is how the bot finds it; see :mod:`circuitbot.providers.spec`.
+"""
