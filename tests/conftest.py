@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +15,6 @@ from circuitbot.store.db import Database
 
 # .ci/run sets this; on a machine without PostgreSQL the PostgreSQL variants are skipped.
 POSTGRES_ENV = "CIRCUITBOT_TEST_POSTGRES_URL"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-CONTRACTS = SHARED / "contracts"
-SEEDS = SHARED / "seeds"
 
 
 def postgres_admin_url() -> str | None:

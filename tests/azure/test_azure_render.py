@@ -1,4 +1,4 @@
-"""Rendering the official examples (shared/contracts/azure) exactly as Azure sends them."""
+"""Rendering the official examples (tests/contracts/data/azure) exactly as Azure sends them."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from circuitbot.providers.azure import models as m
 from circuitbot.providers.azure import render
 from circuitbot.providers.azure.poller import snapshot
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-CONTRACTS = SHARED / "contracts" / "azure"
-SEEDS = SHARED / "seeds"
+CONTRACT_DATA = Path(__file__).resolve().parents[1] / "contracts" / "data"
+CONTRACTS = CONTRACT_DATA / "azure"
+SEEDS = CONTRACT_DATA / "seeds"
 
 
 def seed_json(name: str) -> list[dict[str, Any]]:

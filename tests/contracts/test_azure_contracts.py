@@ -1,7 +1,7 @@
 """The Azure wire models against the official examples and the partner docs, unchanged.
 
-Every JSON example under ``shared/contracts/azure/**/examples`` and every JSON snippet in
-seeds 000 and 001 must parse, and dumping it again must give back the same JSON: nothing
+Every JSON example under ``data/azure/**/examples`` and every JSON snippet in seeds 000 and 001
+(``data/seeds``) must parse, and dumping it again must give back the same JSON: nothing
 dropped, nothing added, unknown fields kept.
 """
 
@@ -18,9 +18,9 @@ from pydantic import BaseModel
 
 from circuitbot.providers.azure import models as m
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-AZURE_CONTRACTS = (SHARED / "contracts" / "azure").resolve()
-SEEDS = (SHARED / "seeds").resolve()
+CONTRACT_DATA = Path(__file__).resolve().parent / "data"
+AZURE_CONTRACTS = CONTRACT_DATA / "azure"
+SEEDS = CONTRACT_DATA / "seeds"
 
 # operationId (or file stem) → model of each response body and of each request-body parameter
 EXAMPLES: dict[str, dict[str, Any]] = {

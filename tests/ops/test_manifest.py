@@ -14,7 +14,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST_PATH = REPO / "app_manifest.yml"
-SCHEMA_PATH = REPO / "../shared/contracts/slack/manifest.schema.1.0.0.json"
+SCHEMA_PATH = REPO / "tests/contracts/data/slack/manifest.schema.1.0.0.json"
 
 REQUIRED_BOT_SCOPES = {
     "commands",

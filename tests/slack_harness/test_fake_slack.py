@@ -30,7 +30,7 @@ from circuitbot.sandbox.slack import (
     view_submission_payload,
 )
 
-PAYLOADS = Path(__file__).resolve().parents[2] / "../shared/contracts/slack/payloads"
+PAYLOADS = Path(__file__).resolve().parents[1] / "contracts/data/slack/payloads"
 TS_PATTERN = re.compile(r"^\d{10}\.\d{6}$")
 SIGNING_SECRET = "test-signing-secret"
 

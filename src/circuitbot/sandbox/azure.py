@@ -1,7 +1,7 @@
 """A simulated Azure Resource Manager for the ExpressRoute partner resources.
 
 An independent model of what the partner API does, built from the docs (seeds 000 and 001),
-the REST specs and the known service behaviour in ``shared/research/azure.md``:
+the REST specs (examples in ``tests/contracts/data``) and the service's known behaviour:
 
 * any subscription id is served (resource ids carry the one in the request path) and any
   bearer token is accepted, but a request without one gets ARM's 401 ``AuthenticationFailed``;

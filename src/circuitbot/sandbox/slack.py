@@ -15,7 +15,7 @@ Every request is recorded (``calls``), failed ones included and marked as such, 
 assert exactly-once delivery. ``fail_next`` injects rate limiting, server errors and Slack error
 codes. The module-level builders produce the bodies Slack sends to the bot (slash commands,
 block actions, view submissions) shaped on the captured payloads in
-``shared/contracts/slack/payloads/``, and ``signed_request_headers`` signs them with slack_sdk.
+``tests/contracts/data/slack/payloads/``, and ``signed_request_headers`` signs them with slack_sdk.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Wire models of the Azure ExpressRoute partner API (ARM, Microsoft.Network).
 
-Field names follow the REST specs in ``shared/contracts/azure`` (cross-connections at
-2025-07-01, provider ports at 2025-05-01) and the partner docs (seeds 000 and 001). Python
-names are snake_case with the wire's camelCase as aliases; the irregular ones (``azureASN``,
-``peerASN``, ``customerASN``) are spelled out.
+Field names follow the REST specs (cross-connections at 2025-07-01, provider ports at
+2025-05-01; their examples are in ``tests/contracts/data/azure``) and the partner docs (seeds
+000 and 001). Python names are snake_case with the wire's camelCase as aliases; the irregular
+ones (``azureASN``, ``peerASN``, ``customerASN``) are spelled out.
 
 Every model keeps fields it does not declare (``extra="allow"``) so a round trip loses
 nothing. Enumerations are typed ``str``: the service answers with values outside the spec's
