@@ -20,7 +20,7 @@ from azure_support import (
 )
 
 from circuitbot.actions.registry import Caller, OpContext, Role
-from circuitbot.providers.azure.operations import move_choices, placement
+from circuitbot.providers.azure.operations.move import move_choices, read_placement
 from circuitbot.sandbox.faults import FaultConfig, QueuedFault
 from circuitbot.sandbox.world import PortPair, World
 from circuitbot.settings import Settings
@@ -360,7 +360,7 @@ async def test_a_peering_change_while_its_peering_is_updating_is_refused(harness
 
 async def test_a_placement_repr_leaves_out_the_circuit_as_read(harness: Harness) -> None:
     ctx = OpContext(harness.runtime, Caller("UREQ", frozenset({Role.REQUESTER})))
-    place = await drive(harness.clock, placement(ctx, EUAP_PROVISIONED))
+    place = await drive(harness.clock, read_placement(ctx, EUAP_PROVISIONED))
     assert SEEDED_SHARED_KEY in json.dumps(place.current.raw)  # the peerings as read carry the key
     assert SEEDED_SHARED_KEY not in repr(place)
 

@@ -8,7 +8,7 @@ import pytest
 from azure_support import EUAP_PROVISIONED, Harness, message_text
 
 from circuitbot.chat import grammar
-from circuitbot.providers.azure.operations import PeeringParams
+from circuitbot.providers.azure.operations.params import PeeringParams
 
 KEY = EUAP_PROVISIONED
 PRIVATE = {

@@ -15,19 +15,11 @@ from typing import Any
 from circuitbot.chat import blocks as bk
 from circuitbot.chat.reply import Reply
 from circuitbot.providers.azure import models as m
+from circuitbot.providers.kit.render import NONE, code, counted, escaped, number, paged
 
 PAIRS_PER_PAGE = 10
 CIRCUITS_PER_PAGE = 10
 ROWS_PER_PAGE = 40
-NONE = "—"
-
-
-def _e(value: Any) -> str:
-    return bk.escape(str(value)) if value not in (None, "") else NONE
-
-
-def _code(value: Any) -> str:
-    return f"`{bk.escape(str(value))}`" if value not in (None, "") else NONE
 
 
 def mbps(value: int | None) -> str:
@@ -35,14 +27,6 @@ def mbps(value: int | None) -> str:
     if value is None:
         return NONE
     return f"{value:,} Mbps"
-
-
-def _number(value: int | None) -> str:
-    return NONE if value is None else f"{value:,}"
-
-
-def _paged(blocks: list[dict[str, Any]], command_text: str, page: int, pages: int) -> list[dict[str, Any]]:
-    return [*blocks, *bk.pager(command_text, page, pages)]
 
 
 # --- port pairs -------------------------------------------------------------------------------
@@ -62,11 +46,11 @@ def pair_text(pair: m.ExpressRouteProviderPort, *, tag: str = "") -> str:
     ports = pair_properties(pair)
     factor = f" · overprovision ×{ports.overprovision_factor}" if ports.overprovision_factor else ""
     return (
-        f"*{_e(pair.descriptor)}*{tag} · {_e(ports.peering_location)}\n"
-        f"`{usage_bar(pair)}` {_number(ports.used_bandwidth_in_mbps)} of "
+        f"*{escaped(pair.descriptor)}*{tag} · {escaped(ports.peering_location)}\n"
+        f"`{usage_bar(pair)}` {number(ports.used_bandwidth_in_mbps)} of "
         f"{mbps(ports.port_bandwidth_in_mbps)} used · "
         f"*{mbps(ports.remaining_bandwidth_in_mbps)} free*{factor}\n"
-        f"primary {_code(ports.primary_azure_port)} · secondary {_code(ports.secondary_azure_port)}"
+        f"primary {code(ports.primary_azure_port)} · secondary {code(ports.secondary_azure_port)}"
     )
 
 
@@ -78,7 +62,7 @@ def port_pairs(
         return Reply.plain(f"No port pairs{where}.")
     ordered = sorted(pairs, key=lambda p: ((pair_properties(p).peering_location or "").lower(), p.descriptor))
     shown, page, pages = bk.paginate(ordered, page, PAIRS_PER_PAGE)
-    title = f"{len(pairs)} port pair{'s' if len(pairs) != 1 else ''}{where}"
+    title = f"{counted(len(pairs), 'port pair')}{where}"
     blocks: list[dict[str, Any]] = [bk.header(f"Azure ExpressRoute port pairs{where}")]
     blocks.extend(bk.section(pair_text(pair)) for pair in shown)
     blocks.append(
@@ -91,7 +75,7 @@ def port_pairs(
             f"{p.descriptor}: {mbps(pair_properties(p).remaining_bandwidth_in_mbps)} free" for p in shown
         )
     )
-    return Reply(text=text, blocks=_paged(blocks, command_text, page, pages))
+    return Reply(text=text, blocks=paged(blocks, command_text, page, pages))
 
 
 def port_pair(pair: m.ExpressRouteProviderPort) -> Reply:
@@ -100,10 +84,10 @@ def port_pair(pair: m.ExpressRouteProviderPort) -> Reply:
         bk.header(f"Port pair {pair.descriptor}"),
         *bk.fields(
             [
-                ("Peering location", _e(ports.peering_location)),
-                ("Region", _e(pair.location)),
-                ("Primary port", _code(ports.primary_azure_port)),
-                ("Secondary port", _code(ports.secondary_azure_port)),
+                ("Peering location", escaped(ports.peering_location)),
+                ("Region", escaped(pair.location)),
+                ("Primary port", code(ports.primary_azure_port)),
+                ("Secondary port", code(ports.secondary_azure_port)),
                 ("Port bandwidth", mbps(ports.port_bandwidth_in_mbps)),
                 (
                     "Overprovision factor",
@@ -116,7 +100,7 @@ def port_pair(pair: m.ExpressRouteProviderPort) -> Reply:
         bk.section(f"`{usage_bar(pair)}` of the port bandwidth in use"),
     ]
     if pair.id:
-        blocks.append(bk.context(_code(pair.id)))
+        blocks.append(bk.context(code(pair.id)))
     text = (
         f"Port pair {pair.descriptor} at {ports.peering_location}: {mbps(ports.used_bandwidth_in_mbps)} of "
         f"{mbps(ports.port_bandwidth_in_mbps)} used, {mbps(ports.remaining_bandwidth_in_mbps)} free"
@@ -143,20 +127,20 @@ def circuit_name(cross_connection: m.ExpressRouteCrossConnection) -> str | None:
 def states(cross_connection: m.ExpressRouteCrossConnection) -> str:
     properties = cc_properties(cross_connection)
     return (
-        f"{_e(properties.service_provider_provisioning_state)} · "
-        f"provisioning {_e(properties.provisioning_state)}"
+        f"{escaped(properties.service_provider_provisioning_state)} · "
+        f"provisioning {escaped(properties.provisioning_state)}"
     )
 
 
 def circuit_line(cross_connection: m.ExpressRouteCrossConnection) -> str:
     properties = cc_properties(cross_connection)
     count = len(properties.peerings or [])
-    peerings = f"{count} peering{'s' if count != 1 else ''}" if count else "no peerings"
+    peerings = counted(count, "peering") if count else "no peerings"
     return (
-        f"{_code(cross_connection.name)} · {_e(properties.peering_location)} · "
-        f"{mbps(properties.bandwidth_in_mbps)} · {_e(circuit_name(cross_connection))}\n"
-        f"{states(cross_connection)} · ports {_code(properties.primary_azure_port)} / "
-        f"{_code(properties.secondary_azure_port)} · {peerings}"
+        f"{code(cross_connection.name)} · {escaped(properties.peering_location)} · "
+        f"{mbps(properties.bandwidth_in_mbps)} · {escaped(circuit_name(cross_connection))}\n"
+        f"{states(cross_connection)} · ports {code(properties.primary_azure_port)} / "
+        f"{code(properties.secondary_azure_port)} · {peerings}"
     )
 
 
@@ -166,7 +150,7 @@ def cross_connections(
     if not items:
         return Reply.plain(f"No cross-connections{filters}.")
     shown, page, pages = bk.paginate(list(items), page, CIRCUITS_PER_PAGE)
-    title = f"{len(items)} cross-connection{'s' if len(items) != 1 else ''}{filters}"
+    title = f"{counted(len(items), 'cross-connection')}{filters}"
     blocks: list[dict[str, Any]] = [bk.header(f"Azure ExpressRoute circuits{filters}")]
     blocks.extend(bk.section(circuit_line(c)) for c in shown)
     blocks.append(bk.context(f"{title} · `az show <key>` for one"))
@@ -179,7 +163,7 @@ def cross_connections(
             for c in shown
         )
     )
-    return Reply(text=text, blocks=_paged(blocks, command_text, page, pages))
+    return Reply(text=text, blocks=paged(blocks, command_text, page, pages))
 
 
 def cross_connection(cross_connection: m.ExpressRouteCrossConnection) -> Reply:
@@ -188,16 +172,16 @@ def cross_connection(cross_connection: m.ExpressRouteCrossConnection) -> Reply:
         bk.header(f"Azure circuit {cross_connection.name}"),
         *bk.fields(
             [
-                ("Customer circuit", _e(circuit_name(cross_connection))),
-                ("Peering location", _e(properties.peering_location)),
+                ("Customer circuit", escaped(circuit_name(cross_connection))),
+                ("Peering location", escaped(properties.peering_location)),
                 ("Bandwidth", mbps(properties.bandwidth_in_mbps)),
-                ("sTag", _e(properties.s_tag)),
-                ("Provider state", _e(properties.service_provider_provisioning_state)),
-                ("Provisioning state", _e(properties.provisioning_state)),
-                ("Primary port", _code(properties.primary_azure_port)),
-                ("Secondary port", _code(properties.secondary_azure_port)),
-                ("Resource group", _e(cross_connection.resource_group)),
-                ("Region", _e(cross_connection.location)),
+                ("sTag", escaped(properties.s_tag)),
+                ("Provider state", escaped(properties.service_provider_provisioning_state)),
+                ("Provisioning state", escaped(properties.provisioning_state)),
+                ("Primary port", code(properties.primary_azure_port)),
+                ("Secondary port", code(properties.secondary_azure_port)),
+                ("Resource group", escaped(cross_connection.resource_group)),
+                ("Region", escaped(cross_connection.location)),
             ]
         ),
     ]
@@ -210,7 +194,7 @@ def cross_connection(cross_connection: m.ExpressRouteCrossConnection) -> Reply:
     else:
         blocks.append(bk.section("*Peerings*\nnone yet"))
     if circuit_id(cross_connection):
-        blocks.append(bk.context(f"customer circuit {_code(circuit_id(cross_connection))}"))
+        blocks.append(bk.context(f"customer circuit {code(circuit_id(cross_connection))}"))
     text = (
         f"Azure circuit {cross_connection.name}: {properties.peering_location}, "
         f"{mbps(properties.bandwidth_in_mbps)}, {properties.service_provider_provisioning_state}, "
@@ -242,33 +226,33 @@ def peering_text(peering: m.ExpressRouteCrossConnectionPeering) -> str:
     p = peering_properties(peering)
     name = peering.name or p.peering_type
     lines = [
-        f"*{_e(name)}* · {_e(p.state)} · provisioning {_e(p.provisioning_state)}",
-        f"VLAN {_e(p.vlan_id)} · peer ASN {_e(p.peer_asn)} · Azure ASN {_e(p.azure_asn)} · "
-        f"primary {_code(p.primary_peer_address_prefix)} · secondary {_code(p.secondary_peer_address_prefix)}"
+        f"*{escaped(name)}* · {escaped(p.state)} · provisioning {escaped(p.provisioning_state)}",
+        f"VLAN {escaped(p.vlan_id)} · peer ASN {escaped(p.peer_asn)} · Azure ASN {escaped(p.azure_asn)} · "
+        f"primary {code(p.primary_peer_address_prefix)} · secondary {code(p.secondary_peer_address_prefix)}"
         f" · shared key {'set' if p.shared_key else 'none'}",
     ]
     config = p.microsoft_peering_config
     if config is not None:
         prefixes = ", ".join(config.advertised_public_prefixes or []) or NONE
         lines.append(
-            f"advertised {_code(prefixes)} ({_e(config.advertised_public_prefixes_state)}) · "
-            f"customer ASN {_e(config.customer_asn)} · registry {_e(config.routing_registry_name)}"
+            f"advertised {code(prefixes)} ({escaped(config.advertised_public_prefixes_state)}) · "
+            f"customer ASN {escaped(config.customer_asn)} · registry {escaped(config.routing_registry_name)}"
         )
     ipv6 = p.ipv6_peering_config
     if ipv6 is not None and (ipv6.primary_peer_address_prefix or ipv6.secondary_peer_address_prefix):
         lines.append(
-            f"IPv6 {_e(ipv6.state)} · primary {_code(ipv6.primary_peer_address_prefix)} · "
-            f"secondary {_code(ipv6.secondary_peer_address_prefix)}"
+            f"IPv6 {escaped(ipv6.state)} · primary {code(ipv6.primary_peer_address_prefix)} · "
+            f"secondary {code(ipv6.secondary_peer_address_prefix)}"
         )
     if p.last_modified_by:
-        lines.append(f"last modified by {_e(p.last_modified_by)}")
+        lines.append(f"last modified by {escaped(p.last_modified_by)}")
     return "\n".join(lines)
 
 
 def peerings(key: str, items: Sequence[m.ExpressRouteCrossConnectionPeering]) -> Reply:
     if not items:
         return Reply.plain(f"{key} has no peerings yet. `az peering {key} private` configures one.")
-    title = f"{len(items)} peering{'s' if len(items) != 1 else ''} of {key}"
+    title = f"{counted(len(items), 'peering')} of {key}"
     blocks = [bk.section(f"*{bk.escape(title)}*"), *(bk.section(peering_text(p)) for p in items)]
     text = title + "\n" + "\n".join(f"{p.name}: {peering_summary(p)}" for p in items)
     return Reply(text=text, blocks=blocks)
@@ -304,9 +288,9 @@ def communities(
         return Reply.plain(f"No BGP service communities{about}.")
     shown, page, pages = bk.paginate(rows, page, ROWS_PER_PAGE)
     lines = bk.table(("service", "community", "value", "region", "prefixes"), shown)
-    title = f"{len(rows)} BGP communit{'ies' if len(rows) != 1 else 'y'}{about}"
+    title = f"{counted(len(rows), 'BGP community', 'BGP communities')}{about}"
     blocks = [bk.section(f"*{title}* · for Microsoft peering route filters"), *bk.code_sections(lines)]
-    return Reply(text=title + "\n" + "\n".join(lines), blocks=_paged(blocks, command_text, page, pages))
+    return Reply(text=title + "\n" + "\n".join(lines), blocks=paged(blocks, command_text, page, pages))
 
 
 # --- troubleshooting tables -------------------------------------------------------------------
@@ -353,9 +337,9 @@ def table(result: Table, *, page: int, command_text: str) -> Reply:
         return Reply.plain(f"The {title} is empty.")
     shown, page, pages = bk.paginate(result.rows, page, ROWS_PER_PAGE)
     lines = bk.table(result.columns, [["" if v is None else v for v in row] for row in shown])
-    count = f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}"
+    count = counted(len(result.rows), "row")
     blocks = [bk.section(f"*{bk.escape(title)}* · {count}"), *bk.code_sections(lines)]
-    return Reply(text=f"{title}\n" + "\n".join(lines), blocks=_paged(blocks, command_text, page, pages))
+    return Reply(text=f"{title}\n" + "\n".join(lines), blocks=paged(blocks, command_text, page, pages))
 
 
 # --- results of changes -----------------------------------------------------------------------
@@ -374,7 +358,7 @@ def changed(title: str, before: m.ExpressRouteCrossConnection, after: m.ExpressR
         ),
         ("notes", old.service_provider_notes, new.service_provider_notes),
     )
-    lines = [f"• {what}: {_e(a)} → *{_e(b)}*" for what, a, b in fields if a != b]
-    lines.append(f"• provisioning state: *{_e(new.provisioning_state)}*")
+    lines = [f"• {what}: {escaped(a)} → *{escaped(b)}*" for what, a, b in fields if a != b]
+    lines.append(f"• provisioning state: *{escaped(new.provisioning_state)}*")
     text = f"{title}\n" + "\n".join(lines)
     return Reply(text=text, blocks=[bk.section(text), bk.context(circuit_line(after))])
