@@ -436,6 +436,11 @@ def _describe(error: Exception) -> str:
     return error.__class__.__name__
 
 
+def odata_string(value: str) -> str:
+    """An OData string literal (for ``$filter``): quoted, with quotes doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def json_object(response: httpx.Response) -> dict[str, Any]:
     """The JSON object an answer carries; anything else is ARM's error, not a crash of ours."""
     try:

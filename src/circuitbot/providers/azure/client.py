@@ -30,7 +30,7 @@ from circuitbot.clock import Clock, SystemClock
 from circuitbot.providers.http import RetryPolicy
 
 from . import models as m
-from .arm import Arm, Fetched, absent_as_none, check_etag, contains, fetched, json_object
+from .arm import Arm, Fetched, absent_as_none, check_etag, contains, fetched, json_object, odata_string
 from .errors import AzureCloudError, NotFound
 
 DEFAULT_BASE_URL = "https://management.azure.com"
@@ -124,10 +124,8 @@ class AzurePartnerClient:
             if filter:
                 params["$filter"] = filter
             url = f"/subscriptions/{subscription_id}/providers/Microsoft.Network/expressRouteCrossConnections"
-            async for item in self.arm.pages(url, params):
-                if isinstance(item, dict):
-                    self._remember(item.get("name"), item.get("id"))
-                    yield item
+            async for item in self._listed(url, params):
+                yield item
 
     async def iter_cross_connection_items_in_group(
         self, subscription: str, resource_group: str
@@ -139,10 +137,8 @@ class AzurePartnerClient:
             f"/subscriptions/{quote(subscription, safe='')}/resourceGroups/{quote(resource_group, safe='')}"
             "/providers/Microsoft.Network/expressRouteCrossConnections"
         )
-        async for item in self.arm.pages(url, params):
-            if isinstance(item, dict):
-                self._remember(item.get("name"), item.get("id"))
-                yield item
+        async for item in self._listed(url, params):
+            yield item
 
     def known_id(self, service_key: str) -> str | None:
         """The ARM id a listing or lookup last showed for this service key, without asking Azure."""
@@ -165,7 +161,7 @@ class AzurePartnerClient:
         """
         wanted = service_key.strip().lower()
         if self._name_filter_supported:
-            name_filter = f"name eq {_odata_string(service_key.strip())}"
+            name_filter = f"name eq {odata_string(service_key.strip())}"
             try:
                 async for cross_connection in self.iter_cross_connections(filter=name_filter):
                     if (cross_connection.name or "").lower() == wanted:
@@ -448,7 +444,7 @@ class AzurePartnerClient:
             params = {"api-version": self.provider_ports_api_version}
             if location is not None:
                 if form == "filter":
-                    params["$filter"] = f"location eq {_odata_string(location)}"
+                    params["$filter"] = f"location eq {odata_string(location)}"
                 else:
                     params["location"] = location
             url = _provider_ports_path(subscription_id)
@@ -514,6 +510,13 @@ class AzurePartnerClient:
     def _subscriptions(self, subscription: str | None) -> list[str]:
         return [subscription] if subscription else self.subscription_ids
 
+    async def _listed(self, url: str, params: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
+        """The cross-connections of a listing, each remembered by its service key."""
+        async for item in self.arm.pages(url, params):
+            if isinstance(item, dict):
+                self._remember(item.get("name"), item.get("id"))
+                yield item
+
     def _remember(self, name: Any, resource_id: Any) -> None:
         if isinstance(name, str) and isinstance(resource_id, str) and name and resource_id:
             self._key_to_id[name.lower()] = resource_id
@@ -537,11 +540,6 @@ class AzurePartnerClient:
             raise ValueError(f"device path must be primary or secondary, not {device_path!r}")
         url = f"{await self._peering_url(id_or_key, peering_name)}/{table}/{device_path}"
         return await self.arm.post_for_list(url, self.cross_connection_api_version, what=table)
-
-
-def _odata_string(value: str) -> str:
-    """An OData string literal: quoted, with quotes doubled."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _provider_ports_path(subscription_id: str) -> str:
