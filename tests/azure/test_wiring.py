@@ -17,7 +17,7 @@ async def test_the_sandbox_serves_the_demo_partner_with_short_timings(harness: H
     assert (sim.operation_seconds, sim.retry_after_seconds) == (6.0, 2)
     assert sim.page_size == 100  # as an ARM list might page; not the handful the paging tests use
     assert client.subscription_ids == [sim.world.partner_subscription_id]
-    assert isinstance(client._credential, StaticTokenCredential)
+    assert isinstance(client.arm.credential, StaticTokenCredential)
     assert isinstance(harness.runtime.pollers["azure"], AzurePoller)
     found = await drive(harness.clock, client.get_cross_connection(FABRIKAM))
     assert found.model.subscription_id == sim.world.partner_subscription_id
@@ -51,7 +51,7 @@ async def test_the_real_client_follows_the_settings_for_a_sovereign_cloud(tmp_pa
             "2024-07-01",
             "2025-05-01",
         )
-        assert client._credential is None, "DefaultAzureCredential is made on first use, not at start-up"
+        assert client.arm.credential is None, "DefaultAzureCredential is made on first use, not at start-up"
         assert runtime.pollers["azure"].client is client
     finally:
         await runtime.close()

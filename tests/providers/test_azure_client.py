@@ -780,8 +780,8 @@ async def test_token_never_goes_to_another_host(clock: FakeClock, credential: St
         return httpx.Response(200, json={"status": "Succeeded"})
 
     async with make(httpx.MockTransport(answer), clock, credential) as azure:
-        response = await azure._send("PATCH", "/subscriptions/s/resourceGroups/g/providers/x/y/k", "v")
-        await drive(clock, azure._wait_for_operation(response, final_via="azure-async-operation"))
+        response = await azure.arm.send("PATCH", "/subscriptions/s/resourceGroups/g/providers/x/y/k", "v")
+        await drive(clock, azure.arm.wait_for_operation(response, final_via="azure-async-operation"))
     assert seen == {"management.azure.com": "Bearer t0ken", "elsewhere.example": None}
 
 

@@ -10,12 +10,13 @@ follow one subscription-wide chain of pages. Ids the groups lack are read one by
 than a handful are missing (a location it did not know), that sweep lists whole subscriptions.
 
 The watch engine hands over due ids in batches of ``batch_size``, several batches at once and
-then further rounds once those are recorded. One listing serves the whole tick: concurrent
-batches wait for the listing in flight rather than start their own, and the engine's
-``begin_sweep()`` at the start of each tick makes the next batch list afresh, so no tick is
-answered with what an earlier tick read. A caller that never marks sweeps gets a listing reused
-only until ``listing_max_age`` seconds after it ended. A sweep of 10,000 circuits is read from
-the raw JSON of the pages, without validating every item into models.
+then further rounds once those are recorded. One listing serves the whole tick
+(``providers.kit.listing``): concurrent batches wait for the listing in flight rather than start
+their own, and the engine's ``begin_sweep()`` at the start of each tick makes the next batch
+list afresh, so no tick is answered with what an earlier tick read. A caller that never marks
+sweeps gets a listing reused only until ``listing_max_age`` seconds after it ended. A sweep of
+10,000 circuits is read from the raw JSON of the pages, without validating every item into
+models.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ import asyncio
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from circuitbot.clock import Clock, SystemClock
 from circuitbot.providers.azure import models as m
 from circuitbot.providers.azure.client import AzurePartnerClient
 from circuitbot.providers.azure.errors import NotFound
 from circuitbot.providers.base import Snapshot, snapshot_of
+from circuitbot.providers.kit.listing import SweepListing
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,13 @@ MISSING_BEFORE_FULL_LISTING = 5
 # (subscription id, resource group) as Azure spelled them
 Group = tuple[str, str]
 _GROUP_IN_ID = re.compile(r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/", re.IGNORECASE)
+# name or ARM id (lower case) -> (snapshot, label parts)
 Listing = dict[str, tuple[Snapshot, LabelParts]]
+
+
+class _Listed(NamedTuple):
+    entries: Listing
+    complete: bool  # whole subscriptions listed, not only the known groups
 
 
 def snapshot(cross_connection: m.ExpressRouteCrossConnection | Mapping[str, Any]) -> Snapshot:
@@ -117,22 +125,23 @@ class AzurePoller:
     ) -> None:
         self.client = client
         self.clock = clock or SystemClock()
-        self.listing_max_age = listing_max_age
+        self._listing: SweepListing[_Listed] = SweepListing(self.clock, max_age=listing_max_age)
         self._labels: dict[str, LabelParts] = {}  # resource id (lower case) -> its label's parts
-        # name or ARM id (lower case) -> (snapshot, label parts), from the latest listing
-        self._listing: dict[str, tuple[Snapshot, LabelParts]] = {}
-        self._listing_ended: float | None = None  # monotonic
-        self._listings = 0  # completed listings: a waiter whose count moved got a fresh one
-        self._listing_lock = asyncio.Lock()
-        self._sweep: int | None = None  # counts begin_sweep() calls; None until the first
-        self._listing_sweep: int | None = None  # the sweep the latest listing was taken in
-        self._listing_complete = False  # the latest listing covered whole subscriptions
         self._groups: dict[tuple[str, str], Group] = {}  # lower-cased key -> as Azure spelled it
         self._port_locations_read: float | None = None  # monotonic
 
+    @property
+    def listing_max_age(self) -> float:
+        """Without sweeps marked, how long after it ended a listing still answers."""
+        return self._listing.max_age
+
+    @listing_max_age.setter
+    def listing_max_age(self, seconds: float) -> None:
+        self._listing.max_age = seconds
+
     def begin_sweep(self) -> None:
         """A new tick starts: its first batch lists afresh, and the listing serves the whole tick."""
-        self._sweep = 0 if self._sweep is None else self._sweep + 1
+        self._listing.begin_sweep()
 
     def normalize(self, resource_id: str) -> str:
         """Service keys and ARM ids ignore case: one spelling per circuit, so one watch."""
@@ -144,10 +153,12 @@ class AzurePoller:
         An id the listing lacks is read on its own before it is called gone: a listing can miss
         an item (paging while the collection changes), and None ends the watch at once.
         """
-        listing = await self._fresh_listing()
-        missing = [r for r in resource_ids if r.strip().lower() not in listing]
+        listed = await self._listing.get(self._list)
+        missing = [r for r in resource_ids if r.strip().lower() not in listed.entries]
         if len(missing) > MISSING_BEFORE_FULL_LISTING:
-            listing = await self._complete_listing()
+            # whole subscriptions listed, once for the batches that found the group listing short
+            listed = await self._listing.upgrade(lambda latest: latest.complete, self._list_subscriptions)
+        listing = listed.entries
         answers: dict[str, Snapshot | Exception | None] = {}
         for resource_id in resource_ids:
             found = listing.get(resource_id.strip().lower())
@@ -162,40 +173,18 @@ class AzurePoller:
             answers[resource_id] = state
         return answers
 
-    async def _fresh_listing(self) -> Listing:
-        listings_before = self._listings
-        async with self._listing_lock:
-            if self._reusable(waited_for_one=self._listings != listings_before):
-                return self._listing
-            sweep = self._sweep
-            await self._learn_port_locations()
-            complete = not self._groups
-            listing = await (self._list_subscriptions() if complete else self._list_groups())
-            self._keep(listing, sweep, complete=complete)
-            return listing
+    async def _list(self) -> _Listed:
+        """The known groups side by side, or whole subscriptions while no group is known."""
+        await self._learn_port_locations()
+        return await (self._list_groups() if self._groups else self._list_subscriptions())
 
-    async def _complete_listing(self) -> Listing:
-        """Whole subscriptions listed, once for the batches that found the group listing short."""
-        async with self._listing_lock:
-            if self._listing_complete:
-                return self._listing
-            sweep = self._listing_sweep
-            listing = await self._list_subscriptions()
-            self._keep(listing, sweep, complete=True)
-            return listing
-
-    def _keep(self, listing: Listing, sweep: int | None, *, complete: bool) -> None:
-        self._listing, self._listing_complete = listing, complete
-        self._listing_ended, self._listing_sweep = self.clock.monotonic(), sweep
-        self._listings += 1
-
-    async def _list_subscriptions(self) -> Listing:
+    async def _list_subscriptions(self) -> _Listed:
         listing: Listing = {}
         async for item in self.client.iter_cross_connection_items():
             self._add(listing, item)
-        return listing
+        return _Listed(listing, complete=True)
 
-    async def _list_groups(self) -> Listing:
+    async def _list_groups(self) -> _Listed:
         """Every known group of every partner subscription, several at a time."""
         at_once = asyncio.Semaphore(GROUP_LISTINGS_AT_ONCE)
 
@@ -213,7 +202,7 @@ class AzurePoller:
         for task in pending:
             for item in task.result():
                 self._add(listing, item)
-        return listing
+        return _Listed(listing, complete=False)
 
     def _add(self, listing: Listing, item: Mapping[str, Any]) -> None:
         entry = (snapshot(item), _label_parts(item, ""))
@@ -248,15 +237,6 @@ class AzurePoller:
             if location:
                 for subscription in self.client.subscription_ids:
                     self._remember_group(subscription, cross_connection_group(location))
-
-    def _reusable(self, *, waited_for_one: bool) -> bool:
-        """The latest listing answers this batch: it was taken in the current sweep, or (sweeps
-        not marked) it was listed while this batch waited or ended at most ``listing_max_age`` ago."""
-        if self._listing_ended is None:
-            return False
-        if self._sweep is not None:
-            return self._listing_sweep == self._sweep
-        return waited_for_one or self.clock.monotonic() - self._listing_ended <= self.listing_max_age
 
     async def _confirm(self, resource_id: str) -> Snapshot | None:
         """The circuit read directly, or None when it is gone: by its id when it is one or a
