@@ -9,6 +9,8 @@ Every status change is a compare-and-set in the database (``UPDATE … WHERE id 
     pending → approved → executing → succeeded | failed | needs_attention
     pending → rejected | expired | canceled
 
+(the table of these moves is ``status.TRANSITIONS``; ``_cas`` refuses any other).
+
 Execution is claimed (approved → executing) before the provider is called and is never retried
 blindly: a request found in ``executing`` after a crash is reconciled with the operation's
 ``verify`` (is the change visible at the provider?) and becomes succeeded or needs_attention.
@@ -52,6 +54,7 @@ from circuitbot.actions.registry import (
 from circuitbot.approvals import listings, notify, policy
 from circuitbot.approvals import messages as msg
 from circuitbot.approvals.secrets import Masker, SecretBox, SecretKeyMissing, secret_fields
+from circuitbot.approvals.status import RequestStatus, check_transition
 from circuitbot.chat import blocks as bk
 from circuitbot.chat.reply import Reply
 from circuitbot.store.audit import audit
@@ -151,14 +154,17 @@ class ApprovalEngine:
         self,
         session: AsyncSession,
         request: ApprovalRequest | str,
-        expected: str,
-        new: str,
+        expected: RequestStatus,
+        new: RequestStatus,
         *conditions: Any,
         audit: Audited | None = None,
         **values: Any,
     ) -> bool:
         """Move one request from ``expected`` to ``new``; False when someone else moved it first.
-        With ``audit``, a move writes its audit row (``status.<new>``) in the same transaction."""
+        The move must be one ``status.TRANSITIONS`` allows (else ForbiddenTransition, and nothing
+        is written). With ``audit``, a move writes its audit row (``status.<new>``) in the same
+        transaction."""
+        check_transition(expected, new)
         request_id = request if isinstance(request, str) else request.id
         stmt = (
             update(ApprovalRequest)
@@ -245,7 +251,7 @@ class ApprovalEngine:
                 thread_ts=caller.thread_ts,
                 preview=preview_data,
                 precondition=msg.jsonable(preview.precondition),
-                status=msg.PENDING,
+                status=RequestStatus.PENDING,
                 approvals_required=policy.approvals_required(self.settings, op),
                 created_at=now,
                 expires_at=policy.expires_at(self.settings, now),
@@ -268,7 +274,7 @@ class ApprovalEngine:
                 row = None
         if row is None:
             raise OperationError("could not store the request; try again")
-        metrics.approvals.labels(msg.PENDING).inc()
+        metrics.approvals.labels(RequestStatus.PENDING).inc()
         log.info("request %s created for %s by %s", row.id, op.name, caller.user_id)
         where = await self.notify.post_request(row)
         return msg.created(row, where)
@@ -308,7 +314,7 @@ class ApprovalEngine:
             log.info("refused %s of %s by %s: %s", action, row.id, user_id, refusal)
             return None, Reply.error(f"{refusal} (`{row.id}`)")
         row = await self._expire_if_due(row)
-        if row.status != msg.PENDING:
+        if row.status != RequestStatus.PENDING:
             async with self.db.session() as session:
                 self._audit(
                     session, actor=user_id, action=action, result="too_late", row=row, status=row.status
@@ -318,7 +324,7 @@ class ApprovalEngine:
 
     async def _expire_if_due(self, row: ApprovalRequest) -> ApprovalRequest:
         """The request as it stands once expired if its time is up (the sweep may not have run)."""
-        if row.status != msg.PENDING or row.expires_at > self.clock.now():
+        if row.status != RequestStatus.PENDING or row.expires_at > self.clock.now():
             return row
         await self._expire(row.id)
         row, _ = await self.load(row.id)
@@ -327,11 +333,11 @@ class ApprovalEngine:
 
     def _already(self, row: ApprovalRequest) -> Reply:
         by = f" by {msg.user(row.decided_by)}" if row.decided_by else ""
-        if row.status in (msg.REJECTED, msg.CANCELED, msg.EXPIRED):
+        if row.status in (RequestStatus.REJECTED, RequestStatus.CANCELED, RequestStatus.EXPIRED):
             return Reply.error(
-                f"`{row.id}` was already {row.status}{by if row.status != msg.EXPIRED else ''}"
+                f"`{row.id}` was already {row.status}{by if row.status != RequestStatus.EXPIRED else ''}"
             )
-        now = "" if row.status == msg.APPROVED else f", now {row.status.replace('_', ' ')}"
+        now = "" if row.status == RequestStatus.APPROVED else f", now {row.status.replace('_', ' ')}"
         return Reply.error(f"`{row.id}` was already approved{by}{now}")
 
     async def _vote(self, ctx: OpContext, row: ApprovalRequest, decision: str, **detail: Any) -> Reply | None:
@@ -382,8 +388,8 @@ class ApprovalEngine:
             won = await self._cas(
                 session,
                 row,
-                msg.PENDING,
-                msg.APPROVED,
+                RequestStatus.PENDING,
+                RequestStatus.APPROVED,
                 votes >= ApprovalRequest.approvals_required,
                 ApprovalRequest.expires_at > now,
                 audit=Audited(ctx.caller.user_id),
@@ -396,7 +402,7 @@ class ApprovalEngine:
             log.info("request %s approved by %s", row.id, ctx.caller.user_id)
             await self.notify.refresh(row.id)
             return Reply.plain(f":white_check_mark: You approved `{row.id}`; running it now.")
-        if row.status == msg.PENDING:
+        if row.status == RequestStatus.PENDING:
             await self.notify.refresh(row.id)
             await self.notify.thread(
                 row,
@@ -445,8 +451,8 @@ class ApprovalEngine:
             won = await self._cas(
                 session,
                 row,
-                msg.PENDING,
-                msg.REJECTED,
+                RequestStatus.PENDING,
+                RequestStatus.REJECTED,
                 audit=Audited(ctx.caller.user_id, reason=reason),
                 decided_by=ctx.caller.user_id,
                 decided_at=self.clock.now(),
@@ -479,8 +485,8 @@ class ApprovalEngine:
             won = await self._cas(
                 session,
                 row,
-                msg.PENDING,
-                msg.CANCELED,
+                RequestStatus.PENDING,
+                RequestStatus.CANCELED,
                 ApprovalRequest.expires_at > now,
                 audit=Audited(user_id),
                 decided_by=user_id,
@@ -510,8 +516,8 @@ class ApprovalEngine:
         return await self._cas(
             session,
             request_id,
-            msg.APPROVED,
-            msg.EXECUTING,
+            RequestStatus.APPROVED,
+            RequestStatus.EXECUTING,
             audit=Audited("system", instance=self.instance_id),
             claimed_by=self.instance_id,
             claimed_at=self.clock.now(),
@@ -538,7 +544,7 @@ class ApprovalEngine:
         unknown = False  # the provider may or may not have applied it
         masker = Masker(())
         async with self._lease(request_id) as (session, row):
-            if row is None or row.status != msg.EXECUTING or row.claimed_by != self.instance_id:
+            if row is None or row.status != RequestStatus.EXECUTING or row.claimed_by != self.instance_id:
                 # Between the claim and the lease another replica's recovery took it for an orphan.
                 log.warning("request %s is no longer ours to run", request_id)
                 return row.status if row is not None else None
@@ -578,12 +584,18 @@ class ApprovalEngine:
                 except Exception as exc:
                     log.warning("could not render the result of %s: %s", row.id, exc.__class__.__name__)
                     detail = Reply.plain("Done.", ephemeral=False)
-            status = msg.SUCCEEDED if error is None else msg.NEEDS_ATTENTION if unknown else msg.FAILED
+            status = (
+                RequestStatus.SUCCEEDED
+                if error is None
+                else RequestStatus.NEEDS_ATTENTION
+                if unknown
+                else RequestStatus.FAILED
+            )
             stored = {"text": bk.clip(detail.text, 4000)} if detail is not None else None
             finished = await self._cas(
                 session,
                 row,
-                msg.EXECUTING,
+                RequestStatus.EXECUTING,
                 status,
                 ApprovalRequest.claimed_by == self.instance_id,
                 audit=Audited("system", error=error),
@@ -605,7 +617,7 @@ class ApprovalEngine:
                 row, msg.thread_note(f":large_green_circle: `{row.id}` succeeded.", detail)
             )
             await self._follow(row, op, params, result)
-        elif status == msg.NEEDS_ATTENTION:
+        elif status == RequestStatus.NEEDS_ATTENTION:
             await self.notify.thread(
                 row, msg.thread_note(f":warning: `{row.id}` needs attention: {bk.escape(error)}")
             )
@@ -656,7 +668,7 @@ class ApprovalEngine:
             async with self.db.session() as session:
                 query = (
                     select(ApprovalRequest.id)
-                    .where(ApprovalRequest.status == msg.APPROVED)
+                    .where(ApprovalRequest.status == RequestStatus.APPROVED)
                     .order_by(ApprovalRequest.decided_at, ApprovalRequest.id)
                     .limit(1)
                 )
@@ -682,7 +694,7 @@ class ApprovalEngine:
         while True:
             async with self.db.session() as session:
                 query = select(ApprovalRequest).where(
-                    ApprovalRequest.status == msg.EXECUTING, ApprovalRequest.id.not_in(seen)
+                    ApprovalRequest.status == RequestStatus.EXECUTING, ApprovalRequest.id.not_in(seen)
                 )
                 if self.db.skip_locked:
                     # Locked rows have a live executor; a fresh claim may not have taken its lease yet.
@@ -695,11 +707,11 @@ class ApprovalEngine:
                     break
                 seen.add(row.id)
                 visible, why = await self._verify(row)
-                status = msg.SUCCEEDED if visible else msg.NEEDS_ATTENTION
+                status = RequestStatus.SUCCEEDED if visible else RequestStatus.NEEDS_ATTENTION
                 moved = await self._cas(
                     session,
                     row,
-                    msg.EXECUTING,
+                    RequestStatus.EXECUTING,
                     status,
                     ApprovalRequest.claimed_by == row.claimed_by,
                     audit=Audited(
@@ -736,7 +748,7 @@ class ApprovalEngine:
             due = list(
                 await session.scalars(
                     select(ApprovalRequest.id).where(
-                        ApprovalRequest.status == msg.PENDING, ApprovalRequest.expires_at <= now
+                        ApprovalRequest.status == RequestStatus.PENDING, ApprovalRequest.expires_at <= now
                     )
                 )
             )
@@ -748,8 +760,8 @@ class ApprovalEngine:
             moved = await self._cas(
                 session,
                 request_id,
-                msg.PENDING,
-                msg.EXPIRED,
+                RequestStatus.PENDING,
+                RequestStatus.EXPIRED,
                 ApprovalRequest.expires_at <= now,
                 audit=Audited("system"),
                 decided_at=now,
