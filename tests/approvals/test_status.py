@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from circuitbot.actions.registry import OutcomeUnknown
-from circuitbot.approvals import engine
+from circuitbot.approvals import core
 from circuitbot.approvals.status import (
     TRANSITIONS,
     ForbiddenTransition,
@@ -30,7 +30,7 @@ def moves(monkeypatch) -> list[tuple[RequestStatus, RequestStatus]]:
         seen.append((old, new))
         check_transition(old, new)
 
-    monkeypatch.setattr(engine, "check_transition", recording)
+    monkeypatch.setattr(core, "check_transition", recording)
     return seen
 
 
