@@ -1,5 +1,5 @@
-"""Approvals: every mutating operation is requested, approved by someone else, and run once."""
+"""Approvals: every mutating operation is requested, approved by someone else, and run once.
 
-from circuitbot.approvals.engine import ApprovalEngine
-
-__all__ = ["ApprovalEngine"]
+The engine is ``approvals.engine.ApprovalEngine``; it is not imported here, so that the store's
+tables may use ``approvals.status`` without importing the engine (which imports the tables).
+"""

@@ -8,7 +8,7 @@ may do what on every call.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -23,6 +23,7 @@ from circuitbot.actions.registry import (
 )
 from circuitbot.approvals import listings, policy
 from circuitbot.approvals import messages as msg
+from circuitbot.approvals.status import RequestStatus
 from circuitbot.chat.modals import metadata
 from circuitbot.chat.reply import Reply
 
@@ -43,20 +44,15 @@ async def _tell(ctx: OpContext, reply: Reply | None) -> None:
         await ctx.surface.reply(reply)
 
 
+if TYPE_CHECKING:
+    Listed = str
+else:  # a Literal, so the choices and the error for a wrong one name every status, and "all"
+    Listed = Literal[(*(status.value for status in RequestStatus), "all")]
+
+
 class ApprovalsParams(Params):
     positional = ("status",)
-    status: Literal[
-        "pending",
-        "approved",
-        "executing",
-        "succeeded",
-        "failed",
-        "needs_attention",
-        "rejected",
-        "expired",
-        "canceled",
-        "all",
-    ] = Field("pending", description="which requests (pending by default, or all)")
+    status: Listed = Field(RequestStatus.PENDING, description="which requests (pending by default, or all)")
 
 
 async def approvals_execute(ctx: OpContext, params: ApprovalsParams) -> Reply:

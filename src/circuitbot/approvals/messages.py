@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from circuitbot.approvals.status import RequestStatus
 from circuitbot.chat import blocks as bk
 from circuitbot.chat.reply import Reply
 from circuitbot.store.tables import ApprovalRequest, AuditEvent
@@ -24,18 +25,6 @@ ACTION_PREFIX = "approval"
 REJECT_VIEW = "approval_reject"
 REASON_BLOCK = "reason"
 REASON_ACTION = "value"
-
-PENDING = "pending"
-APPROVED = "approved"
-EXECUTING = "executing"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-NEEDS_ATTENTION = "needs_attention"
-REJECTED = "rejected"
-EXPIRED = "expired"
-CANCELED = "canceled"
-STATUSES = (PENDING, APPROVED, EXECUTING, SUCCEEDED, FAILED, NEEDS_ATTENTION, REJECTED, EXPIRED, CANCELED)
-FINAL = frozenset({SUCCEEDED, FAILED, NEEDS_ATTENTION, REJECTED, EXPIRED, CANCELED})
 
 
 def when(at: datetime | None) -> str:
@@ -73,29 +62,29 @@ def summary(row: ApprovalRequest) -> str:
 def status_line(row: ApprovalRequest, approvers: Sequence[str] = ()) -> str:
     by = user(row.decided_by)
     status = row.status
-    if status == PENDING:
+    if status == RequestStatus.PENDING:
         got = f" ({len(approvers)} of {row.approvals_required} so far)" if approvers else ""
         needed = row.approvals_required
         return (
             f":hourglass_flowing_sand: Waiting for {needed} approval{'s' if needed != 1 else ''}{got}"
             f" · expires {when(row.expires_at)}"
         )
-    if status == APPROVED:
+    if status == RequestStatus.APPROVED:
         return f":white_check_mark: Approved by {by} · starting"
-    if status == EXECUTING:
+    if status == RequestStatus.EXECUTING:
         return f":gear: Approved by {by} · running now…"
-    if status == SUCCEEDED:
+    if status == RequestStatus.SUCCEEDED:
         return f":large_green_circle: Succeeded · approved by {by} · {when(row.finished_at)}"
-    if status == FAILED:
+    if status == RequestStatus.FAILED:
         return f":red_circle: Failed · approved by {by}\n> {bk.escape(row.error or 'no error text')}"
-    if status == NEEDS_ATTENTION:
+    if status == RequestStatus.NEEDS_ATTENTION:
         return f":warning: Needs attention · approved by {by}\n> {bk.escape(row.error or '')}"
-    if status == REJECTED:
+    if status == RequestStatus.REJECTED:
         reason = f": {bk.escape(row.reason)}" if row.reason else ""
         return f":no_entry: Rejected by {by}{reason}"
-    if status == EXPIRED:
+    if status == RequestStatus.EXPIRED:
         return f":clock3: Expired unapproved at {when(row.decided_at or row.expires_at)}"
-    if status == CANCELED:
+    if status == RequestStatus.CANCELED:
         return f":heavy_multiplication_x: Canceled by {by}"
     return status
 
@@ -132,7 +121,7 @@ def request_blocks(row: ApprovalRequest, approvers: Sequence[str] = ()) -> list[
     for note in preview.get("notes") or []:
         blocks.append(bk.context(f":information_source: {bk.escape(str(note))}"))
     blocks.append(bk.section(status_line(row, approvers)))
-    if row.status == PENDING:
+    if row.status == RequestStatus.PENDING:
         blocks.append(_buttons(row))
     return blocks
 
@@ -253,7 +242,7 @@ def request_list(
         )
         lines.append(line)
         blocks.append(bk.section(line))
-        if row.status == PENDING:
+        if row.status == RequestStatus.PENDING:
             blocks.append(_buttons(row))
     blocks.extend(bk.pager(command_text, page, pages))
     return Reply(text=f"{title}\n" + "\n".join(lines), blocks=blocks)

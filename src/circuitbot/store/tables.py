@@ -21,6 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from circuitbot.approvals.status import RequestStatus
+
 
 class UTCDateTime(TypeDecorator):
     """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
@@ -77,7 +79,7 @@ class ApprovalRequest(Base):
 
     ``status`` moves only by compare-and-set (``UPDATE … WHERE status = <expected>``):
     pending → approved → executing → succeeded | failed | needs_attention, or
-    pending → rejected | expired | canceled.
+    pending → rejected | expired | canceled (the table: ``approvals.status.TRANSITIONS``).
     """
 
     __tablename__ = "approval_requests"
@@ -95,7 +97,7 @@ class ApprovalRequest(Base):
     requester_ts: Mapped[str | None] = mapped_column(String(32))  # the copy in the requester's channel
     preview: Mapped[dict[str, Any]] = mapped_column(default=dict)
     precondition: Mapped[dict[str, Any]] = mapped_column(default=dict)  # e.g. {"etag": …, "state": …}
-    status: Mapped[str] = mapped_column(String(24), default="pending")
+    status: Mapped[str] = mapped_column(String(24), default=RequestStatus.PENDING.value)
     approvals_required: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
