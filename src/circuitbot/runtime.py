@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from circuitbot.actions.registry import OperationError, Registry
 from circuitbot.chat.roles import RoleResolver
 from circuitbot.clock import Clock, SystemClock
+from circuitbot.providers.base import GENERIC_VOCABULARY, StateVocabulary
 from circuitbot.settings import Settings
 from circuitbot.store.db import Database
 
@@ -38,6 +39,11 @@ class Runtime:
     approvals: Any = None
     watches: Any = None
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    vocabularies: dict[str, StateVocabulary] = field(default_factory=dict)
+
+    def vocabulary(self, provider: str) -> StateVocabulary:
+        """The provider's state vocabulary (from its spec), or the generic one for a provider without a spec."""
+        return self.vocabularies.get(provider, GENERIC_VOCABULARY)
 
     def __post_init__(self) -> None:
         if self.roles is None:

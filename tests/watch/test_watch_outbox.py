@@ -168,7 +168,7 @@ async def test_a_channel_that_is_gone_pauses_the_watch_and_tells_its_creator(
 
     [dm] = poster.posts("UREQ")
     assert "paused" in dm.text and "channel_not_found" in dm.text and "xc1" in dm.text
-    [paused] = await engine.list()
+    [paused] = await engine.list_watches()
     assert (paused.status, paused.id) == ("paused", info.id)
     assert {r.status for r in await rows(engine, OutboxMessage.watch_id == info.id)} == {"sent", "failed"}
     poller.reset_counts()
