@@ -2,6 +2,7 @@
 
 from circuitbot.watch.engine import WatchEngine
 from circuitbot.watch.model import TickReport, WatchInfo
-from circuitbot.watch.outbox import OutboxSender, enqueue
+from circuitbot.watch.outbox import enqueue
+from circuitbot.watch.sender import OutboxSender
 
 __all__ = ["OutboxSender", "TickReport", "WatchEngine", "WatchInfo", "enqueue"]

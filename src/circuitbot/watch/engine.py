@@ -30,10 +30,10 @@ from circuitbot.store.tables import Watch
 from circuitbot.watch import messages
 from circuitbot.watch.announce import News, announce
 from circuitbot.watch.model import DUE_COLUMNS, Due, TickReport, WatchInfo
-from circuitbot.watch.outbox import OutboxSender
 from circuitbot.watch.poll import Result, poll
 from circuitbot.watch.record import Recorder
 from circuitbot.watch.schedule import Schedule
+from circuitbot.watch.sender import OutboxSender
 from circuitbot.watch.starting import StartedMeanwhile, StartRequest, start_round
 from circuitbot.watch.status import LIVE, WatchStatus
 
