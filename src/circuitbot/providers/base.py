@@ -64,7 +64,7 @@ class StateVocabulary:
 
     def is_transitional(self, snapshot: Mapping[str, str] | None) -> bool:
         """Something (the resource or one of its parts) is in flight."""
-        return bool(snapshot) and any(self._kind(v) == "in_flight" for v in snapshot.values())
+        return any(self._kind(v) == "in_flight" for v in (snapshot or {}).values())
 
     def terminal_state(self, snapshot: Mapping[str, str] | None) -> str | None:
         """The end state the resource itself reached, if it did.

@@ -3,10 +3,11 @@
 A tick claims the due watches (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, pushing their next
 poll time forward in the same transaction so no other replica polls them), reads them grouped by
 provider with a bounded number of calls in flight, and compares each answer with the stored
-snapshot. A difference is a transition: the new snapshot, the transition row and its outbox
-messages are written in one transaction, guarded by the watch's version so a poll that outlived
-its claim cannot record it twice. Intervals adapt: fast while something is in flight, slow when
-stable, backing off after provider errors. A terminal state is announced and ends the watch.
+snapshot (``watch.record``). A difference is a transition: the new snapshot, the transition row
+and its outbox messages are written in one transaction, guarded by the watch's version so a poll
+that outlived its claim cannot record it twice. Intervals adapt (``watch.schedule``): fast while
+something is in flight by the provider's state vocabulary, slow when stable, backing off after
+provider errors. A terminal state is announced and ends the watch.
 """
 
 from __future__ import annotations
