@@ -110,7 +110,7 @@ async def test_move_end_to_end_through_an_approval(harness: Harness) -> None:
     assert f"{FABRIKAM} moved to port pair bvtazureixpportpair3 (provisioning Succeeded)" in thread
     assert "primary port: bvtazureixp01a → *bvtazureixp03a*" in thread
 
-    [watch] = await harness.runtime.watches.list()
+    [watch] = await harness.runtime.watches.list_watches()
     assert (watch.provider, watch.resource_id, watch.request_id) == ("azure", FABRIKAM, request_id)
     assert (watch.channel, watch.thread_ts) == ("CAPPROVALS", row.approvals_ts)
     assert watch.snapshot["provisioningState"] == "Succeeded"
@@ -199,7 +199,7 @@ async def test_a_circuit_changed_after_approval_is_refused_before_anything_is_wr
     assert harness.sim.cross_connection(FABRIKAM).notes == "re-patched by the field team"
     assert harness.sim.used_bandwidth("bvtazureixpportpair3") == 1000
     assert "changed since the request was reviewed for approval" in harness.thread_text(row)
-    assert await harness.runtime.watches.list() == []
+    assert await harness.runtime.watches.list_watches() == []
 
 
 async def test_a_change_between_the_last_read_and_the_write_is_refused_by_if_match(harness: Harness) -> None:
@@ -310,7 +310,7 @@ async def test_provision_and_deprovision(harness: Harness) -> None:
     sent = json.loads(put.content)
     assert sent["location"] == "eastus2euap" and sent["properties"]["peeringLocation"] == "EUAP Test"
     assert f"{EUAP_NEW} is now Provisioned" in harness.thread_text(row)
-    assert [w.resource_id for w in await harness.runtime.watches.list()] == [EUAP_NEW]
+    assert [w.resource_id for w in await harness.runtime.watches.list_watches()] == [EUAP_NEW]
 
     assert "already Provisioned" in await refusal(harness, f"az provision {EUAP_NEW}")
 
@@ -483,7 +483,7 @@ async def test_an_operation_that_ends_failed_reports_azures_error(harness: Harne
     assert row.status == "failed"
     assert row.error == "Azure PortPairUnavailable: The port pair is under maintenance."
     assert harness.sim.cross_connection(FABRIKAM).provisioning_state == "Failed"
-    assert await harness.runtime.watches.list() == []
+    assert await harness.runtime.watches.list_watches() == []
 
 
 async def test_a_peering_created_by_someone_else_meanwhile_is_not_overwritten(harness: Harness) -> None:

@@ -139,7 +139,7 @@ async def test_a_change_at_azure_becomes_a_transition_in_the_watch(harness: Harn
     await harness.clock.advance(settings.slow_interval_seconds + 1)
     await drive(harness.clock, harness.client.set_provisioning_state(EUAP_NEW, "Provisioned", wait=False))
     first = await drive(harness.clock, engine.tick())
-    [watch] = await engine.list()
+    [watch] = await engine.list_watches()
     assert first.transitions == 1
     assert watch.snapshot["serviceProviderProvisioningState"] == "Provisioned"
     assert watch.snapshot["provisioningState"] == "Updating"
@@ -147,7 +147,7 @@ async def test_a_change_at_azure_becomes_a_transition_in_the_watch(harness: Harn
     # in flight, it is polled at the fast interval, and sees the operation end
     await harness.clock.advance(settings.fast_interval_seconds + 1)
     second = await drive(harness.clock, engine.tick())
-    [watch] = await engine.list()
+    [watch] = await engine.list_watches()
     assert second.transitions == 1
     assert watch.snapshot["provisioningState"] == "Succeeded"
     await deliver(harness)

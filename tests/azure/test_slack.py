@@ -134,7 +134,7 @@ async def test_the_move_approval_through_slack_runs_the_move_and_watches_it_in_t
     assert sim.cross_connection(FABRIKAM).primary_port == "bvtazureixp03a"
     assert sim.used_bandwidth("bvtazureixpportpair3") == 2000
 
-    [watch] = await bot.runtime.watches.list()
+    [watch] = await bot.runtime.watches.list_watches()
     assert (watch.channel, watch.thread_ts, watch.resource_id) == ("CAPPROVALS", message["ts"], FABRIKAM)
     sender = bot.runtime.watches.sender
     for _ in range(100):

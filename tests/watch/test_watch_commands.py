@@ -70,7 +70,7 @@ async def test_watch_then_list_then_unwatch(
 
     _, [stopped] = await run(runtime, "unwatch azure xc2 <#COPS|ops>")
     assert "Stopped watching azure *circuit-xc2*" in stopped.text
-    assert [w.resource_id for w in await runtime.watches.list()] == ["xc1"]
+    assert [w.resource_id for w in await runtime.watches.list_watches()] == ["xc1"]
     await drain(runtime.watches, clock)
     card = poster.posts("COPS")[0]
     assert "stopped watching" in poster.thread(card.ts)[0]
@@ -82,7 +82,7 @@ async def test_watching_needs_the_requester_role_and_listing_does_not(
     poller.set("xc1", provisioningState="Updating")
     _, [refused] = await run(runtime, "watch azure xc1", user="UREADER")
     assert "needs the requester role" in refused.text
-    assert await runtime.watches.list() == []
+    assert await runtime.watches.list_watches() == []
     _, [listing] = await run(runtime, "watches", user="UREADER")
     assert "Nothing is watched" in listing.text
 

@@ -21,7 +21,8 @@ from watch_support import (
 from circuitbot.actions.registry import OperationError, WatchTarget
 from circuitbot.clock import FakeClock
 from circuitbot.store.tables import OutboxMessage, Watch, WatchTransition
-from circuitbot.watch.engine import TickReport, WatchEngine
+from circuitbot.watch.engine import WatchEngine
+from circuitbot.watch.model import TickReport
 
 CHANNEL = "COPS"
 FAST = 15.0  # the default settings' intervals
@@ -34,7 +35,7 @@ async def watch(engine: WatchEngine, resource_id: str = "xc1", channel: str = CH
 
 async def until_due(engine: WatchEngine, clock: FakeClock, watch_id: int):
     """Move the clock to the watch's next poll and tick; returns the tick's report."""
-    info = next(w for w in await engine.list() if w.id == watch_id)
+    info = next(w for w in await engine.list_watches() if w.id == watch_id)
     await clock.advance(max(0.0, (info.next_poll_at - clock.now()).total_seconds()))
     return await engine.tick()
 
@@ -120,7 +121,7 @@ async def test_a_terminal_state_is_announced_and_ends_the_watch(
     assert "Deprovisioning → *Deprovisioned*" in thread[0]
     assert "reached *Deprovisioned*" in thread[1] and "no longer watched" in thread[1]
     assert "ended" in poster.latest(card.ts).text
-    assert await engine.list() == []
+    assert await engine.list_watches() == []
     async with engine.runtime.db.session() as session:
         row = await session.get(Watch, info.id)
     assert (row.status, row.status_reason) == ("ended", "reached Deprovisioned")
@@ -143,7 +144,7 @@ async def test_a_resource_that_disappears_is_announced_and_ends_the_watch(
     assert report.ended == 1
     card = poster.posts(CHANNEL)[0]
     assert [t for t in poster.thread(card.ts) if "no longer exists" in t]
-    assert await engine.list() == []
+    assert await engine.list_watches() == []
 
 
 async def test_provider_errors_are_announced_once_and_the_recovery_once(
@@ -160,7 +161,7 @@ async def test_provider_errors_are_announced_once_and_the_recovery_once(
     for _ in range(6):
         report = await until_due(engine, clock, info.id)
         assert report.errors == 1
-        [now_watched] = await engine.list()
+        [now_watched] = await engine.list_watches()
         waits.append((now_watched.next_poll_at - clock.now()).total_seconds())
         await drain(engine, clock)
     # Backing off: each wait twice the last, up to the ceiling.
@@ -177,7 +178,7 @@ async def test_provider_errors_are_announced_once_and_the_recovery_once(
     assert len([t for t in thread if "answers again" in t]) == 1
     assert len([t for t in thread if "cannot read" in t]) == 1
     assert "unreachable" not in poster.latest(card.ts).text
-    assert not (await engine.list())[0].unreachable
+    assert not (await engine.list_watches())[0].unreachable
 
 
 async def test_a_short_hiccup_is_not_announced(
@@ -321,7 +322,7 @@ async def test_a_change_seen_by_a_poll_whose_claim_expired_is_recorded_once(
 
     late = TickReport()
     results = await engine._read(due, late)
-    await engine._record(due, results, late, claimed_at=claimed_at)  # the first poller, finally done
+    await engine.recorder.record(due, results, late, claimed_at=claimed_at)  # the first poller, finally done
     assert late.transitions == 0
     assert await count(engine, WatchTransition) == 1
 
@@ -339,12 +340,12 @@ async def test_a_quiet_poll_whose_claim_expired_does_not_undo_a_later_polls_reco
     due = await engine._claim(claimed_at, 10)  # this poll stalls
     await clock.advance(engine.lease.total_seconds())
     assert (await engine.tick()).errors == 1  # the next poll, after the lease ran out: failing still
-    [failed] = await engine.list()
+    [failed] = await engine.list_watches()
 
     poller.failing.clear()
     late = TickReport()
     results = await engine._read(due, late)
-    await engine._record(due, results, late, claimed_at=claimed_at)  # the stalled poll, finally done
+    await engine.recorder.record(due, results, late, claimed_at=claimed_at)  # the stalled poll, finally done
 
     async with engine.runtime.db.session() as session:
         row = await session.get(Watch, info.id)
@@ -365,7 +366,7 @@ async def test_a_claim_takes_at_most_its_limit_and_leases_what_it_took(
     assert [d.resource_id for d in first] == ["xc0", "xc1", "xc2"]
     assert [d.resource_id for d in second] == ["xc3", "xc4", "xc5", "xc6"]
     assert await engine._claim(clock.now(), 10) == []
-    leased = [w for w in await engine.list() if w.next_poll_at == clock.now() + engine.lease]
+    leased = [w for w in await engine.list_watches() if w.next_poll_at == clock.now() + engine.lease]
     assert len(leased) == 7
 
 
@@ -497,7 +498,7 @@ async def test_a_watch_whose_interval_is_the_tick_is_polled_every_tick(
         claimed.append(report.claimed)
         transitions.append(report.transitions)
         assert clock.now() > claimed_at  # the read took time, and did not push the schedule
-        assert {w.next_poll_at for w in await engine.list()} == {claimed_at + timedelta(seconds=tick)}
+        assert {w.next_poll_at for w in await engine.list_watches()} == {claimed_at + timedelta(seconds=tick)}
 
     assert claimed == [5] * 6
     assert transitions == [0, 0, 0, 1, 0, 0]  # seen at the first tick after the change

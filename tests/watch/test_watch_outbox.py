@@ -18,7 +18,7 @@ from circuitbot.slack.app import slack_client
 from circuitbot.slack.poster import SlackPoster
 from circuitbot.store.db import Database
 from circuitbot.store.tables import OutboxMessage, Watch
-from circuitbot.watch import outbox
+from circuitbot.watch import sender
 from circuitbot.watch.engine import WatchEngine
 from circuitbot.watch.outbox import enqueue
 
@@ -168,7 +168,7 @@ async def test_a_channel_that_is_gone_pauses_the_watch_and_tells_its_creator(
 
     [dm] = poster.posts("UREQ")
     assert "paused" in dm.text and "channel_not_found" in dm.text and "xc1" in dm.text
-    [paused] = await engine.list()
+    [paused] = await engine.list_watches()
     assert (paused.status, paused.id) == ("paused", info.id)
     assert {r.status for r in await rows(engine, OutboxMessage.watch_id == info.id)} == {"sent", "failed"}
     poller.reset_counts()
@@ -323,7 +323,7 @@ async def test_a_backlog_in_one_channel_does_not_hold_back_another_channel(
 async def test_rows_done_with_are_purged_after_a_week_a_bounded_number_at_a_time(
     engine: WatchEngine, poster: RecordingPoster, clock: FakeClock, monkeypatch
 ) -> None:
-    monkeypatch.setattr(outbox, "PURGE_LIMIT", 2)
+    monkeypatch.setattr(sender, "PURGE_LIMIT", 2)
     for n in range(3):
         await post(engine, f"old {n}", channel=f"C{n}")
     await drain(engine, clock)
@@ -333,13 +333,13 @@ async def test_rows_done_with_are_purged_after_a_week_a_bounded_number_at_a_time
     await clock.advance(engine.sender.retention.total_seconds())
     await post(engine, "recent")
     await drain(engine, clock)
-    await clock.advance(outbox.PURGE_EVERY_SECONDS)
+    await clock.advance(sender.PURGE_EVERY_SECONDS)
 
     await engine.sender.run_once()
     assert len(await rows(engine)) == 5 - 2
     await engine.sender.run_once()  # too soon for another purge
     assert len(await rows(engine)) == 3
-    await clock.advance(outbox.PURGE_EVERY_SECONDS)
+    await clock.advance(sender.PURGE_EVERY_SECONDS)
     await engine.sender.run_once()
 
     left = await rows(engine)

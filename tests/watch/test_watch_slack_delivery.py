@@ -22,8 +22,9 @@ from circuitbot.slack.poster import SlackPoster
 from circuitbot.slack.server import attach_slack, check_token
 from circuitbot.store.db import Database
 from circuitbot.store.tables import OutboxMessage, Watch
+from circuitbot.watch.delivery import OUTBOX_EVENT
 from circuitbot.watch.engine import WatchEngine
-from circuitbot.watch.outbox import OUTBOX_EVENT, enqueue
+from circuitbot.watch.outbox import enqueue
 
 CHANNEL = "COPS"
 FAST = 15.0

@@ -22,7 +22,9 @@ from circuitbot.actions.registry import (
 from circuitbot.chat import blocks as bk
 from circuitbot.chat.reply import Reply
 from circuitbot.providers import catalog
-from circuitbot.watch.engine import WatchEngine, WatchInfo
+from circuitbot.watch.engine import WatchEngine
+from circuitbot.watch.model import WatchInfo
+from circuitbot.watch.status import WatchStatus
 
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 PER_PAGE = 25
@@ -125,11 +127,11 @@ def unwatch_render(infos: list[WatchInfo], params: WatchParams, ctx: OpContext) 
 
 
 async def watches_execute(ctx: OpContext, params: WatchesParams) -> list[WatchInfo]:
-    return await _engine(ctx).list(params.channel)
+    return await _engine(ctx).list_watches(params.channel)
 
 
 def _state(info: WatchInfo) -> str:
-    if info.status == "paused":
+    if info.status == WatchStatus.PAUSED:
         return f"paused: {info.status_reason or ''}".strip()
     if info.unreachable:
         return "unreachable"
@@ -150,7 +152,7 @@ def watches_render(infos: list[WatchInfo], params: WatchesParams, ctx: OpContext
                 bk.clip(i.label, 40),
                 f"#{i.channel}",
                 bk.clip(_state(i), 50),
-                "—" if i.status != "active" else i.next_poll_at.strftime("%H:%M:%S UTC"),
+                "—" if i.status != WatchStatus.ACTIVE else i.next_poll_at.strftime("%H:%M:%S UTC"),
             )
             for i in shown
         ],

@@ -1,0 +1,215 @@
+"""Recording what a round of polls found, exactly once.
+
+Each claimed watch is compared with the answer its resource got. A quiet poll (nothing changed,
+nothing to say) only moves the watch's schedule; such rows are written in bulk. A difference is
+a transition: the new snapshot, the transition row and its outbox messages are written in one
+transaction, guarded by the watch's version (a compare-and-set), so a poll that outlived its
+claim cannot record it twice nor undo what another replica recorded meanwhile. A terminal state
+of the resource, or the resource gone, is announced and ends the watch. Errors back off, and
+"unreachable" is said once, when they have lasted.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from circuitbot import metrics
+from circuitbot.providers.base import Snapshot
+from circuitbot.store.tables import Watch
+from circuitbot.watch import messages
+from circuitbot.watch.announce import News, announce, transition_row
+from circuitbot.watch.model import Due, TickReport, chunks
+from circuitbot.watch.poll import Result
+from circuitbot.watch.schedule import Schedule
+from circuitbot.watch.snapshots import Change, changed_only, diff, summary
+from circuitbot.watch.status import WatchStatus
+
+if TYPE_CHECKING:
+    from circuitbot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# Polls with nothing to record, written in bulk: the values to set -> the (id, version) claimed.
+_Quiet = dict[tuple[tuple[str, Any], ...], list[tuple[int, int]]]
+
+
+class Recorder:
+    """Writes a round's results; ``unreachable_after`` consecutive failed polls are announced."""
+
+    def __init__(self, runtime: Runtime, schedule: Schedule, *, unreachable_after: int) -> None:
+        self.runtime = runtime
+        self.schedule = schedule
+        self.unreachable_after = unreachable_after
+
+    async def record(
+        self,
+        due: Sequence[Due],
+        results: dict[tuple[str, str], Result],
+        report: TickReport,
+        *,
+        claimed_at: datetime,
+    ) -> None:
+        """Write what the reads found, in one transaction; the next polls are scheduled from
+        ``claimed_at``.
+
+        Quiet rows are written in bulk; a change costs one compare-and-set on its watch, and the
+        rest (transition rows, card timelines, superseded card edits, outbox rows) is written for
+        every change of the round at once, so a mass event costs a few statements more, not a
+        few per watch.
+        """
+        now = self.runtime.clock.now()
+        quiet: _Quiet = collections.defaultdict(list)
+        news: list[News] = []
+        outcomes: collections.Counter[tuple[str, str]] = collections.Counter()
+        async with self.runtime.db.session() as session:
+            for watch in due:
+                result = results[(watch.provider, watch.resource_id)]
+                if isinstance(result, Exception):
+                    outcomes[(watch.provider, "error")] += 1
+                    report.errors += 1
+                    news += await self._failed_poll(session, watch, result, now, quiet, claimed_at=claimed_at)
+                    continue
+                outcomes[(watch.provider, "ok" if result is not None else "gone")] += 1
+                news += await self._answered(
+                    session, watch, result, now, quiet, report, claimed_at=claimed_at
+                )
+            await self._write_quiet(session, quiet, now)
+            report.messages += await announce(session, news, at=now)
+        for (provider, outcome), count in outcomes.items():
+            metrics.polls.labels(provider, outcome).inc(count)
+
+    async def _answered(
+        self,
+        session: AsyncSession,
+        watch: Due,
+        result: Snapshot | None,
+        now: datetime,
+        quiet: _Quiet,
+        report: TickReport,
+        *,
+        claimed_at: datetime,
+    ) -> list[News]:
+        """A poll that got an answer (a snapshot, or None: the resource is gone)."""
+        vocabulary = self.runtime.vocabulary(watch.provider)
+        changes = diff(watch.snapshot, result) if result is not None else []
+        ended = vocabulary.terminal_state(result) if result is not None else "gone"
+        if changes or watch.unreachable or ended is not None:
+            return await self._changed(
+                session, watch, result, changes, ended, now, report, claimed_at=claimed_at
+            )
+        values: dict[str, Any] = {"next_poll_at": claimed_at + self.schedule.interval(watch.provider, result)}
+        if watch.error_count:
+            values["error_count"] = 0
+        quiet[tuple(sorted(values.items()))].append((watch.id, watch.version))
+        return []
+
+    async def _write_quiet(self, session: AsyncSession, quiet: _Quiet, now: datetime) -> None:
+        for values, claimed in quiet.items():
+            for chunk in chunks(claimed):
+                # Only rows nobody wrote since the claim: a poll that outlived its lease must
+                # not reset what another replica recorded meanwhile (its errors, its schedule).
+                await session.execute(
+                    update(Watch)
+                    .where(tuple_(Watch.id, Watch.version).in_(chunk), Watch.status == WatchStatus.ACTIVE)
+                    .values(version=Watch.version + 1, updated_at=now, **dict(values))
+                    .execution_options(synchronize_session=False)
+                )
+
+    async def _changed(
+        self,
+        session: AsyncSession,
+        watch: Due,
+        snapshot: Snapshot | None,
+        changes: list[Change],
+        ended: str | None,
+        now: datetime,
+        report: TickReport,
+        *,
+        claimed_at: datetime,
+    ) -> list[News]:
+        """A transition (or a recovery, or an end): the watch written now, what to say about it
+        returned (written with the round's other news)."""
+        current = snapshot if snapshot is not None else watch.snapshot
+        values: dict[str, Any] = {
+            "snapshot": current,
+            "error_count": 0,
+            "unreachable": False,
+            "next_poll_at": claimed_at + self.schedule.interval(watch.provider, current),
+        }
+        if ended is not None:
+            values["status"] = WatchStatus.ACTIVE.become(WatchStatus.ENDED)  # only active rows are set
+            values["status_reason"] = "no longer exists" if snapshot is None else f"reached {ended}"
+        if not await _compare_and_set(session, watch, values, now):
+            return []
+        replies = [messages.recovered(watch.provider, watch.label)] if watch.unreachable else []
+        transition = None
+        if snapshot is None:
+            transition = transition_row(watch, now, watch.snapshot, {}, "no longer exists")
+            replies.append(messages.gone(watch.provider, watch.label))
+        elif changes:
+            old, new = changed_only(changes)
+            transition = transition_row(watch, now, old, new, summary(changes))
+            replies.append(messages.changed(watch.provider, watch.label, changes))
+        if transition is not None:
+            report.transitions += 1
+            metrics.transitions.labels(watch.provider).inc()
+        if snapshot is not None and ended is not None:
+            replies.append(messages.ended(watch.provider, watch.label, ended))
+        if ended is not None:
+            report.ended += 1
+            status = "ended: no longer exists" if snapshot is None else f"ended: reached {ended}"
+        else:
+            status = self.schedule.status_line(watch.provider, current)
+        return [News(watch, replies, current, status, transition)]
+
+    async def _failed_poll(
+        self,
+        session: AsyncSession,
+        watch: Due,
+        error: Exception,
+        now: datetime,
+        quiet: _Quiet,
+        *,
+        claimed_at: datetime,
+    ) -> list[News]:
+        """Back off (from the claim, as every schedule); say "unreachable" once, when the errors
+        have lasted, not at every tick."""
+        errors = watch.error_count + 1
+        delay = self.schedule.backoff_seconds(errors)
+        next_poll_at = claimed_at + timedelta(seconds=delay)
+        log.info(
+            "watch %s: reading %s %s failed (%s), attempt %d",
+            watch.id,
+            watch.provider,
+            watch.resource_id,
+            type(error).__name__,
+            errors,
+        )
+        if watch.unreachable or errors < self.unreachable_after:
+            quiet[(("error_count", errors), ("next_poll_at", next_poll_at))].append((watch.id, watch.version))
+            return []
+        values = {"error_count": errors, "unreachable": True, "next_poll_at": next_poll_at}
+        if not await _compare_and_set(session, watch, values, now):
+            return []
+        error_text = str(error) or type(error).__name__
+        reply = messages.unreachable(watch.provider, watch.label, error_text, delay)
+        status = f"unreachable since {messages.when(now)}; retrying with backoff"
+        return [News(watch, [reply], watch.snapshot, status)]
+
+
+async def _compare_and_set(session: AsyncSession, watch: Due, values: dict[str, Any], now: datetime) -> bool:
+    """Write only if nobody recorded anything since this watch was claimed (and it is active)."""
+    written = await session.execute(
+        update(Watch)
+        .where(Watch.id == watch.id, Watch.version == watch.version, Watch.status == WatchStatus.ACTIVE)
+        .values(version=watch.version + 1, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return written.rowcount == 1
