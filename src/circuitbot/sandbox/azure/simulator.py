@@ -1,0 +1,56 @@
+"""The Azure ARM simulator for the ExpressRoute partner resources, put together from its route groups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from starlette.routing import BaseRoute
+
+from circuitbot.clock import Clock
+from circuitbot.sandbox.azure.arm import DEFAULT_PAGE_SIZE
+from circuitbot.sandbox.azure.catalog import CatalogRoutes
+from circuitbot.sandbox.azure.cross_connections import CrossConnectionRoutes
+from circuitbot.sandbox.azure.peerings import PeeringRoutes
+from circuitbot.sandbox.azure.tables import TABLE_ANSWERS, TableRoutes, check_table_answers
+from circuitbot.sandbox.faults import FaultConfig
+from circuitbot.sandbox.world import World
+
+
+class AzureSimulator(CrossConnectionRoutes, PeeringRoutes, TableRoutes, CatalogRoutes):
+    provider: ClassVar[str] = "azure"
+
+    def __init__(
+        self,
+        world: World,
+        clock: Clock,
+        faults: FaultConfig | None = None,
+        *,
+        operation_seconds: float = 30.0,
+        table_seconds: float = 5.0,
+        retry_after_seconds: int = 10,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        table_answers: Sequence[str] = TABLE_ANSWERS,
+        conditional_headers: bool = True,
+    ) -> None:
+        self.table_answers = check_table_answers(table_answers)
+        self._tables_answered = 0
+        self.table_seconds = table_seconds
+        super().__init__(
+            world,
+            clock,
+            faults,
+            operation_seconds=operation_seconds,
+            retry_after_seconds=retry_after_seconds,
+            page_size=page_size,
+            conditional_headers=conditional_headers,
+        )
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            *self.cross_connection_routes(),
+            *self.peering_routes(),
+            *self.table_routes(),
+            *self.operation_routes(),
+            *self.catalog_routes(),
+        ]
