@@ -45,8 +45,9 @@ from circuitbot.shell.directory import (
 )
 from circuitbot.shell.forms import Cancelled, FormFiller, mask_secret_options
 from circuitbot.shell.messages import MessageLog, ShellMessage, ShellPoster, ShellSurface
-from circuitbot.shell.render import DEFAULT_WIDTH, Control, Renderer
+from circuitbot.shell.render import Control, Renderer
 from circuitbot.shell.terminal import MASK, Output, ScriptInput, TerminalInput, isatty, tracebacks_to_file
+from circuitbot.shell.text import DEFAULT_WIDTH
 
 __all__ = [
     "PEOPLE",
