@@ -9,7 +9,7 @@ from shell_support import FakeApprovals, Recorder, register
 from circuitbot.bootstrap import build_registry
 from circuitbot.runtime import Runtime
 from circuitbot.settings import Settings
-from circuitbot.shell.console import shell_settings
+from circuitbot.shell.directory import shell_settings
 from circuitbot.store.db import Database
 
 

@@ -12,7 +12,8 @@ from shell_support import transcript
 
 from circuitbot.actions.registry import Role
 from circuitbot.chat.reply import Reply
-from circuitbot.shell.console import SHELL_HELP, run_shell
+from circuitbot.shell.commands import SHELL_HELP
+from circuitbot.shell.console import run_shell
 
 
 def after(out: str, marker: str) -> str:
@@ -382,7 +383,7 @@ async def test_the_shell_builds_its_own_runtime_on_a_sqlite_file(tmp_path) -> No
 
 def test_sandbox_roles_by_name_unless_settings_name_roles(tmp_path) -> None:
     from circuitbot.settings import Settings
-    from circuitbot.shell.console import shell_settings
+    from circuitbot.shell.directory import shell_settings
 
     given = shell_settings(Settings(data_dir=tmp_path), sandbox=True)
     assert (given.requesters, given.approvers, given.admins) == (["UALICE"], ["UBOB", "UCAROL"], ["UROOT"])

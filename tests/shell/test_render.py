@@ -8,7 +8,8 @@ from circuitbot.actions.registry import Operation
 from circuitbot.chat import blocks as bk
 from circuitbot.chat import modals
 from circuitbot.chat.reply import Reply
-from circuitbot.shell.render import ANSI, Renderer, visible_width
+from circuitbot.shell.render import Renderer
+from circuitbot.shell.text import ANSI, visible_width
 
 NAMES = {"UALICE": "@alice", "CGENERAL": "#general"}
 

@@ -14,7 +14,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Carrier = Literal["equinix", "consoleconnect"]
 
@@ -182,127 +182,113 @@ def _slug(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
+def _equinix_leg(stem: str, primary_id: str | None = None) -> CarrierLeg:
+    """An Equinix redundant pair ``<stem>-PRI``/``-SEC``; stable ids unless the documents give one."""
+    return CarrierLeg(
+        "equinix",
+        primary_id or _stable_uuid(f"equinix:{stem}-PRI"),
+        f"{stem}-PRI",
+        secondary_id=_stable_uuid(f"equinix:{stem}-SEC"),
+    )
+
+
+class _Handmade(NamedTuple):
+    """One row of the documents' circuits; the Azure subscription follows from the customer."""
+
+    service_key: str
+    customer: str
+    peering_location: str
+    bandwidth_mbps: int
+    resource_group: str
+    circuit_name: str
+    port_pair: str
+    s_tag: int
+    stage: CircuitStage
+    legs: tuple[CarrierLeg, ...] = ()
+    peerings: tuple[PeeringSeed, ...] = ()
+
+
+# The circuits of the provider documents, one per interesting stage (a table, laid out by hand).
+# fmt: off
+_HANDMADE: tuple[_Handmade, ...] = (
+    _Handmade(
+        "bbbb1b1b-cc2c-dd3d-ee4e-ffffff5f5f5f", "Contoso", "EUAP Test", 200,
+        "crossconnectiontest", "TestCircuitXYZ", "euaparmtest06gmrportpair", 3,
+        CircuitStage.AWAITING_PROVIDER,
+    ),
+    _Handmade(
+        "aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e", "Contoso", "EUAP Test", 200,
+        "crossconnectiontest", "TestCircuit2", "euaparmtest06gmrportpair", 4,
+        CircuitStage.PROVISIONED,
+        legs=(CarrierLeg("consoleconnect", "507f1f77bcf86cd799439011", "Contoso EUAP Test"),),
+        peerings=(
+            PeeringSeed(
+                "AzurePrivatePeering", peer_asn=500, vlan_id=200,
+                primary_peer_address_prefix="10.0.0.0/30", secondary_peer_address_prefix="10.0.0.4/30",
+                shared_key="A1B2C3D4",
+            ),
+        ),
+    ),
+    _Handmade(
+        "24e6ea2b-6940-4bec-b0b3-3a9e5471e512", "Fabrikam", "SiliconValley", 1000,
+        "ertest", "er1", "bvtazureixpportpair1", 2,
+        CircuitStage.PROVISIONED,
+        legs=(_equinix_leg("Fabrikam-SV-ER", primary_id="006d08e2-788e-4c83-82d3-07b1787644a5"),),
+        peerings=(
+            PeeringSeed(
+                "AzurePrivatePeering", peer_asn=65010, vlan_id=210,
+                primary_peer_address_prefix="10.10.0.0/30", secondary_peer_address_prefix="10.10.0.4/30",
+            ),
+        ),
+    ),
+    _Handmade(
+        "99973578-36f9-47f8-b12f-afa3faf02d06", "Northwind Traders", "Seattle", 500,
+        "network-prod", "er-seattle", "bvtazureixpportpair2", 2,
+        CircuitStage.PROVISIONING,
+        legs=(_equinix_leg("Northwind-SE-ER"),),
+    ),
+    _Handmade(
+        "cccc2c2c-dd3d-ee4e-ff5f-aaaaaa6a6a6a", "Woodgrove Bank", "SiliconValley", 1000,
+        "er-west", "er-woodgrove-sv", "bvtazureixpportpair3", 5,
+        CircuitStage.PROVISIONED,
+        legs=(
+            _equinix_leg("Woodgrove-SV-ER"),
+            CarrierLeg("consoleconnect", "5f1e2d3c4b5a69788796a5b4", "Woodgrove SV backup"),
+        ),
+        peerings=(
+            PeeringSeed(
+                "MicrosoftPeering", peer_asn=900, vlan_id=300,
+                primary_peer_address_prefix="203.0.113.0/30", secondary_peer_address_prefix="203.0.113.4/30",
+                advertised_public_prefixes=("203.0.113.128/25",),
+                customer_asn=45, routing_registry_name="ARIN",
+            ),
+        ),
+    ),
+    _Handmade(
+        "dddd3d3d-ee4e-ff5f-aa6a-bbbbbb7b7b7b", "Tailspin Toys", "Seattle", 200,
+        "legacy-net", "er-tailspin-old", "bvtazureixpportpair2", 3,
+        CircuitStage.DEPROVISIONING,
+        legs=(CarrierLeg("consoleconnect", "60a1b2c3d4e5f60718293a4b", "Tailspin Seattle"),),
+    ),
+)
+# fmt: on
+
+
 def _handmade_circuits() -> list[DemoCircuit]:
-    """The circuits of the provider documents, one per interesting stage."""
     return [
         DemoCircuit(
-            service_key="bbbb1b1b-cc2c-dd3d-ee4e-ffffff5f5f5f",
-            customer="Contoso",
-            peering_location="EUAP Test",
-            bandwidth_mbps=200,
-            azure=AzureCircuit(customer_subscription("Contoso"), "crossconnectiontest", "TestCircuitXYZ"),
-            port_pair="euaparmtest06gmrportpair",
-            s_tag=3,
-            stage=CircuitStage.AWAITING_PROVIDER,
-        ),
-        DemoCircuit(
-            service_key="aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e",
-            customer="Contoso",
-            peering_location="EUAP Test",
-            bandwidth_mbps=200,
-            azure=AzureCircuit(customer_subscription("Contoso"), "crossconnectiontest", "TestCircuit2"),
-            port_pair="euaparmtest06gmrportpair",
-            s_tag=4,
-            stage=CircuitStage.PROVISIONED,
-            legs=(CarrierLeg("consoleconnect", "507f1f77bcf86cd799439011", "Contoso EUAP Test"),),
-            peerings=(
-                PeeringSeed(
-                    "AzurePrivatePeering",
-                    peer_asn=500,
-                    vlan_id=200,
-                    primary_peer_address_prefix="10.0.0.0/30",
-                    secondary_peer_address_prefix="10.0.0.4/30",
-                    shared_key="A1B2C3D4",
-                ),
-            ),
-        ),
-        DemoCircuit(
-            service_key="24e6ea2b-6940-4bec-b0b3-3a9e5471e512",
-            customer="Fabrikam",
-            peering_location="SiliconValley",
-            bandwidth_mbps=1000,
-            azure=AzureCircuit(customer_subscription("Fabrikam"), "ertest", "er1"),
-            port_pair="bvtazureixpportpair1",
-            s_tag=2,
-            stage=CircuitStage.PROVISIONED,
-            legs=(
-                CarrierLeg(
-                    "equinix",
-                    "006d08e2-788e-4c83-82d3-07b1787644a5",
-                    "Fabrikam-SV-ER-PRI",
-                    secondary_id=_stable_uuid("equinix:Fabrikam-SV-ER-SEC"),
-                ),
-            ),
-            peerings=(
-                PeeringSeed(
-                    "AzurePrivatePeering",
-                    peer_asn=65010,
-                    vlan_id=210,
-                    primary_peer_address_prefix="10.10.0.0/30",
-                    secondary_peer_address_prefix="10.10.0.4/30",
-                ),
-            ),
-        ),
-        DemoCircuit(
-            service_key="99973578-36f9-47f8-b12f-afa3faf02d06",
-            customer="Northwind Traders",
-            peering_location="Seattle",
-            bandwidth_mbps=500,
-            azure=AzureCircuit(customer_subscription("Northwind Traders"), "network-prod", "er-seattle"),
-            port_pair="bvtazureixpportpair2",
-            s_tag=2,
-            stage=CircuitStage.PROVISIONING,
-            legs=(
-                CarrierLeg(
-                    "equinix",
-                    _stable_uuid("equinix:Northwind-SE-ER-PRI"),
-                    "Northwind-SE-ER-PRI",
-                    secondary_id=_stable_uuid("equinix:Northwind-SE-ER-SEC"),
-                ),
-            ),
-        ),
-        DemoCircuit(
-            service_key="cccc2c2c-dd3d-ee4e-ff5f-aaaaaa6a6a6a",
-            customer="Woodgrove Bank",
-            peering_location="SiliconValley",
-            bandwidth_mbps=1000,
-            azure=AzureCircuit(customer_subscription("Woodgrove Bank"), "er-west", "er-woodgrove-sv"),
-            port_pair="bvtazureixpportpair3",
-            s_tag=5,
-            stage=CircuitStage.PROVISIONED,
-            legs=(
-                CarrierLeg(
-                    "equinix",
-                    _stable_uuid("equinix:Woodgrove-SV-ER-PRI"),
-                    "Woodgrove-SV-ER-PRI",
-                    secondary_id=_stable_uuid("equinix:Woodgrove-SV-ER-SEC"),
-                ),
-                CarrierLeg("consoleconnect", "5f1e2d3c4b5a69788796a5b4", "Woodgrove SV backup"),
-            ),
-            peerings=(
-                PeeringSeed(
-                    "MicrosoftPeering",
-                    peer_asn=900,
-                    vlan_id=300,
-                    primary_peer_address_prefix="203.0.113.0/30",
-                    secondary_peer_address_prefix="203.0.113.4/30",
-                    advertised_public_prefixes=("203.0.113.128/25",),
-                    customer_asn=45,
-                    routing_registry_name="ARIN",
-                ),
-            ),
-        ),
-        DemoCircuit(
-            service_key="dddd3d3d-ee4e-ff5f-aa6a-bbbbbb7b7b7b",
-            customer="Tailspin Toys",
-            peering_location="Seattle",
-            bandwidth_mbps=200,
-            azure=AzureCircuit(customer_subscription("Tailspin Toys"), "legacy-net", "er-tailspin-old"),
-            port_pair="bvtazureixpportpair2",
-            s_tag=3,
-            stage=CircuitStage.DEPROVISIONING,
-            legs=(CarrierLeg("consoleconnect", "60a1b2c3d4e5f60718293a4b", "Tailspin Seattle"),),
-        ),
+            service_key=row.service_key,
+            customer=row.customer,
+            peering_location=row.peering_location,
+            bandwidth_mbps=row.bandwidth_mbps,
+            azure=AzureCircuit(customer_subscription(row.customer), row.resource_group, row.circuit_name),
+            port_pair=row.port_pair,
+            s_tag=row.s_tag,
+            stage=row.stage,
+            legs=row.legs,
+            peerings=row.peerings,
+        )
+        for row in _HANDMADE
     ]
 
 

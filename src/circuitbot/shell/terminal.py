@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from circuitbot.logs import scrub
-from circuitbot.shell.render import ANSI, emoji
+from circuitbot.shell.text import ANSI, emoji
 
 MASK = "••••"
 

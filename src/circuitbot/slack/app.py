@@ -217,12 +217,28 @@ def build_app(
         process_before_response=False,  # ack goes back at once; the listener's work continues
         logger=BOLT_LOGGER,
     )
+    register_arrival_stamp(app)
+    register_command(app, router, work)
+    register_actions(app, router, work)
+    register_views(app, router, work)
+    return app
+
+
+def register_arrival_stamp(app: AsyncApp) -> None:
+    """Stamp each request on arrival: circuitbot_ack_seconds runs from here, not the listener."""
 
     @app.middleware
     async def stamp_arrival(context: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
         # Bolt passes the continuation by the name ``next``.
         context[RECEIVED_AT] = time.perf_counter()
         return await next()
+
+
+# Bolt hands listeners their arguments by parameter name, so the names below are fixed.
+
+
+def register_command(app: AsyncApp, router: Router, work: BackgroundWork) -> None:
+    """``/circuit``: the router's reply, if any, travels in the ack."""
 
     @app.command(COMMAND)
     async def on_command(ack, command, respond, client, context) -> None:
@@ -253,6 +269,10 @@ def build_app(
             ack_carries_reply=True,
         )
 
+
+def register_actions(app: AsyncApp, router: Router, work: BackgroundWork) -> None:
+    """Every button and menu: an empty ack, then the router answers in the message's thread."""
+
     @app.action(re.compile(".*"))
     async def on_action(ack, body, action, respond, client, context) -> None:
         work.track()
@@ -279,6 +299,10 @@ def build_app(
             lambda: router.handle_action(interaction, user_id=user_id, surface=surface, ack=ack_only),
             ack_carries_reply=False,
         )
+
+
+def register_views(app: AsyncApp, router: Router, work: BackgroundWork) -> None:
+    """Every modal submission: the ack carries field errors, or closes the modal."""
 
     @app.view(re.compile(".*"))
     async def on_view(ack, body, view, respond, client, context) -> None:
@@ -308,5 +332,3 @@ def build_app(
             lambda: router.handle_view(view, user_id=user_id, surface=surface, ack_errors=ack_errors),
             ack_carries_reply=False,
         )
-
-    return app
