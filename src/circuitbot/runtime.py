@@ -46,7 +46,7 @@ class Runtime:
     pollers: dict[str, Poller] = field(default_factory=dict)
     vocabularies: dict[str, StateVocabulary] = field(default_factory=dict)
     poster: Poster | None = None
-    roles: RoleResolver | None = None
+    roles: RoleResolver = field(init=False)  # from the settings; the Slack front end adds user groups
     sandbox: dict[str, Simulator] = field(default_factory=dict)  # the in-process simulators, if any
     # Bootstrap attaches the engines (approvals.engine, watch.engine).
     approvals: ApprovalEngine | None = None
@@ -54,8 +54,7 @@ class Runtime:
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.roles is None:
-            self.roles = RoleResolver(self.settings, clock=self.clock)
+        self.roles = RoleResolver(self.settings, clock=self.clock)
 
     def vocabulary(self, provider: str) -> StateVocabulary:
         """The provider's state vocabulary (its spec's), or the generic one for a provider without a spec."""

@@ -75,7 +75,7 @@ class Params(BaseModel):
         return [
             (name, info)
             for name, info in cls.model_fields.items()
-            if not (info.json_schema_extra or {}).get("hidden")
+            if not (isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("hidden"))
         ]
 
     def public_dump(self) -> dict[str, Any]:

@@ -12,9 +12,9 @@ import os
 import secrets
 import socket
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circuitbot import metrics
@@ -25,7 +25,7 @@ from circuitbot.approvals.status import RequestStatus, check_transition
 from circuitbot.clock import Clock
 from circuitbot.settings import Settings
 from circuitbot.store.audit import audit
-from circuitbot.store.db import Database
+from circuitbot.store.db import Database, rows_changed
 from circuitbot.store.tables import ApprovalRequest
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ class EngineCore:
             .values(status=new, **values)
             .execution_options(synchronize_session=False)
         )
-        moved = cast(CursorResult[Any], await session.execute(stmt)).rowcount == 1
+        moved = await rows_changed(session, stmt) == 1
         if moved:
             metrics.approvals.labels(new).inc()
             if audit is not None:

@@ -27,7 +27,6 @@ from circuitbot.actions.registry import (
     OperationError,
     OutcomeUnknown,
     Params,
-    Role,
 )
 from circuitbot.approvals import messages as msg
 from circuitbot.approvals import notify
@@ -47,7 +46,7 @@ log = logging.getLogger(__name__)
 async def request_context(runtime: Runtime, row: ApprovalRequest) -> OpContext:
     """The context an approved request runs (or is verified) in: its requester's, with its
     precondition."""
-    roles = await runtime.roles.roles(row.requester) if runtime.roles else frozenset({Role.REQUESTER})
+    roles = await runtime.roles.roles(row.requester)
     caller = Caller(user_id=row.requester, roles=roles, channel_id=row.channel, thread_ts=row.thread_ts)
     return OpContext(runtime, caller, "", None, precondition=dict(row.precondition or {}), request_id=row.id)
 

@@ -54,7 +54,7 @@ async def help_execute(ctx: OpContext, params: HelpParams) -> Reply:
             lines.insert(0, title)
         text = f"*{head}*\n" + ("\n".join(lines) if lines else "no operations you may run")
         return Reply(text=text, blocks=[bk.header(f"/circuit {provider}"), *bk.sections(lines)])
-    op = registry.get(provider, params.verb) if provider else registry.get(None, params.topic)
+    op = registry.get(provider, params.verb) if provider and params.verb else registry.get(None, params.topic)
     if op is None and provider is None:
         matches = [o for o in registry if params.topic.lower() in o.words]
         op = matches[0] if len(matches) == 1 else None

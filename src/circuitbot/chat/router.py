@@ -196,7 +196,7 @@ class Router:
         caller = await self.caller(user_id, interaction.channel_id, interaction.thread_ts)
         ctx = OpContext(self.runtime, caller, "", surface)
         if interaction.action_id.split(":", 1)[0] == PAGE_ACTION:
-            await self._turn_page(ctx, interaction)
+            await self._turn_page(ctx, interaction, surface)
             return
         handler = self.registry.action_handler(interaction.action_id)
         if handler is None:
@@ -212,7 +212,7 @@ class Router:
         except Exception:
             await surface.reply(Reply.failure(log, f"handling the button `{interaction.action_id}`"))
 
-    async def _turn_page(self, ctx: OpContext, interaction: Interaction) -> None:
+    async def _turn_page(self, ctx: OpContext, interaction: Interaction, surface: Surface) -> None:
         """Re-run the listing a page button came from, at the page it names, in place."""
         try:
             target = json.loads(interaction.value)
@@ -220,14 +220,14 @@ class Router:
             inv.data["page"] = int(target["page"])
             params = self.validate(inv)
         except (ValueError, KeyError, TypeError, CommandError):
-            await ctx.surface.reply(Reply.error("that page link is out of date; run the command again"))
+            await surface.reply(Reply.error("that page link is out of date; run the command again"))
             return
         if inv.op.mutating:
             return
         try:
             self._authorize(inv.op, ctx.caller)
         except CommandError as exc:
-            await ctx.surface.reply(exc.reply)
+            await surface.reply(exc.reply)
             return
         ctx.command_text = inv.shown
         await self.run(ctx, inv.op, params, replace=True)

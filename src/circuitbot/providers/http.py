@@ -299,14 +299,14 @@ class RetryingTransport(httpx.AsyncBaseTransport):
             retryable = status in policy.retry_statuses and (
                 idempotent or status in policy.any_method_statuses
             )
-            delay = self._retry_delay(response, attempt) if retryable else None
-            if delay is None or attempt >= policy.max_attempts:
+            wait = self._retry_delay(response, attempt) if retryable else None
+            if wait is None or attempt >= policy.max_attempts:
                 level = logging.DEBUG if status < 400 else logging.INFO
                 self._log(level, request, request_id, attempt, elapsed, outcome=str(status))
                 return response
-            self._log(logging.INFO, request, request_id, attempt, elapsed, outcome=str(status), delay=delay)
+            self._log(logging.INFO, request, request_id, attempt, elapsed, outcome=str(status), delay=wait)
             await response.aclose()
-            await self._clock.sleep(delay)
+            await self._clock.sleep(wait)
 
     async def aclose(self) -> None:
         await self._inner.aclose()

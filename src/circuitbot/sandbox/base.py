@@ -153,7 +153,8 @@ class Simulator:
             message = f"{request.method} is not allowed on {request.url.path}."
         else:
             message = str(exc.detail)
-        return self.error_response(exc.status_code, default_error_code(exc.status_code), message, exc.headers)
+        headers = dict(exc.headers) if exc.headers else None
+        return self.error_response(exc.status_code, default_error_code(exc.status_code), message, headers)
 
     def _route_template(self, scope: Scope) -> str:
         template = _match_template(self._model.routes, dict(scope), "")

@@ -360,8 +360,8 @@ def _generate(world: World, count: int, seed: int) -> list[DemoCircuit]:
     for pair in world.port_pairs:
         pairs_at.setdefault(pair.peering_location, []).append(pair)
     next_s_tag = {pair.descriptor: 100 for pair in world.port_pairs}
-    stages, stage_weights = zip(*_STAGE_WEIGHTS, strict=True)
-    carrier_sets, carrier_weights = zip(*_CARRIER_WEIGHTS, strict=True)
+    stages, stage_weights = [s for s, _ in _STAGE_WEIGHTS], [w for _, w in _STAGE_WEIGHTS]
+    carrier_sets, carrier_weights = [c for c, _ in _CARRIER_WEIGHTS], [w for _, w in _CARRIER_WEIGHTS]
 
     circuits: list[DemoCircuit] = []
     for number in range(1, count + 1):

@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from circuitbot.actions.registry import Interaction, Role
+from circuitbot.actions.registry import Interaction
 from circuitbot.chat.blocks import clip
 from circuitbot.shell.directory import ROLE_ORDER
 from circuitbot.shell.engines import settle
@@ -115,7 +115,7 @@ async def channel_command(console: Console, args: list[str]) -> None:
 
 async def _roles(console: Console, user_id: str) -> str:
     runtime = console.runtime
-    roles = await runtime.roles.roles(user_id) if runtime.roles else frozenset({Role.READER})
+    roles = await runtime.roles.roles(user_id)
     return ", ".join(role.value for role in ROLE_ORDER if role in roles)
 
 

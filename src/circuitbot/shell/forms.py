@@ -85,11 +85,11 @@ class FormFiller:
         to_ask = fields
         while True:
             for form_field in to_ask:
-                answer = await self.ask(form_field, answers, fields, secret=form_field.block_id in secret)
-                if isinstance(answer, dict):
-                    answers.update(answer)
+                given = await self.ask(form_field, answers, fields, secret=form_field.block_id in secret)
+                if isinstance(given, dict):
+                    answers.update(given)
                     break
-                answers[form_field.block_id] = answer
+                answers[form_field.block_id] = given
             errors = await self.submit(form, fields, answers)
             if not errors:
                 return

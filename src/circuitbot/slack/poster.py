@@ -85,7 +85,7 @@ class SlackPoster:
     ) -> str:
         """Post; ``metadata`` (Slack message metadata: event_type, event_payload) tags the message
         so :meth:`find_posted` can find it again."""
-        extra = {"metadata": dict(metadata)} if metadata else {}
+        extra: dict[str, Any] = {"metadata": dict(metadata)} if metadata else {}
         response = await self._call(
             "chat.postMessage",
             self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, **reply.as_message(), **extra),

@@ -10,8 +10,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Delete, Update, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -57,6 +58,11 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def rows_changed(session: AsyncSession, statement: Update | Delete) -> int:
+    """Run an UPDATE or DELETE and say how many rows it changed: the answer of a compare-and-set."""
+    return cast(CursorResult[Any], await session.execute(statement)).rowcount
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -176,11 +176,11 @@ async def _attempt(poster: Poster | None, row: Claimed, target: Target | None) -
         ts = await poster.post(row.channel, reply, thread_ts=thread_ts, metadata=row.tag)
         return Outcome(row, sent_ts=ts)
     if row.kind == "update":  # an edit is the same edit however often it is made
-        ts = row.update_ts or status_ts
-        if ts is None:  # the card was never posted (Slack refused it): nothing to edit
+        edited = row.update_ts or status_ts
+        if edited is None:  # the card was never posted (Slack refused it): nothing to edit
             raise PostError("message_not_found")
-        await poster.update(row.channel, ts, reply)
-        return Outcome(row, sent_ts=ts)
+        await poster.update(row.channel, edited, reply)
+        return Outcome(row, sent_ts=edited)
     # An ephemeral message cannot be looked up: a retry may show it twice, to one person.
     await poster.post_ephemeral(row.channel, row.user or "", reply)
     return Outcome(row)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from circuitbot import metrics
 from circuitbot.providers.base import Snapshot
+from circuitbot.store.db import rows_changed
 from circuitbot.store.tables import Watch
 from circuitbot.watch import messages
 from circuitbot.watch.announce import News, announce, transition_row
@@ -206,10 +207,11 @@ class Recorder:
 
 async def _compare_and_set(session: AsyncSession, watch: Due, values: dict[str, Any], now: datetime) -> bool:
     """Write only if nobody recorded anything since this watch was claimed (and it is active)."""
-    written = await session.execute(
+    written = await rows_changed(
+        session,
         update(Watch)
         .where(Watch.id == watch.id, Watch.version == watch.version, Watch.status == WatchStatus.ACTIVE)
         .values(version=watch.version + 1, updated_at=now, **values)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    return written.rowcount == 1
+    return written == 1

@@ -27,6 +27,7 @@ from sqlalchemy.orm import aliased
 
 from circuitbot import metrics
 from circuitbot.chat.reply import Poster
+from circuitbot.store.db import rows_changed
 from circuitbot.store.tables import OutboxMessage, Watch
 from circuitbot.watch import messages
 from circuitbot.watch.delivery import (
@@ -156,7 +157,12 @@ class OutboxSender:
         if claimed:
             watches = await self._watch_targets({c.watch_id for c in claimed if c.watch_id is not None})
             poster = self.poster or self.runtime.poster
-            outcomes = await asyncio.gather(*(deliver(poster, c, watches.get(c.watch_id)) for c in claimed))
+            outcomes = await asyncio.gather(
+                *(
+                    deliver(poster, c, watches.get(c.watch_id) if c.watch_id is not None else None)
+                    for c in claimed
+                )
+            )
             await self._settle(outcomes)
         await self._refresh_gauge()
         await self._purge()
@@ -189,8 +195,8 @@ class OutboxSender:
             OutboxMessage.next_attempt_at <= now,
         )
         if db.skip_locked:  # FOR UPDATE cannot sit next to a window function: lock in a CTE of its own
-            leasable = leasable.with_for_update(skip_locked=True).cte("leasable").prefix_with("MATERIALIZED")
-            target = OutboxMessage.id == leasable.c.id
+            locked = leasable.with_for_update(skip_locked=True).cte("leasable").prefix_with("MATERIALIZED")
+            target = OutboxMessage.id == locked.c.id
         else:
             target = OutboxMessage.id.in_(leasable)
         lease = (
@@ -288,14 +294,15 @@ class OutboxSender:
     async def _mark_sent(
         self, session: AsyncSession, row: Claimed, sent_ts: str | None, now: datetime
     ) -> None:
-        marked = await session.execute(
+        marked = await rows_changed(
+            session,
             update(OutboxMessage)
             .where(OutboxMessage.id == row.id, OutboxMessage.status == "pending")
             # next_attempt_at: the lease is over; from now on it dates the row for the purge
             .values(status="sent", sent_at=now, sent_ts=sent_ts, last_error=None, next_attempt_at=now)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
-        if marked.rowcount != 1:
+        if marked != 1:
             log.warning("outbox row %s was delivered but is no longer pending", row.id)
         if row.kind == "parent" and row.watch_id is not None and sent_ts is not None:
             await session.execute(
@@ -362,12 +369,12 @@ class OutboxSender:
             .limit(PURGE_LIMIT)
         )
         async with self.runtime.db.session() as session:
-            deleted = await session.execute(
+            return await rows_changed(
+                session,
                 delete(OutboxMessage)
                 .where(OutboxMessage.id.in_(old))
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False),
             )
-        return deleted.rowcount
 
     async def _refresh_gauge(self) -> None:
         tick = self.runtime.clock.monotonic()

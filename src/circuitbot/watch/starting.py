@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circuitbot.providers.base import Snapshot
+from circuitbot.store.db import rows_changed
 from circuitbot.store.tables import Watch
 from circuitbot.watch import messages
 from circuitbot.watch.model import WatchInfo
@@ -127,12 +128,13 @@ async def _insert(session: AsyncSession, start: StartRequest, values: dict[str, 
 
 async def _resume(session: AsyncSession, row: Watch, values: dict[str, Any]) -> None:
     """The paused watch active again with a fresh card, unless another call just resumed it."""
-    resumed = await session.execute(
+    resumed = await rows_changed(
+        session,
         update(Watch)
         .where(Watch.id == row.id, Watch.status == WatchStatus.PAUSED, Watch.version == row.version)
         .values(version=row.version + 1, status=WatchStatus.PAUSED.become(WatchStatus.ACTIVE), **values)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    if resumed.rowcount != 1:
+    if resumed != 1:
         raise StartedMeanwhile
     await session.refresh(row)

@@ -45,7 +45,7 @@ IN_FLIGHT = (
 
 class AzureProvider:
     name = "azure"
-    aliases = ("az",)
+    aliases: tuple[str, ...] = ("az",)
     title = "Azure ExpressRoute (partner API): cross-connections, port pairs, peerings, device tables"
     settings_model: type[BaseModel] = AzureSettings
     # A change completes in seconds, not the half minute the real service takes; a table at once.
