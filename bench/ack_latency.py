@@ -2,7 +2,7 @@
 
 Three processes besides this one, all on loopback:
 
-* a fake Slack Web API (``circuitbot.sandbox.slack.FakeSlack``) that records, with the time it
+* a fake Slack Web API (``circuitbot.testing.fake_slack.FakeSlack``) that records, with the time it
   arrived, every call: ``auth.test``, the approval requests' ``chat.postMessage`` and each
   command's final reply to its own ``response_url``;
 * the floor: a bare Bolt ``AsyncApp`` on the same HTTP stack circuitbot uses (Starlette, Bolt's
@@ -136,7 +136,7 @@ async def send(
     """Every planned command, ``concurrency`` in flight; each has its own response_url."""
     import aiohttp
 
-    from circuitbot.sandbox.slack import signed_request_headers, slash_command_body
+    from circuitbot.testing.payloads import signed_request_headers, slash_command_body
 
     samples: list[Sample] = []
     work = iter(planned)
@@ -600,8 +600,8 @@ async def serve_fake_slack() -> int:
     from starlette.requests import Request
     from starlette.responses import JSONResponse
 
-    from circuitbot.sandbox.slack import RESPONSE_URL_METHOD, FakeSlack
     from circuitbot.slack.server import http_server
+    from circuitbot.testing.fake_slack import RESPONSE_URL_METHOD, FakeSlack
 
     fake = FakeSlack()
 

@@ -62,12 +62,12 @@ async def run_layout(
     from circuitbot.bootstrap import build_runtime
     from circuitbot.clock import SystemClock
     from circuitbot.sandbox.faults import FaultConfig
-    from circuitbot.sandbox.slack import FakeSlack
     from circuitbot.sandbox.world import World
     from circuitbot.settings import Settings, WatchSettings
     from circuitbot.slack.app import slack_client
     from circuitbot.slack.poster import SlackPoster
     from circuitbot.store.tables import WatchTransition
+    from circuitbot.testing.fake_slack import FakeSlack
 
     loop = asyncio.get_running_loop()
     rng = random.Random(args.seed)

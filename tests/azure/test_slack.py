@@ -18,10 +18,11 @@ from slack_bolt.response import BoltResponse
 from circuitbot.bootstrap import build_runtime
 from circuitbot.clock import FakeClock
 from circuitbot.runtime import Runtime
-from circuitbot.sandbox.slack import FakeSlack, block_action_body, signed_request_headers, slash_command_body
 from circuitbot.settings import Settings
 from circuitbot.slack.app import BackgroundWork
 from circuitbot.slack.server import attach_slack
+from circuitbot.testing.fake_slack import FakeSlack
+from circuitbot.testing.payloads import block_action_body, signed_request_headers, slash_command_body
 
 SIGNING_SECRET = "azure-signing-secret"
 BOT_TOKEN = "xoxb-azure-test"

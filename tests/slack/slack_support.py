@@ -24,7 +24,8 @@ from circuitbot.actions.registry import (
 from circuitbot.bootstrap import build_registry
 from circuitbot.chat import blocks as bk
 from circuitbot.chat.reply import Reply
-from circuitbot.sandbox.slack import FakeSlack, signed_request_headers, slash_command_body
+from circuitbot.testing.fake_slack import FakeSlack
+from circuitbot.testing.payloads import signed_request_headers, slash_command_body
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-bot-token"

@@ -24,9 +24,10 @@ from circuitbot import metrics
 from circuitbot.chat import modals
 from circuitbot.chat.reply import Reply
 from circuitbot.runtime import Runtime
-from circuitbot.sandbox.slack import FakeSlack, block_action_body, view_submission_body
 from circuitbot.slack.app import BackgroundWork
 from circuitbot.slack.surface import SlackSurface
+from circuitbot.testing.fake_slack import FakeSlack
+from circuitbot.testing.payloads import block_action_body, view_submission_body
 
 
 def move_metadata(channel: str = CHANNEL) -> str:

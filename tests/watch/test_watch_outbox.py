@@ -12,12 +12,12 @@ from watch_support import FakePoller, RecordingPoster, drain, make_runtime, poll
 from circuitbot.actions.registry import WatchTarget
 from circuitbot.chat.reply import PostError, Reply
 from circuitbot.clock import FakeClock
-from circuitbot.sandbox.slack import FakeSlack
 from circuitbot.settings import Settings
 from circuitbot.slack.app import slack_client
 from circuitbot.slack.poster import SlackPoster
 from circuitbot.store.db import Database
 from circuitbot.store.tables import OutboxMessage, Watch
+from circuitbot.testing.fake_slack import FakeSlack
 from circuitbot.watch import outbox
 from circuitbot.watch.engine import WatchEngine
 from circuitbot.watch.outbox import enqueue
