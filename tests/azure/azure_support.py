@@ -3,13 +3,12 @@ ARM simulator, with a FakeClock moved forward while long-running operations wait
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
@@ -30,25 +29,6 @@ EUAP_PROVISIONED = "aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e"  # EUAP Test, private 
 EUAP_NEW = "bbbb1b1b-cc2c-dd3d-ee4e-ffffff5f5f5f"  # EUAP Test, NotProvisioned, no peerings
 NORTHWIND = "99973578-36f9-47f8-b12f-afa3faf02d06"  # Seattle, Provisioning
 SEEDED_SHARED_KEY = "A1B2C3D4"
-
-T = TypeVar("T")
-
-
-async def drive(clock: FakeClock, awaitable: Awaitable[T], *, step: float = 1.0, rounds: int = 3000) -> T:
-    """Run ``awaitable`` to its end, moving the fake clock whenever something waits on it."""
-    task = asyncio.ensure_future(awaitable)
-    try:
-        for _ in range(rounds):
-            # returns as soon as the task is done; the bound only lets the clock move meanwhile
-            done, _ = await asyncio.wait({task}, timeout=0.01)
-            if done:
-                return task.result()
-            if clock.sleepers:
-                await clock.advance(step)
-        raise AssertionError("the operation never finished")
-    finally:
-        if not task.done():
-            task.cancel()
 
 
 async def deliver(harness: Harness, *, rounds: int = 200) -> None:
@@ -208,8 +188,7 @@ class Harness:
         async def ack(reply: Reply | None) -> None:
             surface.acks.append(reply)
 
-        await drive(
-            self.clock,
+        await self.clock.run_until(
             self.router.handle_command(text, user_id=user, channel_id=channel, surface=surface, ack=ack),
         )
         assert len(surface.acks) == 1, "the router acks exactly once"
@@ -230,8 +209,8 @@ class Harness:
             surface.acks.append(reply)
 
         interaction = Interaction(action_id=action_id, value=value, channel_id=channel, trigger_id="T1")
-        await drive(
-            self.clock, self.router.handle_action(interaction, user_id=user, surface=surface, ack=ack)
+        await self.clock.run_until(
+            self.router.handle_action(interaction, user_id=user, surface=surface, ack=ack)
         )
         return surface
 
@@ -259,8 +238,7 @@ class Harness:
             acked.append(errors)
 
         submitted = dict(view, state={"values": state})
-        await drive(
-            self.clock,
+        await self.clock.run_until(
             self.router.handle_view(submitted, user_id=user, surface=surface, ack_errors=ack_errors),
         )
         assert len(acked) == 1
