@@ -15,7 +15,6 @@ from azure_support import (
     SEEDED_SHARED_KEY,
     Harness,
     deliver,
-    message_text,
 )
 
 from circuitbot.actions.registry import Caller, OpContext, Role
@@ -23,6 +22,7 @@ from circuitbot.providers.azure.operations import move_choices, placement
 from circuitbot.sandbox.faults import FaultConfig, QueuedFault
 from circuitbot.sandbox.world import PortPair, World
 from circuitbot.settings import Settings
+from support.poster import message_text
 
 CROSS_CONNECTION_PUT = (
     "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network"

@@ -26,6 +26,7 @@ from circuitbot.providers.http import ProviderHTTPError, RetryPolicy
 from circuitbot.sandbox.azure import AzureSimulator
 from circuitbot.sandbox.faults import FaultConfig, QueuedFault
 from circuitbot.sandbox.world import World
+from support.http import Recorder
 
 SUB = "11111111-2222-3333-4444-555555555555"
 NOT_PROVISIONED_KEY = "bbbb1b1b-cc2c-dd3d-ee4e-ffffff5f5f5f"
@@ -41,21 +42,6 @@ PEERING_ROUTE = (
     "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network"
     "/expressRouteCrossConnections/{crossConnectionName}/peerings/{peeringName}"
 )
-
-
-class Recorder(httpx.AsyncBaseTransport):
-    """Passes requests on and keeps each one (method, URL, headers, body) for the test to read."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.requests: list[httpx.Request] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return await self.inner.handle_async_request(request)
-
-    def sent(self, method: str, path_part: str = "") -> list[httpx.Request]:
-        return [r for r in self.requests if r.method == method and path_part in r.url.path]
 
 
 @pytest.fixture

@@ -155,17 +155,6 @@ def build_test_registry() -> Registry:
     return registry
 
 
-class FakeApprovals:
-    """Stands in for the approvals engine: records what was submitted."""
-
-    def __init__(self) -> None:
-        self.submitted: list[tuple[str, Params, str]] = []
-
-    async def submit(self, ctx: OpContext, op: Operation, params: Params) -> Reply:
-        self.submitted.append((op.name, params, ctx.caller.user_id))
-        return Reply.plain(f"request for {op.name} created")
-
-
 async def dispatch(
     app: AsyncApp, body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
 ) -> BoltResponse:
