@@ -1,4 +1,4 @@
-"""A tiny in-test provider, test-only mutating operations, a recording poster and surface, and a
+"""A tiny in-test provider, test-only mutating operations, a recording surface, and a
 harness that drives the approval flow through the router as a front end would."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Test-only operations, buttons and an approvals stand-in for driving the shell end to end."""
+"""Test-only operations and buttons for driving the shell end to end (the approvals stand-in is
+``support.approvals.FakeApprovals``)."""
 
 from __future__ import annotations
 
