@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from circuitbot.actions.registry import Interaction, OpContext, Operation, Params
 from circuitbot.chat import blocks as bk
-from circuitbot.chat.reply import Reply
+from circuitbot.chat.reply import Poster, Reply
 from circuitbot.runtime import Runtime
 
 APPROVALS_CHANNEL = "#approvals"
@@ -36,6 +36,11 @@ class FakeApprovals:
         if runtime is not None:
             runtime.registry.on_action("demo_approval", self.decide)
 
+    @property
+    def _poster(self) -> Poster:
+        assert self.runtime is not None and self.runtime.poster is not None, "posting needs a runtime"
+        return self.runtime.poster
+
     async def start(self) -> None:
         self.started += 1
 
@@ -47,7 +52,8 @@ class FakeApprovals:
         if self.runtime is None:
             return Reply.plain(f"request for {op.name} created")
         request = f"r{len(self.submitted)}"
-        text = f"<@{ctx.caller.user_id}> asks for `{op.name}` on {params.target() or params.key}"
+        subject = params.target() or params.key  # type: ignore[attr-defined]  # test params all have one
+        text = f"<@{ctx.caller.user_id}> asks for `{op.name}` on {subject}"
         blocks = [
             bk.section(text),
             bk.actions(
@@ -56,21 +62,19 @@ class FakeApprovals:
             ),
         ]
         reply = Reply(text=text, blocks=blocks, ephemeral=False)
-        ts = await self.runtime.poster.post(APPROVALS_CHANNEL, reply)
+        ts = await self._poster.post(APPROVALS_CHANNEL, reply)
         self.posted[request] = (APPROVALS_CHANNEL, ts)
         return Reply.plain(f"request {request} is waiting for an approver in {APPROVALS_CHANNEL}")
 
     async def decide(self, ctx: OpContext, interaction: Interaction) -> None:
-        assert self.runtime is not None
         channel, ts = self.posted[interaction.value]
         verdict = interaction.action_id.split(":")[1]
         decided = f"{verdict}d by <@{ctx.caller.user_id}>"
-        await self.runtime.poster.update(channel, ts, Reply.plain(f"request {interaction.value} {decided}"))
+        await self._poster.update(channel, ts, Reply.plain(f"request {interaction.value} {decided}"))
         # The executor runs after the click, in the background, and says so in the thread.
         self.background.append(asyncio.create_task(self._execute(channel, ts, interaction.value)))
 
     async def _execute(self, channel: str, ts: str, request: str) -> None:
-        assert self.runtime is not None
         for _ in range(3):
             await asyncio.sleep(0)
-        await self.runtime.poster.post(channel, Reply.plain(f"request {request} done"), thread_ts=ts)
+        await self._poster.post(channel, Reply.plain(f"request {request} done"), thread_ts=ts)

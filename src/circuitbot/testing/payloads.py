@@ -31,6 +31,7 @@ def signed_request_headers(
     """
     ts = int(time.time()) if timestamp is None else timestamp
     signature = SignatureVerifier(signing_secret).generate_signature(timestamp=str(ts), body=body)
+    assert signature is not None  # slack_sdk answers None only when given no timestamp or body
     return {
         "content-type": content_type,
         "x-slack-request-timestamp": str(ts),
