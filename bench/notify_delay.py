@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import common
+from sandbox_changes import azure_change
 
 NAME = "notify_delay"
 PROVIDER = "azure"  # the only provider with a poller so far
@@ -53,118 +54,55 @@ class Change:
     detected_at: datetime | None = None
 
 
+class Announcements:
+    """Matches the fake Slack's thread replies to the changes still waiting for theirs."""
+
+    def __init__(self, fake: Any, key_of_thread: dict[str, str]) -> None:
+        self.fake = fake
+        self.key_of_thread = key_of_thread
+        self.pending: dict[str, Change] = {}
+        self._seen_calls = len(fake.calls)
+
+    def collect(self) -> None:
+        for call in self.fake.calls[self._seen_calls :]:
+            if call.method != "chat.postMessage" or not call.ok:
+                continue
+            key = self.key_of_thread.get(call.args.get("thread_ts"))
+            change = self.pending.pop(key, None) if key else None
+            if change is not None:
+                change.delivered_at = call.at
+        self._seen_calls = len(self.fake.calls)
+
+    async def settle(self, interval: float) -> None:
+        """Wait for the changes still pending, a few poll intervals at most."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 3 * interval + 10 + len(self.pending)
+        while self.pending and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+            self.collect()
+        self.collect()
+
+
 async def run_layout(
     args: argparse.Namespace, *, circuits: int, channels: int, interval: float, duration: float, rate: float
 ) -> dict[str, Any]:
-    from sqlalchemy import select
-
-    from circuitbot.actions.registry import WatchTarget
-    from circuitbot.bootstrap import build_runtime
-    from circuitbot.clock import SystemClock
-    from circuitbot.sandbox.faults import FaultConfig
-    from circuitbot.sandbox.slack import FakeSlack
     from circuitbot.sandbox.world import World
-    from circuitbot.settings import Settings, WatchSettings
-    from circuitbot.slack.app import slack_client
-    from circuitbot.slack.poster import SlackPoster
-    from circuitbot.store.tables import WatchTransition
+    from circuitbot.testing.fake_slack import FakeSlack
 
-    loop = asyncio.get_running_loop()
     rng = random.Random(args.seed)
     world = World.demo(extra_circuits=circuits, seed=args.seed)
     keys = [c.service_key for c in world.circuits[-circuits:]]
     fake = FakeSlack()
     async with contextlib.AsyncExitStack() as stack:
-        api_url = await stack.enter_async_context(fake.serve())
-        database_url = None
-        if args.postgres:
-            database_url = await stack.enter_async_context(common.throwaway_postgres(args.postgres))
-        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="circuitbot-notify-")))
-        settings = Settings(
-            data_dir=data_dir,
-            database_url=database_url,
-            slack_bot_token=BOT_TOKEN,
-            slack_api_url=api_url,
-            watch=WatchSettings(
-                tick_seconds=interval, fast_interval_seconds=interval, slow_interval_seconds=interval
-            ),
-        )
-        runtime = await build_runtime(settings, sandbox=True, clock=SystemClock(), world=world)
-        stack.push_async_callback(runtime.close)
-        runtime.poster = SlackPoster(slack_client(settings, rate_limit_retries=0))
-        simulator = runtime.sandbox[PROVIDER]
-        simulator.faults = FaultConfig(latency_ms=args.latency_ms)
-        await runtime.watches.start()
-
-        # Follow every circuit, its card posted before anything changes.
-        for number, key in enumerate(keys):
-            await runtime.watches.watch(
-                WatchTarget(PROVIDER, key, f"bench {key[:8]}"),
-                f"C0NOTIFY{number % channels:04d}",
-                created_by=CREATED_BY,
-            )
-        rows = await threads_posted(runtime, len(keys), timeout=60 + len(keys))
-        key_of_thread = {r.thread_ts: r.resource_id for r in rows}
-        key_of_watch = {r.id: r.resource_id for r in rows}
-        seen_calls = len(fake.calls)
-
-        pending: dict[str, Change] = {}
-        changes: list[Change] = []
-        skipped = 0
-
-        def collect() -> None:
-            nonlocal seen_calls
-            for call in fake.calls[seen_calls:]:
-                if call.method != "chat.postMessage" or not call.ok:
-                    continue
-                key = key_of_thread.get(call.args.get("thread_ts"))
-                change = pending.pop(key, None) if key else None
-                if change is not None:
-                    change.delivered_at = call.at
-            seen_calls = len(fake.calls)
-
-        began = loop.time()
-        next_at = began + rng.expovariate(rate)
-        while next_at < began + duration:
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
-            collect()
-            free = [k for k in keys if k not in pending]
-            if not free:
-                skipped += 1
-            else:
-                key = rng.choice(free)
-                what = azure_change(runtime, key)
-                change = Change(key, loop.time(), datetime.now(UTC), what)
-                pending[key] = change
-                changes.append(change)
-            next_at += rng.expovariate(rate)
-        deadline = loop.time() + 3 * interval + 10 + len(pending)
-        while pending and loop.time() < deadline:
-            await asyncio.sleep(0.05)
-            collect()
-        collect()
+        runtime = await start_runtime(stack, args, fake, world, interval)
+        rows = await watch_every_circuit(runtime, keys, channels)
+        announcements = Announcements(fake, {r.thread_ts: r.resource_id for r in rows})
+        changes, skipped = await change_at_random(runtime, announcements, keys, rng, duration, rate)
+        await announcements.settle(interval)
         await runtime.watches.stop()
-
-        # Which tick saw each change: the k-th transition of a watch is its k-th change.
-        async with runtime.db.session() as session:
-            transitions = (
-                await session.execute(
-                    select(WatchTransition.watch_id, WatchTransition.at).order_by(WatchTransition.id)
-                )
-            ).all()
-        seen_at: dict[str, deque[datetime]] = defaultdict(deque)
-        for row in transitions:
-            seen_at[key_of_watch[row.watch_id]].append(_aware(row.at))
-        for change in changes:
-            if seen_at[change.key]:
-                change.detected_at = seen_at[change.key].popleft()
-
+        await mark_detected(runtime, changes, {r.id: r.resource_id for r in rows})
     delivered = [c for c in changes if c.delivered_at is not None]
     delays = [c.delivered_at - c.at for c in delivered]
-    detect = [(c.detected_at - c.wall).total_seconds() for c in delivered if c.detected_at]
-    deliver = [
-        c.delivered_at - c.at - (c.detected_at - c.wall).total_seconds() for c in delivered if c.detected_at
-    ]
     return {
         "circuits": circuits,
         "channels": channels,
@@ -174,11 +112,120 @@ async def run_layout(
         "announced": len(delivered),
         "not_announced": len(changes) - len(delivered),
         "skipped_no_free_circuit": skipped,
+        **delay_figures(delivered),
+        "p50_over_interval": common.ratio(common.percentile(delays, 50), interval),
+        "p99_over_interval": common.ratio(common.percentile(delays, 99), interval),
+    }
+
+
+async def start_runtime(
+    stack: contextlib.AsyncExitStack, args: argparse.Namespace, fake: Any, world: Any, interval: float
+) -> Any:
+    """The sandbox runtime polling every ``interval``, posting to ``fake``, its watches started."""
+    from circuitbot.bootstrap import build_runtime
+    from circuitbot.clock import SystemClock
+    from circuitbot.sandbox.faults import FaultConfig
+    from circuitbot.settings import Settings, WatchSettings
+    from circuitbot.slack.app import slack_client
+    from circuitbot.slack.poster import SlackPoster
+
+    api_url = await stack.enter_async_context(fake.serve())
+    database_url = None
+    if args.postgres:
+        database_url = await stack.enter_async_context(common.throwaway_postgres(args.postgres))
+    data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="circuitbot-notify-")))
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        slack_bot_token=BOT_TOKEN,
+        slack_api_url=api_url,
+        watch=WatchSettings(
+            tick_seconds=interval, fast_interval_seconds=interval, slow_interval_seconds=interval
+        ),
+    )
+    runtime = await build_runtime(settings, sandbox=True, clock=SystemClock(), world=world)
+    stack.push_async_callback(runtime.close)
+    runtime.poster = SlackPoster(slack_client(settings, rate_limit_retries=0))
+    runtime.sandbox[PROVIDER].faults = FaultConfig(latency_ms=args.latency_ms)
+    await runtime.watches.start()
+    return runtime
+
+
+async def watch_every_circuit(runtime: Any, keys: Sequence[str], channels: int) -> Sequence[Any]:
+    """Follow every circuit, its card posted before anything changes; the watch rows."""
+    from circuitbot.actions.registry import WatchTarget
+
+    for number, key in enumerate(keys):
+        await runtime.watches.watch(
+            WatchTarget(PROVIDER, key, f"bench {key[:8]}"),
+            f"C0NOTIFY{number % channels:04d}",
+            created_by=CREATED_BY,
+        )
+    return await threads_posted(runtime, len(keys), timeout=60 + len(keys))
+
+
+async def change_at_random(
+    runtime: Any,
+    announcements: Announcements,
+    keys: Sequence[str],
+    rng: random.Random,
+    duration: float,
+    rate: float,
+) -> tuple[list[Change], int]:
+    """Changes at Poisson moments for ``duration``, never to a circuit whose last change is not
+    announced yet; the changes made, and how many moments found no such circuit."""
+    loop = asyncio.get_running_loop()
+    changes: list[Change] = []
+    skipped = 0
+    began = loop.time()
+    next_at = began + rng.expovariate(rate)
+    while next_at < began + duration:
+        await asyncio.sleep(max(0.0, next_at - loop.time()))
+        announcements.collect()
+        free = [k for k in keys if k not in announcements.pending]
+        if not free:
+            skipped += 1
+        else:
+            key = rng.choice(free)
+            what = azure_change(runtime, key)
+            change = Change(key, loop.time(), datetime.now(UTC), what)
+            announcements.pending[key] = change
+            changes.append(change)
+        next_at += rng.expovariate(rate)
+    return changes, skipped
+
+
+async def mark_detected(runtime: Any, changes: Sequence[Change], key_of_watch: dict[int, str]) -> None:
+    """Which tick saw each change: the k-th transition of a watch is its k-th change."""
+    from sqlalchemy import select
+
+    from circuitbot.store.tables import WatchTransition
+
+    async with runtime.db.session() as session:
+        transitions = (
+            await session.execute(
+                select(WatchTransition.watch_id, WatchTransition.at).order_by(WatchTransition.id)
+            )
+        ).all()
+    seen_at: dict[str, deque[datetime]] = defaultdict(deque)
+    for row in transitions:
+        seen_at[key_of_watch[row.watch_id]].append(_aware(row.at))
+    for change in changes:
+        if seen_at[change.key]:
+            change.detected_at = seen_at[change.key].popleft()
+
+
+def delay_figures(delivered: Sequence[Change]) -> dict[str, Any]:
+    """The delay of each delivered change, split into detecting it and delivering it."""
+    delays = [c.delivered_at - c.at for c in delivered]
+    detect = [(c.detected_at - c.wall).total_seconds() for c in delivered if c.detected_at]
+    deliver = [
+        c.delivered_at - c.at - (c.detected_at - c.wall).total_seconds() for c in delivered if c.detected_at
+    ]
+    return {
         "delay": common.distribution(delays),
         "detect": common.distribution(detect),
         "deliver": common.distribution(deliver),
-        "p50_over_interval": common.ratio(common.percentile(delays, 50), interval),
-        "p99_over_interval": common.ratio(common.percentile(delays, 99), interval),
     }
 
 
@@ -201,17 +248,6 @@ async def threads_posted(runtime: Any, count: int, timeout: float) -> Sequence[A
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-
-
-def azure_change(runtime: Any, key: str) -> str:
-    """Move a circuit's provider state on by one, as the customer or the partner would."""
-    from circuitbot.sandbox.azure import PROVIDER_STATES
-
-    cross_connection = runtime.sandbox[PROVIDER].cross_connection(key)
-    before = cross_connection.provider_state
-    after = PROVIDER_STATES[(PROVIDER_STATES.index(before) + 1) % len(PROVIDER_STATES)]
-    cross_connection.provider_state = after
-    return f"{before} → {after}"
 
 
 async def run(args: argparse.Namespace) -> int:

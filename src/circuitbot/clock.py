@@ -9,8 +9,14 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+# Loop turns ``run_until`` gives ready work before it decides that only the clock can help.
+_SETTLE_TURNS = 5
 
 
 class Clock(Protocol):
@@ -36,6 +42,10 @@ class SystemClock:
         await asyncio.sleep(max(0.0, seconds))
 
 
+class NeverFinished(RuntimeError):
+    """``FakeClock.run_until`` gave up: the awaitable cannot finish however far time moves."""
+
+
 class FakeClock:
     """A clock that only moves when a test says so.
 
@@ -48,6 +58,8 @@ class FakeClock:
         self._elapsed = 0.0
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
+        # futures run_until waits on, resolved when anything starts sleeping on this clock
+        self._sleep_watchers: list[asyncio.Future[None]] = []
 
     def now(self) -> datetime:
         return self._now
@@ -61,6 +73,10 @@ class FakeClock:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (self._elapsed + seconds, next(self._seq), future))
+        for watcher in self._sleep_watchers:
+            if not watcher.done():
+                watcher.set_result(None)
+        self._sleep_watchers.clear()
         await future
 
     @property
@@ -86,3 +102,51 @@ class FakeClock:
     def _set(self, elapsed: float) -> None:
         self._now += timedelta(seconds=elapsed - self._elapsed)
         self._elapsed = elapsed
+
+    async def run_until(
+        self,
+        awaitable: Awaitable[T],
+        *,
+        step: float = 1.0,
+        max_steps: int = 10_000,
+        stall_seconds: float = 5.0,
+    ) -> T:
+        """Run ``awaitable`` to its end, moving time ``step`` seconds whenever only time can help.
+
+        Time moves once everything ready has had its turn and something sleeps on this clock,
+        so code that retries, polls or backs off runs as in production with no real waiting.
+        While nothing sleeps on the clock the awaitable is waiting on real I/O (a socket, a
+        database thread): that is awaited as it is, and ``stall_seconds`` of real time is only
+        ever reached by a test that would otherwise hang. The awaitable's own exception
+        propagates; ``NeverFinished`` is raised after ``max_steps`` moves or such a stall.
+        """
+        task = asyncio.ensure_future(awaitable)
+        try:
+            for _ in range(max_steps):
+                await self._settle(task, stall_seconds)
+                if task.done():
+                    return task.result()
+                await self.advance(step)
+            raise NeverFinished(f"not finished after the clock moved {max_steps} times by {step} s")
+        finally:
+            if not task.done():
+                task.cancel()
+
+    async def _settle(self, task: asyncio.Future[T], stall_seconds: float) -> None:
+        """Return once ``task`` is done, or once ready work has run and something sleeps here."""
+        while True:
+            for _ in range(_SETTLE_TURNS):
+                await asyncio.sleep(0)
+            if task.done() or self.sleepers:
+                return
+            someone_sleeps: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._sleep_watchers.append(someone_sleeps)
+            either: set[asyncio.Future[Any]] = {task, someone_sleeps}
+            try:
+                done, _ = await asyncio.wait(
+                    either, timeout=stall_seconds, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                someone_sleeps.cancel()
+            if not done:
+                raise NeverFinished(f"nothing happened for {stall_seconds} s and nothing sleeps on the clock")

@@ -1,13 +1,10 @@
-"""A tiny in-test provider, test-only mutating operations, a recording poster and surface, and a
+"""A tiny in-test provider, test-only mutating operations, a recording surface, and a
 harness that drives the approval flow through the router as a front end would."""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import Field, SecretStr
@@ -29,6 +26,7 @@ from circuitbot.chat.router import Router
 from circuitbot.runtime import Runtime
 from circuitbot.settings import Settings
 from circuitbot.store.tables import ApprovalRequest
+from support.poster import RecordingPoster, message_text
 
 APPROVERS = [f"UAPP{n}" for n in range(1, 25)]
 SECRET = "Sh4redK3y-never-shown"
@@ -181,63 +179,6 @@ def register_demo(registry: Registry) -> None:
     )
 
 
-def message_text(reply: Reply) -> str:
-    """Everything a person could read in a message: fallback text and every block."""
-    return reply.text + "\n" + json.dumps(reply.blocks, ensure_ascii=False)
-
-
-def buttons(reply: Reply) -> dict[str, str]:
-    """action_id → value of every button in a message."""
-    out = {}
-    for block in reply.blocks:
-        for element in block.get("elements", []):
-            if element.get("type") == "button":
-                out[element["action_id"]] = element["value"]
-    return out
-
-
-@dataclass
-class Posted:
-    channel: str
-    reply: Reply
-    thread_ts: str | None
-    ts: str
-
-
-@dataclass
-class RecordingPoster:
-    """The bot's voice in channels, recorded: posts, edits and the latest version of each message."""
-
-    posts: list[Posted] = field(default_factory=list)
-    updates: list[tuple[str, str, Reply]] = field(default_factory=list)
-    ephemerals: list[tuple[str, str, Reply]] = field(default_factory=list)
-    current: dict[tuple[str, str], Reply] = field(default_factory=dict)
-    _ts: Any = field(default_factory=lambda: itertools.count(1))
-
-    async def post(self, channel: str, reply: Reply, *, thread_ts: str | None = None) -> str:
-        ts = f"1700000000.{next(self._ts):06d}"
-        self.posts.append(Posted(channel, reply, thread_ts, ts))
-        self.current[(channel, ts)] = reply
-        return ts
-
-    async def update(self, channel: str, ts: str, reply: Reply) -> None:
-        assert (channel, ts) in self.current, "updates only messages that were posted"
-        self.updates.append((channel, ts, reply))
-        self.current[(channel, ts)] = reply
-
-    async def post_ephemeral(self, channel: str, user: str, reply: Reply) -> None:
-        self.ephemerals.append((channel, user, reply))
-
-    def thread(self, channel: str, ts: str) -> list[Reply]:
-        return [p.reply for p in self.posts if p.channel == channel and p.thread_ts == ts]
-
-    def everything(self) -> str:
-        replies = (
-            [p.reply for p in self.posts] + [u[2] for u in self.updates] + [e[2] for e in self.ephemerals]
-        )
-        return "\n".join(message_text(r) for r in replies)
-
-
 class RecordingSurface:
     def __init__(self, user_id: str, channel_id: str = "CGENERAL") -> None:
         self.user_id = user_id
@@ -342,7 +283,7 @@ class Harness:
 
     def approval_message(self, row: ApprovalRequest) -> Reply:
         """The approval message as it stands now in the approvals channel."""
-        return self.poster.current[(row.approvals_channel, row.approvals_ts)]
+        return self.poster.latest(row.approvals_ts)
 
 
 def approvals_settings(tmp_path, **overrides: Any) -> Settings:

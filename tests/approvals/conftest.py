@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from approvals_support import Harness, PortProvider, RecordingPoster, approvals_settings, register_demo
+from approvals_support import Harness, PortProvider, approvals_settings, register_demo
 
 from circuitbot.approvals.engine import ApprovalEngine
 from circuitbot.bootstrap import build_registry
 from circuitbot.runtime import Runtime
 from circuitbot.settings import Settings
 from circuitbot.store.db import Database
+from support.poster import RecordingPoster
 
 
 @pytest.fixture

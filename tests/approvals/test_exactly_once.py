@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from approvals_support import APPROVERS, message_text
+from approvals_support import APPROVERS
 from sqlalchemy import select, update
 
 from circuitbot.store.db import Database
 from circuitbot.store.tables import ApprovalDecision, ApprovalRequest, AuditEvent
+from support.poster import message_text
 
 
 class Crash(Exception):
@@ -146,9 +147,9 @@ async def test_a_crash_before_execution_is_never_re_executed_and_needs_attention
     assert restarted.provider.writes == 0
     assert a.provider.circuits["c1"]["port"] == "A"
     # The approvals thread says what happened; the message shows it.
-    thread = restarted.poster.thread("CAPPROVALS", row.approvals_ts)
+    thread = restarted.poster.thread(row.approvals_ts)
     assert any("*not* run again" in r.text for r in thread)
-    assert "Needs attention" in message_text(restarted.poster.current[("CAPPROVALS", row.approvals_ts)])
+    assert "Needs attention" in message_text(restarted.poster.latest(row.approvals_ts))
     # Starting again changes nothing.
     await restarted.engine.stop()
     assert await restarted.engine.recover() == {}

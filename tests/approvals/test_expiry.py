@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from approvals_support import buttons, message_text
 from sqlalchemy import select, update
 
 from circuitbot.store.tables import ApprovalRequest, AuditEvent
+from support.poster import buttons, message_text
 
 
 class Rounds:

@@ -6,13 +6,14 @@ import json
 import re
 
 import pytest
-from approvals_support import FakeWatches, buttons, message_text
+from approvals_support import FakeWatches
 from sqlalchemy import select
 
 from circuitbot.approvals.engine import ApprovalEngine
 from circuitbot.bootstrap import build_runtime
 from circuitbot.store.audit import audit
 from circuitbot.store.tables import ApprovalDecision, ApprovalRequest, AuditEvent
+from support.poster import buttons, message_text
 
 
 async def audit_actions(harness, request_id: str) -> list[tuple[str, str, str]]:
@@ -42,7 +43,7 @@ async def test_a_mutating_command_becomes_a_pending_request_with_a_preview(harne
     assert surface.replies[-1].ephemeral
     assert f"Request `{row.id}` created" in surface.replies[-1].text
     # Posted to the approvals channel and to the requester's channel, buttons carrying only the id.
-    posted = {p.channel: p for p in harness.poster.posts}
+    posted = {p.channel: p for p in harness.poster.posts()}
     assert set(posted) == {"CAPPROVALS", "CGENERAL"}
     for post in posted.values():
         assert buttons(post.reply) == {
@@ -72,13 +73,13 @@ async def test_approval_by_another_user_runs_it_once_and_shows_success(harness) 
     message = harness.approval_message(row)
     assert "Succeeded" in message.text or "Succeeded" in message_text(message)
     assert buttons(message) == {}, "a decided request has no buttons left"
-    copy = harness.poster.current[(row.channel, row.requester_ts)]
+    copy = harness.poster.latest(row.requester_ts)
     assert "Succeeded" in message_text(copy)
     # The message went pending → approved → executing → succeeded, in place.
-    states = [r.text.rsplit("· ", 1)[-1] for (c, ts, r) in harness.poster.updates if ts == row.approvals_ts]
+    states = [r.text.rsplit("· ", 1)[-1] for r in harness.poster.updates(row.approvals_ts)]
     assert states == ["approved", "executing", "succeeded"]
     # The operation's own rendering is in the thread.
-    thread = harness.poster.thread("CAPPROVALS", row.approvals_ts)
+    thread = harness.poster.thread(row.approvals_ts)
     assert any("c1 is now on port B" in message_text(r) for r in thread)
     assert await audit_actions(harness, request_id) == [
         ("UREQ", "request.created", "ok"),
@@ -250,7 +251,7 @@ async def test_a_preview_with_nothing_to_change_is_refused_before_anyone_is_aske
     surface = await harness.command("demo move c1 A")  # already on A
 
     assert "nothing to change" in surface.text
-    assert harness.poster.posts == []
+    assert harness.poster.posts() == []
     async with harness.runtime.db.session() as session:
         assert list(await session.scalars(select(ApprovalRequest))) == []
         refused = list(
@@ -262,13 +263,13 @@ async def test_a_preview_with_nothing_to_change_is_refused_before_anyone_is_aske
 async def test_a_failed_precondition_in_the_preview_is_refused(harness) -> None:
     surface = await harness.command("demo move c1 Z")
     assert "port Z has no capacity" in surface.text
-    assert harness.poster.posts == []
+    assert harness.poster.posts() == []
 
 
 async def test_a_reader_cannot_request(harness) -> None:
     surface = await harness.command("demo move c1 B", user="UNOBODY")
     assert "needs the requester role" in surface.text
-    assert harness.poster.posts == []
+    assert harness.poster.posts() == []
 
 
 async def test_a_precondition_failure_at_execution_fails_with_the_provider_text(harness) -> None:
@@ -284,7 +285,7 @@ async def test_a_precondition_failure_at_execution_fails_with_the_provider_text(
     assert harness.provider.circuits["c1"]["port"] == "A"
     message = message_text(harness.approval_message(row))
     assert "Failed" in message and "changed since approval, request again" in message
-    thread = harness.poster.thread("CAPPROVALS", row.approvals_ts)
+    thread = harness.poster.thread(row.approvals_ts)
     assert any("failed: 412 Precondition Failed" in r.text for r in thread)
     # A failed request is final: the sweep does not try again.
     assert await harness.engine.run_approved() == []
@@ -338,10 +339,10 @@ async def test_without_an_approvals_channel_the_request_is_posted_where_it_was_a
     harness = make_harness(database, settings.model_copy(update={"approvals_channel": None}))
     request_id = await harness.request(channel="COPS")
     row = await harness.row(request_id)
-    assert [p.channel for p in harness.poster.posts] == ["COPS"]
+    assert [p.channel for p in harness.poster.posts()] == ["COPS"]
     assert (row.approvals_channel, row.requester_ts) == ("COPS", None)
     await harness.click("approve", request_id, "UAPP1", channel="COPS")
-    assert "Succeeded" in message_text(harness.poster.current[("COPS", row.approvals_ts)])
+    assert "Succeeded" in message_text(harness.poster.latest(row.approvals_ts))
 
 
 async def test_approvals_lists_pending_requests_with_their_buttons_and_pages(harness) -> None:

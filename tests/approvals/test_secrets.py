@@ -80,7 +80,7 @@ async def test_without_a_key_a_deployment_refuses_secret_parameters(make_harness
     refused = await harness.command(COMMAND)
 
     assert "CIRCUITBOT_SECRET_KEY" in refused.text
-    assert harness.poster.posts == []
+    assert harness.poster.posts() == []
     assert SECRET not in await every_row(database)
     assert not (tmp_path / "secret.key").exists()
     # Requests without secrets need no key.

@@ -19,15 +19,15 @@ from slack_bolt.response import BoltResponse
 from circuitbot.bootstrap import build_registry, build_runtime
 from circuitbot.clock import FakeClock
 from circuitbot.runtime import Runtime
-from circuitbot.sandbox.slack import (
-    FakeSlack,
+from circuitbot.slack.app import BackgroundWork
+from circuitbot.slack.server import attach_slack
+from circuitbot.testing.fake_slack import FakeSlack
+from circuitbot.testing.payloads import (
     block_action_body,
     signed_request_headers,
     slash_command_body,
     view_submission_body,
 )
-from circuitbot.slack.app import BackgroundWork
-from circuitbot.slack.server import attach_slack
 
 SIGNING_SECRET = "approvals-signing-secret"
 BOT_TOKEN = "xoxb-approvals-test"

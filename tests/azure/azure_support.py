@@ -3,15 +3,8 @@ ARM simulator, with a FakeClock moved forward while long-running operations wait
 
 from __future__ import annotations
 
-import asyncio
-import itertools
-import json
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-import httpx
+from typing import Any
 
 from circuitbot.actions.registry import Interaction
 from circuitbot.chat import blocks as bk
@@ -22,6 +15,8 @@ from circuitbot.providers.azure.client import AzurePartnerClient
 from circuitbot.runtime import Runtime
 from circuitbot.sandbox.azure import AzureSimulator
 from circuitbot.store.tables import ApprovalRequest
+from support.http import Recorder
+from support.poster import RecordingPoster, message_text
 
 # The demo world's circuits (sandbox/world.py), named after what the tests use them for.
 FABRIKAM = "24e6ea2b-6940-4bec-b0b3-3a9e5471e512"  # SiliconValley, 1000 Mbps on bvtazureixpportpair1
@@ -30,25 +25,6 @@ EUAP_PROVISIONED = "aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e"  # EUAP Test, private 
 EUAP_NEW = "bbbb1b1b-cc2c-dd3d-ee4e-ffffff5f5f5f"  # EUAP Test, NotProvisioned, no peerings
 NORTHWIND = "99973578-36f9-47f8-b12f-afa3faf02d06"  # Seattle, Provisioning
 SEEDED_SHARED_KEY = "A1B2C3D4"
-
-T = TypeVar("T")
-
-
-async def drive(clock: FakeClock, awaitable: Awaitable[T], *, step: float = 1.0, rounds: int = 3000) -> T:
-    """Run ``awaitable`` to its end, moving the fake clock whenever something waits on it."""
-    task = asyncio.ensure_future(awaitable)
-    try:
-        for _ in range(rounds):
-            # returns as soon as the task is done; the bound only lets the clock move meanwhile
-            done, _ = await asyncio.wait({task}, timeout=0.01)
-            if done:
-                return task.result()
-            if clock.sleepers:
-                await clock.advance(step)
-        raise AssertionError("the operation never finished")
-    finally:
-        if not task.done():
-            task.cancel()
 
 
 async def deliver(harness: Harness, *, rounds: int = 200) -> None:
@@ -62,33 +38,6 @@ async def deliver(harness: Harness, *, rounds: int = 200) -> None:
     raise AssertionError("the outbox did not drain")
 
 
-class Recorder(httpx.AsyncBaseTransport):
-    """Passes requests to the simulator and keeps each one for the test to read."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.requests: list[httpx.Request] = []
-        # runs just before a request goes out: a test's chance to change the world in between
-        self.before: Callable[[httpx.Request], None] | None = None
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if self.before is not None:
-            self.before(request)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-    def sent(self, method: str, path_part: str = "") -> list[httpx.Request]:
-        return [r for r in self.requests if r.method == method and path_part in r.url.path]
-
-
-def message_text(reply: Reply) -> str:
-    """Everything a person could read in a message: fallback text and every block."""
-    return reply.text + "\n" + json.dumps(reply.blocks, ensure_ascii=False)
-
-
 def assert_within_slack_limits(reply: Reply) -> None:
     assert len(reply.blocks) <= bk.MAX_BLOCKS
     for block in reply.blocks:
@@ -100,52 +49,6 @@ def assert_within_slack_limits(reply: Reply) -> None:
         if block["type"] == "actions":
             for element in block["elements"]:
                 assert len(element.get("value", "")) <= bk.MAX_BUTTON_VALUE
-
-
-def buttons(reply: Reply) -> dict[str, str]:
-    return {
-        element["action_id"]: element["value"]
-        for block in reply.blocks
-        for element in block.get("elements", [])
-        if element.get("type") == "button"
-    }
-
-
-@dataclass
-class Posted:
-    channel: str
-    reply: Reply
-    thread_ts: str | None
-    ts: str
-
-
-@dataclass
-class RecordingPoster:
-    """The bot's own messages in channels, and the latest version of each."""
-
-    posts: list[Posted] = field(default_factory=list)
-    current: dict[tuple[str, str], Reply] = field(default_factory=dict)
-    _ts: Any = field(default_factory=lambda: itertools.count(1))
-
-    async def post(self, channel: str, reply: Reply, *, thread_ts: str | None = None) -> str:
-        ts = f"1700000000.{next(self._ts):06d}"
-        self.posts.append(Posted(channel, reply, thread_ts, ts))
-        self.current[(channel, ts)] = reply
-        return ts
-
-    async def update(self, channel: str, ts: str, reply: Reply) -> None:
-        assert (channel, ts) in self.current, "updates only messages that were posted"
-        self.current[(channel, ts)] = reply
-
-    async def post_ephemeral(self, channel: str, user: str, reply: Reply) -> None:
-        self.posts.append(Posted(channel, reply, None, "ephemeral"))
-
-    def thread(self, channel: str, ts: str) -> list[Reply]:
-        return [p.reply for p in self.posts if p.channel == channel and p.thread_ts == ts]
-
-    def everything(self) -> str:
-        replies = [p.reply for p in self.posts] + list(self.current.values())
-        return "\n".join(message_text(r) for r in replies)
 
 
 class RecordingSurface:
@@ -208,8 +111,7 @@ class Harness:
         async def ack(reply: Reply | None) -> None:
             surface.acks.append(reply)
 
-        await drive(
-            self.clock,
+        await self.clock.run_until(
             self.router.handle_command(text, user_id=user, channel_id=channel, surface=surface, ack=ack),
         )
         assert len(surface.acks) == 1, "the router acks exactly once"
@@ -230,8 +132,8 @@ class Harness:
             surface.acks.append(reply)
 
         interaction = Interaction(action_id=action_id, value=value, channel_id=channel, trigger_id="T1")
-        await drive(
-            self.clock, self.router.handle_action(interaction, user_id=user, surface=surface, ack=ack)
+        await self.clock.run_until(
+            self.router.handle_action(interaction, user_id=user, surface=surface, ack=ack)
         )
         return surface
 
@@ -259,8 +161,7 @@ class Harness:
             acked.append(errors)
 
         submitted = dict(view, state={"values": state})
-        await drive(
-            self.clock,
+        await self.clock.run_until(
             self.router.handle_view(submitted, user_id=user, surface=surface, ack_errors=ack_errors),
         )
         assert len(acked) == 1
@@ -272,7 +173,7 @@ class Harness:
         return row
 
     def approval_message(self, row: ApprovalRequest) -> Reply:
-        return self.poster.current[(row.approvals_channel, row.approvals_ts)]
+        return self.poster.latest(row.approvals_ts)
 
     def thread_text(self, row: ApprovalRequest) -> str:
-        return "\n".join(message_text(r) for r in self.poster.thread(row.approvals_channel, row.approvals_ts))
+        return "\n".join(message_text(r) for r in self.poster.thread(row.approvals_ts))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from azure_support import Harness, Recorder, RecordingPoster
+from azure_support import Harness
 
 from circuitbot.bootstrap import build_runtime
 from circuitbot.clock import FakeClock
@@ -14,6 +14,8 @@ from circuitbot.runtime import Runtime
 from circuitbot.sandbox.azure import AzureSimulator
 from circuitbot.sandbox.world import World
 from circuitbot.settings import Settings
+from support.http import Recorder
+from support.poster import RecordingPoster
 
 MakeHarness = Callable[..., Awaitable[Harness]]
 

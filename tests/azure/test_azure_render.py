@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from azure_support import assert_within_slack_limits, buttons, message_text
+from azure_support import assert_within_slack_limits
 
 from circuitbot.providers.azure import models as m
 from circuitbot.providers.azure import render
 from circuitbot.providers.azure.poller import snapshot
+from support.poster import buttons, message_text
 
 CONTRACT_DATA = Path(__file__).resolve().parents[1] / "contracts" / "data"
 CONTRACTS = CONTRACT_DATA / "azure"

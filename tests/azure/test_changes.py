@@ -15,8 +15,6 @@ from azure_support import (
     SEEDED_SHARED_KEY,
     Harness,
     deliver,
-    drive,
-    message_text,
 )
 
 from circuitbot.actions.registry import Caller, OpContext, Role
@@ -24,6 +22,7 @@ from circuitbot.providers.azure.operations.move import move_choices, read_placem
 from circuitbot.sandbox.faults import FaultConfig, QueuedFault
 from circuitbot.sandbox.world import PortPair, World
 from circuitbot.settings import Settings
+from support.poster import message_text
 
 CROSS_CONNECTION_PUT = (
     "PUT /subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network"
@@ -159,7 +158,7 @@ async def test_move_recommends_the_pair_with_the_most_headroom(make_harness) -> 
     assert "After the move bvtazureixpportpair4 has 9,000 Mbps free" in notes
 
     ctx = OpContext(harness.runtime, Caller("UREQ", frozenset({Role.REQUESTER})))
-    choices = await drive(harness.clock, move_choices(ctx, {"key": FABRIKAM}))
+    choices = await harness.clock.run_until(move_choices(ctx, {"key": FABRIKAM}))
     assert [value for _, value in choices["port_pair"]] == ["bvtazureixpportpair4", "bvtazureixpportpair3"]
     assert choices["port_pair"][0][0] == "bvtazureixpportpair4 · SiliconValley · 10,000 Mbps free"
 
@@ -185,7 +184,7 @@ async def test_a_circuit_changed_after_approval_is_refused_before_anything_is_wr
     harness.sim.conditional_headers = False  # as ARM may: the spec declares no If-Match
     request_id = await harness.request(f"az move {FABRIKAM} bvtazureixpportpair3")
     # someone else writes the circuit between the request and the approval
-    await drive(harness.clock, harness.client.set_notes(FABRIKAM, "re-patched by the field team"))
+    await harness.clock.run_until(harness.client.set_notes(FABRIKAM, "re-patched by the field team"))
     puts = harness.sim.calls[CROSS_CONNECTION_PUT]
 
     await harness.approve(request_id)
@@ -287,7 +286,7 @@ async def test_a_crash_after_the_write_is_reconciled_by_reading_the_ports(harnes
         await harness.approve(request_id)
     puts = harness.sim.calls[CROSS_CONNECTION_PUT]
 
-    outcome = await drive(harness.clock, harness.runtime.approvals.recover())
+    outcome = await harness.clock.run_until(harness.runtime.approvals.recover())
 
     assert outcome == {request_id: "succeeded"}
     assert harness.sim.calls[CROSS_CONNECTION_PUT] == puts, "recovery reads, never writes"
@@ -329,7 +328,7 @@ async def test_a_crash_after_provisioning_is_reconciled_by_its_state(harness: Ha
     harness.runtime.approvals.after_claim = provisioned_then_crashed
     with pytest.raises(Crash):
         await harness.approve(request_id)
-    assert await drive(harness.clock, harness.runtime.approvals.recover()) == {request_id: "succeeded"}
+    assert await harness.clock.run_until(harness.runtime.approvals.recover()) == {request_id: "succeeded"}
 
 
 async def test_notes_take_the_rest_of_the_line(harness: Harness) -> None:
@@ -343,15 +342,14 @@ async def test_notes_take_the_rest_of_the_line(harness: Harness) -> None:
 
 
 async def test_a_change_while_another_is_running_is_refused(harness: Harness) -> None:
-    await drive(harness.clock, harness.client.set_notes(FABRIKAM, "busy", wait=False))
+    await harness.clock.run_until(harness.client.set_notes(FABRIKAM, "busy", wait=False))
     assert "is Updating: another change is still running" in await refusal(
         harness, f"az deprovision {FABRIKAM}"
     )
 
 
 async def test_a_peering_change_while_its_peering_is_updating_is_refused(harness: Harness) -> None:
-    await drive(
-        harness.clock,
+    await harness.clock.run_until(
         harness.client.put_peering(EUAP_PROVISIONED, "AzurePrivatePeering", {"vlanId": 201}, wait=False),
     )
     text = await refusal(harness, f"az peering-delete {EUAP_PROVISIONED} private")
@@ -360,7 +358,7 @@ async def test_a_peering_change_while_its_peering_is_updating_is_refused(harness
 
 async def test_a_placement_repr_leaves_out_the_circuit_as_read(harness: Harness) -> None:
     ctx = OpContext(harness.runtime, Caller("UREQ", frozenset({Role.REQUESTER})))
-    place = await drive(harness.clock, read_placement(ctx, EUAP_PROVISIONED))
+    place = await harness.clock.run_until(read_placement(ctx, EUAP_PROVISIONED))
     assert SEEDED_SHARED_KEY in json.dumps(place.current.raw)  # the peerings as read carry the key
     assert SEEDED_SHARED_KEY not in repr(place)
 
@@ -502,7 +500,7 @@ async def test_a_peering_created_by_someone_else_meanwhile_is_not_overwritten(ha
             "routingRegistryName": "RADB",
         },
     }
-    await drive(harness.clock, harness.client.put_peering(EUAP_PROVISIONED, "MicrosoftPeering", theirs))
+    await harness.clock.run_until(harness.client.put_peering(EUAP_PROVISIONED, "MicrosoftPeering", theirs))
 
     await harness.approve(request_id)
 
@@ -559,7 +557,7 @@ async def test_a_peering_changed_after_approval_is_refused_before_anything_is_wr
         "primaryPeerAddressPrefix": "10.99.0.0/30",
         "secondaryPeerAddressPrefix": "10.99.0.4/30",
     }
-    await drive(harness.clock, harness.client.put_peering(FABRIKAM, "AzurePrivatePeering", theirs))
+    await harness.clock.run_until(harness.client.put_peering(FABRIKAM, "AzurePrivatePeering", theirs))
     writes = len(harness.recorder.sent("PUT")) + len(harness.recorder.sent("DELETE"))
 
     await harness.approve(request_id)

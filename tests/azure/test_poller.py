@@ -9,7 +9,7 @@ import json
 import math
 
 import httpx
-from azure_support import EUAP_NEW, FABRIKAM, WOODGROVE, Harness, deliver, drive
+from azure_support import EUAP_NEW, FABRIKAM, WOODGROVE, Harness, deliver
 
 from circuitbot.actions.registry import WatchTarget
 from circuitbot.clock import FakeClock
@@ -43,7 +43,7 @@ def group_pages(sim: AzureSimulator) -> int:
 async def test_a_snapshot_holds_the_states_of_the_circuit_and_of_each_peering(harness: Harness) -> None:
     poller = harness.runtime.pollers["azure"]
 
-    snapshot = await drive(harness.clock, poller.snapshot_one(WOODGROVE))
+    snapshot = await harness.clock.run_until(poller.snapshot_one(WOODGROVE))
 
     assert snapshot == {
         "provisioningState": "Succeeded",
@@ -53,17 +53,17 @@ async def test_a_snapshot_holds_the_states_of_the_circuit_and_of_each_peering(ha
         "peering[MicrosoftPeering].advertisedPublicPrefixesState": "Configured",
     }
     assert poller.describe(WOODGROVE, snapshot) == "er-woodgrove-sv @ SiliconValley (cccc2c2c…)"
-    assert await drive(harness.clock, poller.snapshot_one("00000000-0000-0000-0000-000000000000")) is None
+    assert await harness.clock.run_until(poller.snapshot_one("00000000-0000-0000-0000-000000000000")) is None
 
 
 async def test_a_batch_answers_keys_and_ids_from_one_listing(harness: Harness) -> None:
     poller = harness.runtime.pollers["azure"]
-    woodgrove_id = (await drive(harness.clock, harness.client.get_cross_connection(WOODGROVE))).id
+    woodgrove_id = (await harness.clock.run_until(harness.client.get_cross_connection(WOODGROVE))).id
     unknown = "00000000-0000-0000-0000-000000000000"
     harness.sim.page_size = 4  # several pages to follow
     harness.sim.reset_calls()
 
-    found = await drive(harness.clock, poller.snapshot_many([FABRIKAM.upper(), woodgrove_id, unknown]))
+    found = await harness.clock.run_until(poller.snapshot_many([FABRIKAM.upper(), woodgrove_id, unknown]))
 
     assert found[FABRIKAM.upper()]["serviceProviderProvisioningState"] == "Provisioned"
     assert found[woodgrove_id]["peering[MicrosoftPeering].state"] == "Enabled"
@@ -80,14 +80,14 @@ async def test_batched_polls_list_once_per_tick_while_per_resource_gets_each_cir
     engine: WatchEngine = harness.runtime.watches
     watched = [circuit.service_key for circuit in world.circuits[:20]]
     for key in watched:
-        await drive(harness.clock, engine.watch(WatchTarget("azure", key), "COPS", created_by="UREQ"))
+        await harness.clock.run_until(engine.watch(WatchTarget("azure", key), "COPS", created_by="UREQ"))
     sim = harness.sim
     sim.page_size = 4  # several pages to follow
     slow = harness.runtime.settings.watch.slow_interval_seconds
 
     sim.reset_calls()
     await harness.clock.advance(slow + 1)
-    batched = await drive(harness.clock, engine.tick())
+    batched = await harness.clock.run_until(engine.tick())
 
     assert batched.resources == len(watched)
     assert batched.calls["azure"] == 1
@@ -97,7 +97,7 @@ async def test_batched_polls_list_once_per_tick_while_per_resource_gets_each_cir
     harness.runtime.settings.watch.strategy = "per-resource"
     sim.reset_calls()
     await harness.clock.advance(slow + 1)
-    one_by_one = await drive(harness.clock, engine.tick())
+    one_by_one = await harness.clock.run_until(engine.tick())
 
     assert one_by_one.resources == len(watched)
     assert sim.calls[GET_ONE] == len(watched)
@@ -111,13 +111,13 @@ async def test_the_batches_of_one_sweep_share_one_listing(make_harness) -> None:
     harness.runtime.settings.watch.batch_size = 4  # 20 due watches: five batches in one tick
     watched = [circuit.service_key for circuit in world.circuits[:20]]
     for key in watched:
-        await drive(harness.clock, engine.watch(WatchTarget("azure", key), "COPS", created_by="UREQ"))
+        await harness.clock.run_until(engine.watch(WatchTarget("azure", key), "COPS", created_by="UREQ"))
     sim = harness.sim
     sim.page_size = 4  # several pages to follow
     sim.reset_calls()
     await harness.clock.advance(harness.runtime.settings.watch.slow_interval_seconds + 1)
 
-    report = await drive(harness.clock, engine.tick())
+    report = await harness.clock.run_until(engine.tick())
 
     assert report.resources == len(watched)
     assert report.calls["azure"] == 5
@@ -126,19 +126,19 @@ async def test_the_batches_of_one_sweep_share_one_listing(make_harness) -> None:
     # a later sweep reads Azure again rather than trusting the old listing
     sim.reset_calls()
     await harness.clock.advance(harness.runtime.settings.watch.slow_interval_seconds + 1)
-    await drive(harness.clock, engine.tick())
+    await harness.clock.run_until(engine.tick())
     assert sim.calls[BY_GROUP] == group_pages(sim)
 
 
 async def test_a_change_at_azure_becomes_a_transition_in_the_watch(harness: Harness) -> None:
     engine: WatchEngine = harness.runtime.watches
     settings = harness.runtime.settings.watch
-    await drive(harness.clock, engine.watch(WatchTarget("azure", EUAP_NEW), "COPS", created_by="UREQ"))
+    await harness.clock.run_until(engine.watch(WatchTarget("azure", EUAP_NEW), "COPS", created_by="UREQ"))
 
     # when the watch is next due, the provider state was just set and the operation still runs
     await harness.clock.advance(settings.slow_interval_seconds + 1)
-    await drive(harness.clock, harness.client.set_provisioning_state(EUAP_NEW, "Provisioned", wait=False))
-    first = await drive(harness.clock, engine.tick())
+    await harness.clock.run_until(harness.client.set_provisioning_state(EUAP_NEW, "Provisioned", wait=False))
+    first = await harness.clock.run_until(engine.tick())
     [watch] = await engine.list_watches()
     assert first.transitions == 1
     assert watch.snapshot["serviceProviderProvisioningState"] == "Provisioned"
@@ -146,7 +146,7 @@ async def test_a_change_at_azure_becomes_a_transition_in_the_watch(harness: Harn
 
     # in flight, it is polled at the fast interval, and sees the operation end
     await harness.clock.advance(settings.fast_interval_seconds + 1)
-    second = await drive(harness.clock, engine.tick())
+    second = await harness.clock.run_until(engine.tick())
     [watch] = await engine.list_watches()
     assert second.transitions == 1
     assert watch.snapshot["provisioningState"] == "Succeeded"
@@ -204,9 +204,9 @@ async def test_the_rounds_of_one_sweep_share_its_listing_and_the_next_sweep_list
     keys = [circuit.service_key for circuit in world.circuits]
 
     poller.begin_sweep()
-    await drive(clock, poller.snapshot_many(keys[:10]))
+    await clock.run_until(poller.snapshot_many(keys[:10]))
     await clock.advance(poller.listing_max_age + 30)  # a long round of recording in between
-    second = await drive(clock, poller.snapshot_many(keys[10:20]))
+    second = await clock.run_until(poller.snapshot_many(keys[10:20]))
 
     assert sim.calls[BY_GROUP] == pages  # one listing for the whole sweep
     assert all(isinstance(found, dict) for found in second.values())
@@ -214,7 +214,7 @@ async def test_the_rounds_of_one_sweep_share_its_listing_and_the_next_sweep_list
     # the next tick, however soon: a circuit changed since must be seen as it is now
     sim.cross_connection(keys[0]).provider_state = "Deprovisioning"
     poller.begin_sweep()
-    third = await drive(clock, poller.snapshot_many(keys[:10]))
+    third = await clock.run_until(poller.snapshot_many(keys[:10]))
 
     assert sim.calls[BY_GROUP] == 2 * pages
     assert third[keys[0]]["serviceProviderProvisioningState"] == "Deprovisioning"
@@ -229,14 +229,14 @@ async def test_without_sweeps_a_listing_serves_only_the_moment_after_it_ended() 
     pages = group_pages(sim)
     keys = [circuit.service_key for circuit in world.circuits]
 
-    await drive(clock, poller.snapshot_many(keys[:10]))  # takes far longer than the max age
+    await clock.run_until(poller.snapshot_many(keys[:10]))  # takes far longer than the max age
     await clock.advance(poller.listing_max_age / 2)
-    await drive(clock, poller.snapshot_many(keys[10:20]))
+    await clock.run_until(poller.snapshot_many(keys[10:20]))
     assert sim.calls[BY_GROUP] == pages  # the round right after it is answered from it
 
     sim.cross_connection(keys[0]).provider_state = "Deprovisioning"
     await clock.advance(poller.listing_max_age)  # by now older than the max age: read Azure again
-    later = await drive(clock, poller.snapshot_many(keys[:10]))
+    later = await clock.run_until(poller.snapshot_many(keys[:10]))
 
     assert sim.calls[BY_GROUP] == 2 * pages
     assert later[keys[0]]["serviceProviderProvisioningState"] == "Deprovisioning"
@@ -254,17 +254,17 @@ async def test_each_tick_reads_azure_afresh_however_close_the_ticks(make_harness
     settings.fast_interval_seconds = settings.slow_interval_seconds = 2.0
     watched = [circuit.service_key for circuit in world.circuits[:10]]
     for key in watched:
-        await drive(harness.clock, engine.watch(WatchTarget("azure", key), "COPS", created_by="UREQ"))
+        await harness.clock.run_until(engine.watch(WatchTarget("azure", key), "COPS", created_by="UREQ"))
     sim = harness.sim
     sim.page_size = 4
     pages = group_pages(sim)
     await harness.clock.advance(2)
-    await drive(harness.clock, engine.tick())
+    await harness.clock.run_until(engine.tick())
     sim.reset_calls()
 
     sim.cross_connection(watched[3]).provider_state = "Deprovisioning"
     await harness.clock.advance(2)
-    report = await drive(harness.clock, engine.tick())
+    report = await harness.clock.run_until(engine.tick())
 
     assert report.claimed == len(watched)
     assert sim.calls[BY_GROUP] == pages
@@ -294,7 +294,7 @@ async def test_a_circuit_missing_from_the_listing_is_read_before_it_is_called_go
     poller = poller_on(sim, clock, Omitting(sim.transport(), FABRIKAM))
     unknown = "00000000-0000-0000-0000-000000000000"
 
-    found = await drive(clock, poller.snapshot_many([FABRIKAM, WOODGROVE, unknown]))
+    found = await clock.run_until(poller.snapshot_many([FABRIKAM, WOODGROVE, unknown]))
 
     fabrikam = found[FABRIKAM]
     assert isinstance(fabrikam, dict) and fabrikam["serviceProviderProvisioningState"] == "Provisioned"

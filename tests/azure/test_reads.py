@@ -13,11 +13,10 @@ from azure_support import (
     WOODGROVE,
     Harness,
     assert_within_slack_limits,
-    buttons,
-    message_text,
 )
 
 from circuitbot.sandbox.world import World
+from support.poster import buttons, message_text
 
 PORT_LIST = "GET /subscriptions/{subscriptionId}/providers/Microsoft.Network/expressRouteProviderPorts"
 

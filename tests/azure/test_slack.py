@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from azure_support import FABRIKAM, drive
+from azure_support import FABRIKAM
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -18,10 +18,11 @@ from slack_bolt.response import BoltResponse
 from circuitbot.bootstrap import build_runtime
 from circuitbot.clock import FakeClock
 from circuitbot.runtime import Runtime
-from circuitbot.sandbox.slack import FakeSlack, block_action_body, signed_request_headers, slash_command_body
 from circuitbot.settings import Settings
 from circuitbot.slack.app import BackgroundWork
 from circuitbot.slack.server import attach_slack
+from circuitbot.testing.fake_slack import FakeSlack
+from circuitbot.testing.payloads import block_action_body, signed_request_headers, slash_command_body
 
 SIGNING_SECRET = "azure-signing-secret"
 BOT_TOKEN = "xoxb-azure-test"
@@ -138,7 +139,7 @@ async def test_the_move_approval_through_slack_runs_the_move_and_watches_it_in_t
     assert (watch.channel, watch.thread_ts, watch.resource_id) == ("CAPPROVALS", message["ts"], FABRIKAM)
     sender = bot.runtime.watches.sender
     for _ in range(100):
-        await drive(bot.clock, sender.run_once())
+        await bot.clock.run_until(sender.run_once())
         if await sender.pending() == 0:
             break
         await bot.clock.advance(1)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from azure_support import EUAP_PROVISIONED, Harness, message_text
+from azure_support import EUAP_PROVISIONED, Harness
 
 from circuitbot.chat import grammar
 from circuitbot.providers.azure.operations.params import PeeringParams
+from support.poster import message_text
 
 KEY = EUAP_PROVISIONED
 PRIVATE = {

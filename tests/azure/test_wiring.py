@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from azure_support import FABRIKAM, Harness, drive
+from azure_support import FABRIKAM, Harness
 
 from circuitbot.bootstrap import build_runtime
 from circuitbot.clock import FakeClock
@@ -19,7 +19,7 @@ async def test_the_sandbox_serves_the_demo_partner_with_short_timings(harness: H
     assert client.subscription_ids == [sim.world.partner_subscription_id]
     assert isinstance(client.arm.credential, StaticTokenCredential)
     assert isinstance(harness.runtime.pollers["azure"], AzurePoller)
-    found = await drive(harness.clock, client.get_cross_connection(FABRIKAM))
+    found = await harness.clock.run_until(client.get_cross_connection(FABRIKAM))
     assert found.model.subscription_id == sim.world.partner_subscription_id
 
 

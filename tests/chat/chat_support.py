@@ -134,12 +134,3 @@ def register(registry: Registry) -> None:
             choices=choices_peering,
         )
     )
-
-
-class FakeApprovals:
-    def __init__(self) -> None:
-        self.submitted: list[tuple[str, Params]] = []
-
-    async def submit(self, ctx, op, params) -> Reply:
-        self.submitted.append((op.name, params))
-        return Reply.plain(f"request for {op.name} created")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from chat_support import FakeApprovals, register
+from chat_support import register
 
 from circuitbot.bootstrap import build_registry
 from circuitbot.chat.router import Router
 from circuitbot.runtime import Runtime
 from circuitbot.store.db import Database
+from support.approvals import FakeApprovals
 
 
 @pytest.fixture

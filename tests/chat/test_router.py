@@ -99,7 +99,7 @@ async def test_page_buttons_rerun_the_command_and_replace_the_message(router: Ro
 async def test_mutating_command_with_all_params_goes_to_approvals(runtime, router: Router) -> None:
     acks, surface = await run(router, "demo notes 1234 moved to new rack, see ticket")
     assert "working on" in acks.replies[0].text
-    name, params = runtime.approvals.submitted[0]
+    _user, name, params = runtime.approvals.submitted[0]
     assert name == "demo.notes" and params.text == "moved to new rack, see ticket"
     assert surface.replies[0].text == "request for demo.notes created"
 
@@ -161,7 +161,7 @@ async def test_modal_submission_errors_inline_then_runs(runtime, router: Router)
     )
     await router.handle_view(good, user_id="UREQ", surface=surface, ack_errors=ack_errors)
     assert errors[1] is None
-    name, params = runtime.approvals.submitted[0]
+    _user, name, params = runtime.approvals.submitted[0]
     assert (name, params.vlan, params.kind) == ("demo.peering", 100, "microsoft")
     assert params.public_dump()["shared_key"] == "••••"
 
@@ -200,7 +200,7 @@ async def test_typed_secrets_are_masked_in_every_echo_however_they_were_quoted(
         ack = acks.replies[0].text
         assert "hun" not in ack and "ter2" not in ack, ack
         assert "shared-key=••••" in ack and "vlan=7" in ack
-    _name, params = runtime.approvals.submitted[-1]
+    _user, _name, params = runtime.approvals.submitted[-1]
     assert params.shared_key.get_secret_value() == "hun ter2"
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +26,7 @@ from circuitbot.providers.http import ProviderHTTPError, RetryPolicy
 from circuitbot.sandbox.azure import AzureSimulator
 from circuitbot.sandbox.faults import FaultConfig, QueuedFault
 from circuitbot.sandbox.world import World
+from support.http import Recorder
 
 SUB = "11111111-2222-3333-4444-555555555555"
 NOT_PROVISIONED_KEY = "bbbb1b1b-cc2c-dd3d-ee4e-ffffff5f5f5f"
@@ -41,37 +42,6 @@ PEERING_ROUTE = (
     "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network"
     "/expressRouteCrossConnections/{crossConnectionName}/peerings/{peeringName}"
 )
-
-T = TypeVar("T")
-
-
-class Recorder(httpx.AsyncBaseTransport):
-    """Passes requests on and keeps each one (method, URL, headers, body) for the test to read."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.requests: list[httpx.Request] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return await self.inner.handle_async_request(request)
-
-    def sent(self, method: str, path_part: str = "") -> list[httpx.Request]:
-        return [r for r in self.requests if r.method == method and path_part in r.url.path]
-
-
-async def drive(clock: FakeClock, awaitable: Awaitable[T], *, step: float = 1.0) -> T:
-    """Run ``awaitable``, moving the clock only while it waits on it."""
-    task = asyncio.ensure_future(awaitable)
-    for _ in range(10_000):
-        if task.done():
-            return task.result()
-        if clock.sleepers:
-            await clock.advance(step)
-        else:
-            await asyncio.sleep(0)
-    task.cancel()
-    raise AssertionError("the operation never finished")
 
 
 @pytest.fixture
@@ -197,10 +167,10 @@ async def test_set_provisioning_state_puts_the_whole_resource_and_follows_it_to_
 ) -> None:
     before = await client.get_cross_connection(NOT_PROVISIONED_KEY)
     task = asyncio.ensure_future(client.set_provisioning_state(NOT_PROVISIONED_KEY, "Provisioned"))
-    await drive(clock, asyncio.sleep(0))
+    await clock.run_until(asyncio.sleep(0))
     await clock.advance(20)
     assert not task.done()  # the operation takes 30 s on the simulator's clock
-    after = await drive(clock, task)
+    after = await clock.run_until(task)
 
     assert after.model.properties is not None
     assert after.model.properties.provisioning_state == m.ProvisioningState.SUCCEEDED
@@ -222,7 +192,7 @@ async def test_put_keeps_fields_the_models_do_not_know(
     raw = json.loads(json.dumps(snapshot.raw))
     raw["properties"]["futureProperty"] = {"kept": True}
     future = Fetched(model=snapshot.model, raw=raw, etag=snapshot.etag)
-    await drive(clock, client.put_cross_connection(future, properties={"serviceProviderNotes": "hello"}))
+    await clock.run_until(client.put_cross_connection(future, properties={"serviceProviderNotes": "hello"}))
     body = json.loads(recorder.sent("PUT")[0].content)
     assert body["properties"]["futureProperty"] == {"kept": True}
     assert body["properties"]["serviceProviderNotes"] == "hello"
@@ -232,7 +202,7 @@ async def test_fixed_poll_interval_overrides_retry_after(
     recorder: Recorder, clock: FakeClock, credential: StaticTokenCredential, sim: AzureSimulator
 ) -> None:
     async with make(recorder, clock, credential, poll_interval=5) as azure:
-        await drive(clock, azure.set_notes(NOT_PROVISIONED_KEY, "five"))
+        await clock.run_until(azure.set_notes(NOT_PROVISIONED_KEY, "five"))
     assert len(recorder.sent("GET", "/operations/")) == 6
 
 
@@ -250,10 +220,9 @@ async def test_if_match_with_a_stale_etag_raises_precondition_failed(
     client: AzurePartnerClient, clock: FakeClock
 ) -> None:
     stale = await client.get_cross_connection(NOT_PROVISIONED_KEY)
-    await drive(clock, client.set_notes(NOT_PROVISIONED_KEY, "someone else"))
+    await clock.run_until(client.set_notes(NOT_PROVISIONED_KEY, "someone else"))
     with pytest.raises(PreconditionFailed) as raised:
-        await drive(
-            clock,
+        await clock.run_until(
             client.put_cross_connection(
                 stale, properties={"serviceProviderNotes": "mine"}, if_match=stale.etag
             ),
@@ -266,7 +235,7 @@ async def test_if_match_with_a_stale_etag_raises_precondition_failed(
     fresh = await client.get_cross_connection(NOT_PROVISIONED_KEY)
     assert fresh.model.properties is not None
     assert fresh.model.properties.service_provider_notes == "someone else"
-    done = await drive(clock, client.set_notes(NOT_PROVISIONED_KEY, "mine", if_match=fresh.etag))
+    done = await clock.run_until(client.set_notes(NOT_PROVISIONED_KEY, "mine", if_match=fresh.etag))
     assert done.model.properties is not None
     assert done.model.properties.service_provider_notes == "mine"
 
@@ -315,7 +284,7 @@ async def test_a_write_whose_answer_is_lost_is_read_back_and_followed_not_sent_a
     transport = AnswerLost(sim.transport(), lost)
     async with make(transport, clock, credential) as azure:
         before = await azure.get_cross_connection(NOT_PROVISIONED_KEY)
-        done = await drive(clock, azure.set_notes(before, "landed", if_match=before.etag))
+        done = await clock.run_until(azure.set_notes(before, "landed", if_match=before.etag))
     assert transport.writes == 1
     assert done.model.properties is not None
     assert done.model.properties.service_provider_notes == "landed"
@@ -328,8 +297,8 @@ async def test_peering_writes_whose_answers_are_lost_are_confirmed_by_reading(
 ) -> None:
     lose = FaultConfig(fail_next=[QueuedFault(kind="process_then_drop", method="PUT")])
     sim.faults = lose
-    created = await drive(
-        clock, client.put_peering(PROVISIONED_KEY, "MicrosoftPeering", MICROSOFT, if_none_match="*")
+    created = await clock.run_until(
+        client.put_peering(PROVISIONED_KEY, "MicrosoftPeering", MICROSOFT, if_none_match="*")
     )
     assert created.model.properties is not None
     assert (created.model.properties.provisioning_state, created.model.properties.vlan_id) == (
@@ -337,7 +306,7 @@ async def test_peering_writes_whose_answers_are_lost_are_confirmed_by_reading(
         300,
     )
     sim.faults = FaultConfig(fail_next=[QueuedFault(kind="process_then_drop", method="DELETE")])
-    await drive(clock, client.delete_peering(PROVISIONED_KEY, "MicrosoftPeering", if_match=created.etag))
+    await clock.run_until(client.delete_peering(PROVISIONED_KEY, "MicrosoftPeering", if_match=created.etag))
     assert "microsoftpeering" not in sim.cross_connection(PROVISIONED_KEY).peerings
     assert sim.calls["PUT " + PEERING_ROUTE] == sim.calls["DELETE " + PEERING_ROUTE] == 1
 
@@ -347,7 +316,7 @@ async def test_a_lost_write_that_is_not_visible_is_reported_not_sent_again(
 ) -> None:
     sim.faults = FaultConfig(fail_next=[QueuedFault(kind="drop", method="PUT")])
     with pytest.raises(AzureWriteUnconfirmed) as raised:
-        await drive(clock, client.set_provisioning_state(NOT_PROVISIONED_KEY, "Provisioned"))
+        await clock.run_until(client.set_provisioning_state(NOT_PROVISIONED_KEY, "Provisioned"))
     assert "not sent again" in str(raised.value)
     assert len(recorder.sent("PUT")) == 1
     assert sim.cross_connection(NOT_PROVISIONED_KEY).provider_state == "NotProvisioned"
@@ -360,7 +329,7 @@ async def test_cloud_errors_carry_the_code_in_the_message(
     raw = json.loads(json.dumps(snapshot.raw))
     del raw["location"]
     with pytest.raises(AzureCloudError) as raised:
-        await drive(clock, client.put_cross_connection(Fetched(snapshot.model, raw, snapshot.etag)))
+        await clock.run_until(client.put_cross_connection(Fetched(snapshot.model, raw, snapshot.etag)))
     assert raised.value.status == 400
     assert raised.value.code == "LocationRequired"
     assert str(raised.value).startswith("azure: 400 LocationRequired: ")
@@ -372,7 +341,7 @@ async def test_failed_operation_raises_with_its_code(
 ) -> None:
     sim.fail_next_operations(code="InternalServerError", message="device unreachable")
     with pytest.raises(AzureOperationFailed) as raised:
-        await drive(clock, client.set_provisioning_state(NOT_PROVISIONED_KEY, "Provisioned"))
+        await clock.run_until(client.set_provisioning_state(NOT_PROVISIONED_KEY, "Provisioned"))
     assert raised.value.code == "InternalServerError"
     assert "device unreachable" in str(raised.value)
 
@@ -382,7 +351,7 @@ async def test_operation_timeout(
 ) -> None:
     async with make(recorder, clock, credential, operation_timeout=15) as azure:
         with pytest.raises(AzureOperationTimeout):
-            await drive(clock, azure.set_notes(NOT_PROVISIONED_KEY, "slow"))
+            await clock.run_until(azure.set_notes(NOT_PROVISIONED_KEY, "slow"))
 
 
 async def test_update_tags_patches_only_the_tags(client: AzurePartnerClient, recorder: Recorder) -> None:
@@ -500,7 +469,7 @@ async def test_move_to_port_pair_changes_ports_and_usage(
     client: AzurePartnerClient, clock: FakeClock
 ) -> None:
     before = await used_mbps(client)
-    moved = await drive(clock, client.move_to_port_pair(FABRIKAM_KEY, "bvtazureixpportpair3"))
+    moved = await clock.run_until(client.move_to_port_pair(FABRIKAM_KEY, "bvtazureixpportpair3"))
     assert moved.model.properties is not None
     assert (moved.model.properties.primary_azure_port, moved.model.properties.secondary_azure_port) == (
         "bvtazureixp03a",
@@ -515,10 +484,10 @@ async def test_move_refusals_surface_as_cloud_errors(client: AzurePartnerClient,
     seattle = await client.get_provider_port("bvtazureixpportpair2")
     assert seattle is not None
     with pytest.raises(AzureCloudError) as raised:
-        await drive(clock, client.move_to_port_pair(FABRIKAM_KEY, seattle))
+        await clock.run_until(client.move_to_port_pair(FABRIKAM_KEY, seattle))
     assert raised.value.code == "PortPairPeeringLocationMismatch"
     with pytest.raises(NotFound):
-        await drive(clock, client.move_to_port_pair(FABRIKAM_KEY, "nosuchpair"))
+        await clock.run_until(client.move_to_port_pair(FABRIKAM_KEY, "nosuchpair"))
 
 
 # --- peerings and tables ------------------------------------------------------------------------
@@ -540,7 +509,7 @@ MICROSOFT = {
 async def test_peering_create_update_list_delete(
     client: AzurePartnerClient, clock: FakeClock, recorder: Recorder
 ) -> None:
-    created = await drive(clock, client.put_peering(PROVISIONED_KEY, "MicrosoftPeering", MICROSOFT))
+    created = await clock.run_until(client.put_peering(PROVISIONED_KEY, "MicrosoftPeering", MICROSOFT))
     properties = created.model.properties
     assert properties is not None
     assert (properties.state, properties.azure_asn, properties.provisioning_state) == (
@@ -551,7 +520,7 @@ async def test_peering_create_update_list_delete(
     assert properties.peering_type == "MicrosoftPeering"
     assert "s3cret" not in repr(created.model)
 
-    updated = await drive(clock, client.put_peering(PROVISIONED_KEY, "MicrosoftPeering", {"vlanId": 301}))
+    updated = await clock.run_until(client.put_peering(PROVISIONED_KEY, "MicrosoftPeering", {"vlanId": 301}))
     assert updated.model.properties is not None
     assert updated.model.properties.vlan_id == 301
     assert updated.model.properties.shared_key == "s3cret"  # merged into what was there
@@ -562,15 +531,15 @@ async def test_peering_create_update_list_delete(
     fetched = await client.get_peering(PROVISIONED_KEY, "MicrosoftPeering")
     assert fetched.etag == updated.etag
 
-    await drive(clock, client.delete_peering(PROVISIONED_KEY, "MicrosoftPeering"))
+    await clock.run_until(client.delete_peering(PROVISIONED_KEY, "MicrosoftPeering"))
     with pytest.raises(NotFound):
         await client.get_peering(PROVISIONED_KEY, "MicrosoftPeering")
 
 
 async def test_peering_validation_errors_surface(client: AzurePartnerClient, clock: FakeClock) -> None:
     with pytest.raises(AzureCloudError) as raised:
-        await drive(
-            clock, client.put_peering(PROVISIONED_KEY, "MicrosoftPeering", {**MICROSOFT, "vlanId": 5000})
+        await clock.run_until(
+            client.put_peering(PROVISIONED_KEY, "MicrosoftPeering", {**MICROSOFT, "vlanId": 5000})
         )
     assert raised.value.code == "InvalidVlanId"
     assert raised.value.target == "properties.vlanId"
@@ -581,15 +550,17 @@ async def test_troubleshooting_tables_in_every_answer_shape(
     client: AzurePartnerClient, clock: FakeClock, sim: AzureSimulator, answer: str
 ) -> None:
     sim.table_answers = (answer,)
-    arp = await drive(clock, client.list_arp_table(PROVISIONED_KEY, "AzurePrivatePeering", "primary"))
+    arp = await clock.run_until(client.list_arp_table(PROVISIONED_KEY, "AzurePrivatePeering", "primary"))
     assert {(row.interface, row.ip_address) for row in arp} == {
         ("Microsoft", "10.0.0.2"),
         ("On-Prem", "10.0.0.1"),
     }
-    routes = await drive(clock, client.list_routes_table(PROVISIONED_KEY, "AzurePrivatePeering", "secondary"))
+    routes = await clock.run_until(
+        client.list_routes_table(PROVISIONED_KEY, "AzurePrivatePeering", "secondary")
+    )
     assert routes and all(route.next_hop == "10.0.0.5" for route in routes)
-    summary = await drive(
-        clock, client.list_routes_table_summary(PROVISIONED_KEY, "AzurePrivatePeering", "primary")
+    summary = await clock.run_until(
+        client.list_routes_table_summary(PROVISIONED_KEY, "AzurePrivatePeering", "primary")
     )
     assert [(row.neighbor, row.asn, row.state_or_prefixes_received) for row in summary] == [
         ("10.0.0.1", 500, "2")
@@ -632,7 +603,7 @@ async def test_a_table_result_is_found_where_arm_may_put_it(
     )
     transport = arm_mock({TABLE_URL: accepted, "/op": final_status, "/result": {"value": [ROW]}})
     async with make(transport, clock, credential) as azure:
-        rows = await drive(clock, azure.list_arp_table(CC_ID, "AzurePrivatePeering", "primary"))
+        rows = await clock.run_until(azure.list_arp_table(CC_ID, "AzurePrivatePeering", "primary"))
     assert [row.mac_address for row in rows] == ["885a.9269.9110"]
 
 
@@ -643,7 +614,7 @@ async def test_a_table_operation_without_a_result_says_so(
     transport = arm_mock({TABLE_URL: accepted, "/op": {"status": "Succeeded"}})
     async with make(transport, clock, credential) as azure:
         with pytest.raises(AzureOperationFailed) as raised:
-            await drive(clock, azure.list_arp_table(CC_ID, "AzurePrivatePeering", "primary"))
+            await clock.run_until(azure.list_arp_table(CC_ID, "AzurePrivatePeering", "primary"))
     assert raised.value.code == "NoResult"
     assert raised.value.status is None
 
@@ -653,7 +624,7 @@ async def test_a_malformed_body_is_a_cloud_error(
 ) -> None:
     sim.faults = FaultConfig(fail_next=[QueuedFault(kind="malformed")])
     with pytest.raises(AzureCloudError) as raised:
-        await drive(clock, client.list_cross_connections())
+        await clock.run_until(client.list_cross_connections())
     assert raised.value.code == "MalformedResponse"
 
 
@@ -693,7 +664,7 @@ async def test_injected_throttling_is_retried_after_retry_after(
     client: AzurePartnerClient, clock: FakeClock, sim: AzureSimulator, recorder: Recorder
 ) -> None:
     sim.faults = FaultConfig(fail_next=[QueuedFault(status=429, count=2, retry_after=3)])
-    port = await drive(clock, client.get_provider_port("bvtazureixpportpair1"))
+    port = await clock.run_until(client.get_provider_port("bvtazureixpportpair1"))
     assert port is not None
     assert len(recorder.requests) == 3
     assert clock.monotonic() >= 6  # waited Retry-After twice
@@ -704,7 +675,7 @@ async def test_throttling_that_outlasts_the_retries_raises_the_cloud_error(
 ) -> None:
     sim.faults = FaultConfig(fail_next=[QueuedFault(status=429, count=10, retry_after=1)])
     with pytest.raises(AzureCloudError) as raised:
-        await drive(clock, client.list_bgp_service_communities())
+        await clock.run_until(client.list_bgp_service_communities())
     assert (raised.value.status, raised.value.code) == (429, "TooManyRequests")
 
 
@@ -781,7 +752,7 @@ async def test_token_never_goes_to_another_host(clock: FakeClock, credential: St
 
     async with make(httpx.MockTransport(answer), clock, credential) as azure:
         response = await azure.arm.send("PATCH", "/subscriptions/s/resourceGroups/g/providers/x/y/k", "v")
-        await drive(clock, azure.arm.wait_for_operation(response, final_via="azure-async-operation"))
+        await clock.run_until(azure.arm.wait_for_operation(response, final_via="azure-async-operation"))
     assert seen == {"management.azure.com": "Bearer t0ken", "elsewhere.example": None}
 
 

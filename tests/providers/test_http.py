@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -53,20 +52,6 @@ class ScriptedTransport(httpx.AsyncBaseTransport):
         return outcome
 
 
-async def run_with_clock(clock: FakeClock, make_call: Callable[[], Awaitable[Any]]) -> Any:
-    """Run a call to completion, moving the fake clock whenever it waits."""
-    task = asyncio.ensure_future(make_call())
-    for _ in range(10_000):
-        if task.done():
-            return task.result()
-        if clock.sleepers:
-            await clock.advance(3600)
-        else:
-            await asyncio.sleep(0)
-    task.cancel()
-    raise AssertionError("the call never finished")
-
-
 def client_for(transport: ScriptedTransport, clock: FakeClock, **policy: Any) -> httpx.AsyncClient:
     retry = RetryPolicy(**{"jitter": False, **policy})
     return make_client(
@@ -84,7 +69,7 @@ async def test_429_with_retry_after_waits_that_long_then_succeeds() -> None:
     )
     clock = RecordingClock()
     async with client_for(transport, clock) as client:
-        response = await run_with_clock(clock, lambda: client.get("/things"))
+        response = await clock.run_until(client.get("/things"), step=3600)
 
     assert response.status_code == 200
     assert response.json() == {"ok": True}
@@ -98,7 +83,7 @@ async def test_503_exhausts_attempts_with_exponential_backoff_and_returns_last_a
     transport = ScriptedTransport(*(httpx.Response(503, text=f"down {n}") for n in range(4)))
     clock = RecordingClock()
     async with client_for(transport, clock, base_delay=0.5) as client:
-        response = await run_with_clock(clock, lambda: client.get("/things"))
+        response = await clock.run_until(client.get("/things"), step=3600)
 
     assert response.status_code == 503
     assert response.text == "down 3"
@@ -110,7 +95,7 @@ async def test_backoff_is_capped_by_max_delay() -> None:
     transport = ScriptedTransport(*(httpx.Response(502) for _ in range(5)), httpx.Response(200))
     clock = RecordingClock()
     async with client_for(transport, clock, base_delay=1.0, max_delay=3.0, max_attempts=6) as client:
-        response = await run_with_clock(clock, lambda: client.get("/x"))
+        response = await clock.run_until(client.get("/x"), step=3600)
 
     assert response.status_code == 200
     assert clock.slept == [1.0, 2.0, 3.0, 3.0, 3.0]
@@ -120,7 +105,7 @@ async def test_a_retry_after_longer_than_max_delay_returns_the_answer_instead_of
     transport = ScriptedTransport(httpx.Response(429, headers={"Retry-After": "120"}), httpx.Response(200))
     clock = RecordingClock()
     async with client_for(transport, clock, max_delay=30.0) as client:
-        response = await run_with_clock(clock, lambda: client.get("/x"))
+        response = await clock.run_until(client.get("/x"), step=3600)
 
     # retrying after 30 s of the 120 asked would only be throttled again
     assert response.status_code == 429
@@ -132,7 +117,7 @@ async def test_a_retry_after_within_max_delay_is_waited_in_full() -> None:
     transport = ScriptedTransport(httpx.Response(503, headers={"Retry-After": "30"}), httpx.Response(200))
     clock = RecordingClock()
     async with client_for(transport, clock, max_delay=30.0) as client:
-        response = await run_with_clock(clock, lambda: client.get("/x"))
+        response = await clock.run_until(client.get("/x"), step=3600)
 
     assert response.status_code == 200
     assert clock.slept == [30.0]
@@ -144,7 +129,7 @@ async def test_retry_after_as_http_date_waits_until_that_time() -> None:
         httpx.Response(503, headers={"Retry-After": "Thu, 01 Jan 2026 00:00:12 GMT"}), httpx.Response(200)
     )
     async with client_for(transport, clock) as client:
-        response = await run_with_clock(clock, lambda: client.get("/x"))
+        response = await clock.run_until(client.get("/x"), step=3600)
 
     assert response.status_code == 200
     assert clock.slept == [12.0]
@@ -156,7 +141,7 @@ async def test_retry_after_date_in_the_past_retries_at_once() -> None:
         httpx.Response(503, headers={"Retry-After": "Wed, 31 Dec 2025 23:59:00 GMT"}), httpx.Response(200)
     )
     async with client_for(transport, clock) as client:
-        await run_with_clock(clock, lambda: client.get("/x"))
+        await clock.run_until(client.get("/x"), step=3600)
 
     assert clock.slept == [0.0]
 
@@ -167,7 +152,7 @@ async def test_retry_after_ms_header_is_honoured() -> None:
         httpx.Response(429, headers={"retry-after-ms": "1500"}), httpx.Response(200)
     )
     async with client_for(transport, clock) as client:
-        await run_with_clock(clock, lambda: client.get("/x"))
+        await clock.run_until(client.get("/x"), step=3600)
 
     assert clock.slept == [1.5]
 
@@ -177,7 +162,7 @@ async def test_post_is_not_retried_after_a_read_error() -> None:
     clock = RecordingClock()
     async with client_for(transport, clock) as client:
         with pytest.raises(httpx.ReadError):
-            await run_with_clock(clock, lambda: client.post("/orders", json={"speed": 100}))
+            await clock.run_until(client.post("/orders", json={"speed": 100}), step=3600)
 
     assert len(transport.sent) == 1
     assert clock.slept == []
@@ -193,7 +178,7 @@ async def test_post_is_retried_after_a_connect_error_with_the_same_body() -> Non
         yield b"100}"
 
     async with client_for(transport, clock) as client:
-        response = await run_with_clock(clock, lambda: client.post("/orders", content=body()))
+        response = await clock.run_until(client.post("/orders", content=body()), step=3600)
 
     assert response.status_code == 201
     assert [sent[3] for sent in transport.sent] == [b'{"speed": 100}', b'{"speed": 100}']
@@ -203,8 +188,8 @@ async def test_post_with_idempotency_header_is_retried_after_a_read_error() -> N
     transport = ScriptedTransport(httpx.RemoteProtocolError("server hung up"), httpx.Response(201))
     clock = RecordingClock()
     async with client_for(transport, clock) as client:
-        response = await run_with_clock(
-            clock, lambda: client.post("/orders", json={}, headers={"Idempotency-Key": "abc"})
+        response = await clock.run_until(
+            client.post("/orders", json={}, headers={"Idempotency-Key": "abc"}), step=3600
         )
 
     assert response.status_code == 201
@@ -216,7 +201,7 @@ async def test_get_is_retried_after_a_read_timeout_and_gives_up_after_max_attemp
     clock = RecordingClock()
     async with client_for(transport, clock, max_attempts=3) as client:
         with pytest.raises(httpx.ReadTimeout):
-            await run_with_clock(clock, lambda: client.get("/x"))
+            await clock.run_until(client.get("/x"), step=3600)
 
     assert len(transport.sent) == 3
     assert clock.slept == [0.5, 1.0]
@@ -226,7 +211,7 @@ async def test_post_is_retried_on_429_but_not_on_502() -> None:
     transport = ScriptedTransport(httpx.Response(429), httpx.Response(502), httpx.Response(201))
     clock = RecordingClock()
     async with client_for(transport, clock) as client:
-        response = await run_with_clock(clock, lambda: client.post("/orders", json={}))
+        response = await clock.run_until(client.post("/orders", json={}), step=3600)
 
     # 429 means the server did nothing, so retrying is safe; a 502 may follow a completed upstream call.
     assert response.status_code == 502
@@ -245,7 +230,7 @@ async def test_a_conditional_write_is_not_sent_again_when_it_may_have_been_proce
     clock = RecordingClock()
     async with client_for(transport, clock) as client:
         with pytest.raises(type(failure)):
-            await run_with_clock(clock, lambda: client.put("/things/1", json={}, headers={header: '"e1"'}))
+            await clock.run_until(client.put("/things/1", json={}, headers={header: '"e1"'}), step=3600)
 
     # the first PUT may have been applied: a second one would fail its condition (412)
     assert len(transport.sent) == 1
@@ -256,8 +241,8 @@ async def test_a_conditional_write_is_not_sent_again_after_a_gateway_error(statu
     transport = ScriptedTransport(httpx.Response(status), httpx.Response(200))
     clock = RecordingClock()
     async with client_for(transport, clock) as client:
-        response = await run_with_clock(
-            clock, lambda: client.put("/things/1", json={}, headers={"If-Match": '"e1"'})
+        response = await clock.run_until(
+            client.put("/things/1", json={}, headers={"If-Match": '"e1"'}), step=3600
         )
 
     assert response.status_code == status
@@ -270,8 +255,8 @@ async def test_a_conditional_write_is_still_retried_when_surely_not_processed() 
     )
     clock = RecordingClock()
     async with client_for(transport, clock) as client:
-        response = await run_with_clock(
-            clock, lambda: client.put("/things/1", json={}, headers={"If-Match": '"e1"'})
+        response = await clock.run_until(
+            client.put("/things/1", json={}, headers={"If-Match": '"e1"'}), step=3600
         )
 
     assert response.status_code == 200
@@ -285,10 +270,10 @@ async def test_a_request_can_opt_out_of_ambiguous_retries() -> None:
         marked = client.build_request("DELETE", "/things/1")
         marked.extensions[NO_AMBIGUOUS_RETRY_EXTENSION] = True
         with pytest.raises(httpx.ReadTimeout):
-            await run_with_clock(clock, lambda: client.send(marked))
+            await clock.run_until(client.send(marked), step=3600)
         assert len(transport.sent) == 1
         # an unmarked DELETE is idempotent and retried as before
-        plain = await run_with_clock(clock, lambda: client.delete("/things/2"))
+        plain = await clock.run_until(client.delete("/things/2"), step=3600)
 
     assert plain.status_code == 204
     assert len(transport.sent) == 3
@@ -319,7 +304,7 @@ async def test_full_jitter_draws_within_the_exponential_ceiling_and_repeats_for_
         transport = ScriptedTransport(*(httpx.Response(503) for _ in range(6)))
         clock = RecordingClock()
         async with client_for(transport, clock, jitter=True, seed=seed, max_attempts=6, base_delay=1.0) as c:
-            await run_with_clock(clock, lambda: c.get("/x"))
+            await clock.run_until(c.get("/x"), step=3600)
         return clock.slept
 
     first = await sleeps_for(7)
@@ -367,13 +352,13 @@ async def test_logs_show_the_attempts_but_no_secrets(caplog: pytest.LogCaptureFi
         clock=clock,
         headers={"Authorization": "Bearer tok-SECRET-1"},
     ) as client:
-        await run_with_clock(
-            clock,
-            lambda: client.post(
+        await clock.run_until(
+            client.post(
                 "/",
                 params={"Action": "DescribeX", "Signature": "sig-SECRET-2"},
                 json={"sharedKey": "bgp-SECRET-3"},
             ),
+            step=3600,
         )
 
     text = "\n".join(record.getMessage() for record in caplog.records)

@@ -4,13 +4,14 @@ the test-only operations of shell_support, and an approvals stand-in that posts 
 from __future__ import annotations
 
 import pytest
-from shell_support import FakeApprovals, Recorder, register
+from shell_support import Recorder, register
 
 from circuitbot.bootstrap import build_registry
 from circuitbot.runtime import Runtime
 from circuitbot.settings import Settings
 from circuitbot.shell.directory import shell_settings
 from circuitbot.store.db import Database
+from support.approvals import FakeApprovals
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
-"""Test-only operations, buttons and an approvals stand-in for driving the shell end to end."""
+"""Test-only operations and buttons for driving the shell end to end (the approvals stand-in is
+``support.approvals.FakeApprovals``)."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 from typing import Any, Literal
 
@@ -182,52 +182,6 @@ def register(registry: Registry, recorder: Recorder) -> None:
         await ctx.surface.reply(Reply.plain(f"got {interaction.action_id} = {interaction.value}"))
 
     registry.on_action("demo_vote", vote)
-
-
-class FakeApprovals:
-    """Stands in for the approvals engine: posts the request with buttons, as the real one will."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.submitted: list[tuple[str, str, Params]] = []
-        self.posted: dict[str, tuple[str, str]] = {}  # request id -> (channel, ts)
-        self.started = self.stopped = 0
-        self.background: list[asyncio.Task] = []
-        runtime.registry.on_action("demo_approval", self.decide)
-
-    async def start(self) -> None:
-        self.started += 1
-
-    async def stop(self) -> None:
-        self.stopped += 1
-
-    async def submit(self, ctx: OpContext, op: Operation, params: Params) -> Reply:
-        self.submitted.append((ctx.caller.user_id, op.name, params))
-        request = f"r{len(self.submitted)}"
-        text = f"<@{ctx.caller.user_id}> asks for `{op.name}` on {params.target() or params.key}"
-        blocks = [
-            bk.section(text),
-            bk.actions(
-                bk.button("Approve", "demo_approval:approve", request, style="primary"),
-                bk.button("Reject", "demo_approval:reject", request, style="danger"),
-            ),
-        ]
-        ts = await self.runtime.poster.post("#approvals", Reply(text=text, blocks=blocks, ephemeral=False))
-        self.posted[request] = ("#approvals", ts)
-        return Reply.plain(f"request {request} is waiting for an approver in #approvals")
-
-    async def decide(self, ctx: OpContext, interaction: Interaction) -> None:
-        channel, ts = self.posted[interaction.value]
-        verdict = interaction.action_id.split(":")[1]
-        decided = f"{verdict}d by <@{ctx.caller.user_id}>"
-        await self.runtime.poster.update(channel, ts, Reply.plain(f"request {interaction.value} {decided}"))
-        # The executor runs after the click, in the background, and says so in the thread.
-        self.background.append(asyncio.create_task(self._execute(channel, ts, interaction.value)))
-
-    async def _execute(self, channel: str, ts: str, request: str) -> None:
-        for _ in range(3):
-            await asyncio.sleep(0)
-        await self.runtime.poster.post(channel, Reply.plain(f"request {request} done"), thread_ts=ts)
 
 
 async def transcript(runtime: Runtime, script: str, *, user: str = "alice", **kwargs: Any) -> tuple[int, str]:

@@ -12,10 +12,10 @@ from slack_support import ADMIN, ADMIN_GROUP, BOT_TOKEN, SIGNING_SECRET, FakePro
 from circuitbot.bootstrap import build_runtime
 from circuitbot.clock import FakeClock
 from circuitbot.runtime import Runtime
-from circuitbot.sandbox.slack import FakeSlack
 from circuitbot.settings import Settings
 from circuitbot.slack.app import BackgroundWork
 from circuitbot.slack.server import attach_slack
+from circuitbot.testing.fake_slack import FakeSlack
 
 
 @pytest.fixture

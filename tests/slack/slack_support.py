@@ -24,7 +24,8 @@ from circuitbot.actions.registry import (
 from circuitbot.bootstrap import build_registry
 from circuitbot.chat import blocks as bk
 from circuitbot.chat.reply import Reply
-from circuitbot.sandbox.slack import FakeSlack, signed_request_headers, slash_command_body
+from circuitbot.testing.fake_slack import FakeSlack
+from circuitbot.testing.payloads import signed_request_headers, slash_command_body
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-bot-token"
@@ -152,17 +153,6 @@ def build_test_registry() -> Registry:
     )
     registry.on_action("test_click", on_click)
     return registry
-
-
-class FakeApprovals:
-    """Stands in for the approvals engine: records what was submitted."""
-
-    def __init__(self) -> None:
-        self.submitted: list[tuple[str, Params, str]] = []
-
-    async def submit(self, ctx: OpContext, op: Operation, params: Params) -> Reply:
-        self.submitted.append((op.name, params, ctx.caller.user_id))
-        return Reply.plain(f"request for {op.name} created")
 
 
 async def dispatch(

@@ -13,7 +13,6 @@ from slack_support import (
     CHANNEL,
     PORTS,
     USER,
-    FakeApprovals,
     FakeProvider,
     body_json,
     command_body,
@@ -24,9 +23,11 @@ from circuitbot import metrics
 from circuitbot.chat import modals
 from circuitbot.chat.reply import Reply
 from circuitbot.runtime import Runtime
-from circuitbot.sandbox.slack import FakeSlack, block_action_body, view_submission_body
 from circuitbot.slack.app import BackgroundWork
 from circuitbot.slack.surface import SlackSurface
+from circuitbot.testing.fake_slack import FakeSlack
+from circuitbot.testing.payloads import block_action_body, view_submission_body
+from support.approvals import FakeApprovals
 
 
 def move_metadata(channel: str = CHANNEL) -> str:
@@ -188,7 +189,7 @@ async def test_good_submission_is_requested_and_answered_in_its_channel(
     [posted] = await fake_slack.wait_for("chat.postEphemeral")
     assert posted.args["channel"] == CHANNEL and posted.args["user"] == USER
     assert posted.args["text"] == "request for test.move created"
-    [(name, params, who)] = approvals.submitted
+    [(who, name, params)] = approvals.submitted
     assert (name, params.port, params.vlan, who) == ("test.move", "port-b", 300, USER)
 
 

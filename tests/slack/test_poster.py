@@ -12,10 +12,10 @@ from slack_support import BOT_TOKEN, CHANNEL, USER
 
 from circuitbot import metrics
 from circuitbot.chat.reply import PostError, Reply
-from circuitbot.sandbox.slack import FakeSlack
 from circuitbot.settings import Settings
 from circuitbot.slack.app import slack_client
 from circuitbot.slack.poster import SlackPoster
+from circuitbot.testing.fake_slack import FakeSlack
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from slack_support import BOT_TOKEN, SIGNING_SECRET, FakeProvider, command_body
 from circuitbot.bootstrap import build_runtime
 from circuitbot.chat.reply import Reply
 from circuitbot.runtime import Runtime
-from circuitbot.sandbox.slack import FakeSlack, signed_request_headers
 from circuitbot.settings import ConfigError, Settings
 from circuitbot.slack.app import BackgroundWork, command_ack, slack_client
 from circuitbot.slack.server import (
@@ -32,6 +31,8 @@ from circuitbot.slack.server import (
     serve,
 )
 from circuitbot.store.db import Database
+from circuitbot.testing.fake_slack import FakeSlack
+from circuitbot.testing.payloads import signed_request_headers
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from circuitbot.sandbox.slack import (
-    FakeSlack,
+from circuitbot.testing.fake_slack import FakeSlack
+from circuitbot.testing.payloads import (
     block_action_body,
     block_action_payload,
     signed_request_headers,

@@ -4,10 +4,11 @@ in-memory provider, a recording poster, the watch commands, and the engine on a 
 from __future__ import annotations
 
 import pytest
-from watch_support import FakePoller, RecordingPoster, make_runtime
+from watch_support import FakePoller, make_runtime
 
 from circuitbot.runtime import Runtime
 from circuitbot.watch.engine import WatchEngine
+from support.poster import RecordingPoster
 
 
 @pytest.fixture

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from watch_support import FakePoller, RecordingPoster, drain
+from watch_support import FakePoller, drain
 
 from circuitbot.chat.reply import Reply
 from circuitbot.chat.router import Router
 from circuitbot.clock import FakeClock
 from circuitbot.runtime import Runtime
+from support.poster import RecordingPoster
 
 
 class Surface:
@@ -73,7 +74,7 @@ async def test_watch_then_list_then_unwatch(
     assert [w.resource_id for w in await runtime.watches.list_watches()] == ["xc1"]
     await drain(runtime.watches, clock)
     card = poster.posts("COPS")[0]
-    assert "stopped watching" in poster.thread(card.ts)[0]
+    assert "stopped watching" in poster.thread(card.ts)[0].text
 
 
 async def test_watching_needs_the_requester_role_and_listing_does_not(

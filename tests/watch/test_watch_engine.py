@@ -12,7 +12,6 @@ from sqlalchemy import event, func, select
 from watch_support import (
     CaseInsensitivePoller,
     FakePoller,
-    RecordingPoster,
     drain,
     make_runtime,
     poll_when_due,
@@ -23,6 +22,7 @@ from circuitbot.clock import FakeClock
 from circuitbot.store.tables import OutboxMessage, Watch, WatchTransition
 from circuitbot.watch.engine import WatchEngine
 from circuitbot.watch.model import TickReport
+from support.poster import RecordingPoster
 
 CHANNEL = "COPS"
 FAST = 15.0  # the default settings' intervals
@@ -66,7 +66,7 @@ async def test_each_transition_is_posted_once_in_order_in_the_cards_thread(
         await poll_when_due(engine, clock, FAST)  # nothing new: nothing said
         await drain(engine, clock)
 
-    thread = poster.thread(card.ts)
+    thread = [r.text for r in poster.thread(card.ts)]
     assert len(thread) == 3
     assert "NotProvisioned → *Provisioning*" in thread[0]
     assert "Provisioning → *Provisioned*" in thread[1]
@@ -116,7 +116,7 @@ async def test_a_terminal_state_is_announced_and_ends_the_watch(
     assert (report.transitions, report.ended) == (1, 1)
     await drain(engine, clock)
 
-    thread = poster.thread(card.ts)
+    thread = [r.text for r in poster.thread(card.ts)]
     assert len(thread) == 2
     assert "Deprovisioning → *Deprovisioned*" in thread[0]
     assert "reached *Deprovisioned*" in thread[1] and "no longer watched" in thread[1]
@@ -143,7 +143,7 @@ async def test_a_resource_that_disappears_is_announced_and_ends_the_watch(
 
     assert report.ended == 1
     card = poster.posts(CHANNEL)[0]
-    assert [t for t in poster.thread(card.ts) if "no longer exists" in t]
+    assert [r.text for r in poster.thread(card.ts) if "no longer exists" in r.text]
     assert await engine.list_watches() == []
 
 
@@ -166,7 +166,7 @@ async def test_provider_errors_are_announced_once_and_the_recovery_once(
         await drain(engine, clock)
     # Backing off: each wait twice the last, up to the ceiling.
     assert waits == [FAST, 2 * FAST, 4 * FAST, 100, 100, 100]
-    unreachable = [t for t in poster.thread(card.ts) if "cannot read" in t]
+    unreachable = [r.text for r in poster.thread(card.ts) if "cannot read" in r.text]
     assert len(unreachable) == 1
     assert "unreachable" in poster.latest(card.ts).text
 
@@ -174,7 +174,7 @@ async def test_provider_errors_are_announced_once_and_the_recovery_once(
     for _ in range(3):
         await until_due(engine, clock, info.id)
         await drain(engine, clock)
-    thread = poster.thread(card.ts)
+    thread = [r.text for r in poster.thread(card.ts)]
     assert len([t for t in thread if "answers again" in t]) == 1
     assert len([t for t in thread if "cannot read" in t]) == 1
     assert "unreachable" not in poster.latest(card.ts).text
@@ -299,7 +299,7 @@ async def test_unwatch_stops_polling_and_says_so_in_the_thread(
     await drain(engine, clock)
 
     assert ended.status == "ended"
-    assert "stopped watching" in poster.thread(card.ts)[0]
+    assert "stopped watching" in poster.thread(card.ts)[0].text
     assert "no longer watched" in poster.latest(card.ts).text
     poller.reset_counts()
     assert (await poll_when_due(engine, clock, SLOW)).claimed == 0

@@ -7,20 +7,21 @@ import asyncio
 from datetime import timedelta
 
 from sqlalchemy import func, select
-from watch_support import FakePoller, RecordingPoster, drain, make_runtime, poll_when_due
+from watch_support import FakePoller, drain, make_runtime, poll_when_due
 
 from circuitbot.actions.registry import WatchTarget
 from circuitbot.chat.reply import PostError, Reply
 from circuitbot.clock import FakeClock
-from circuitbot.sandbox.slack import FakeSlack
 from circuitbot.settings import Settings
 from circuitbot.slack.app import slack_client
 from circuitbot.slack.poster import SlackPoster
 from circuitbot.store.db import Database
 from circuitbot.store.tables import OutboxMessage, Watch
+from circuitbot.testing.fake_slack import FakeSlack
 from circuitbot.watch import sender
 from circuitbot.watch.engine import WatchEngine
 from circuitbot.watch.outbox import enqueue
+from support.poster import RecordingPoster
 
 CHANNEL = "COPS"
 FAST = 15.0
@@ -102,7 +103,7 @@ async def test_a_failing_message_holds_back_the_later_messages_of_its_watch(
 
     await drain(engine, clock)
 
-    thread = poster.thread(card.ts)
+    thread = [r.text for r in poster.thread(card.ts)]
     assert [t.split("→ *")[1].split("*")[0] for t in thread] == ["Updating", "Provisioning", "Succeeded"]
     assert poster.attempts == len(poster.sent) + 3
 
@@ -149,7 +150,7 @@ async def test_an_outage_and_a_restart_lose_nothing_and_send_nothing_twice(
         await second_db.dispose()
 
     card = poster.posts(CHANNEL)[0]
-    thread = poster.thread(card.ts)
+    thread = [r.text for r in poster.thread(card.ts)]
     assert len(thread) == 2 and "→ *Updating*" in thread[0] and "→ *Succeeded*" in thread[1]
     assert len(poster.posts()) == 3 and len(poster.updates(card.ts)) == 1
     assert {r.status for r in await rows(first)} <= {"sent", "superseded"}
@@ -236,7 +237,7 @@ async def test_the_background_engine_ticks_on_its_clock_and_delivers_at_once(
         poller.update("xc1", provisioningState="Succeeded")
         await clock.advance(FAST)  # the tick: it finds the change and wakes the sender
         await idle.after(2)
-        assert "Creating → *Succeeded*" in poster.thread(card.ts)[0]
+        assert "Creating → *Succeeded*" in poster.thread(card.ts)[0].text
 
         # Written by another process: nobody wakes this sender, it looks on its own when idle.
         await post(engine, "from another process", channel="CELSEWHERE")

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 from sqlalchemy import select
-from watch_support import FakePoller, RecordingPoster, make_runtime
+from watch_support import FakePoller, make_runtime
 
 from circuitbot.actions.registry import WatchTarget
 from circuitbot.chat.reply import Reply
@@ -17,6 +17,7 @@ from circuitbot.store.db import Database
 from circuitbot.store.tables import OutboxMessage, Watch
 from circuitbot.watch.engine import WatchEngine
 from circuitbot.watch.outbox import enqueue
+from support.poster import RecordingPoster
 
 RESOURCES = [f"xc{n:02d}" for n in range(40)]
 FAST = 15.0

@@ -15,13 +15,13 @@ from watch_support import FakePoller, drain, make_runtime, poll_when_due
 from circuitbot.actions.registry import WatchTarget
 from circuitbot.chat.reply import Reply
 from circuitbot.clock import FakeClock
-from circuitbot.sandbox.slack import FakeSlack
 from circuitbot.settings import Settings
 from circuitbot.slack.app import OUTBOX_TIMEOUT_SECONDS, outbox_client, slack_client
 from circuitbot.slack.poster import SlackPoster
 from circuitbot.slack.server import attach_slack, check_token
 from circuitbot.store.db import Database
 from circuitbot.store.tables import OutboxMessage, Watch
+from circuitbot.testing.fake_slack import FakeSlack
 from circuitbot.watch.delivery import OUTBOX_EVENT
 from circuitbot.watch.engine import WatchEngine
 from circuitbot.watch.outbox import enqueue

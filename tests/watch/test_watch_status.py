@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from watch_support import FakePoller, RecordingPoster, drain, poll_when_due
+from watch_support import FakePoller, drain, poll_when_due
 
 from circuitbot.actions.registry import WatchTarget
 from circuitbot.clock import FakeClock
 from circuitbot.store.tables import Watch
 from circuitbot.watch.engine import WatchEngine
 from circuitbot.watch.status import TRANSITIONS, ForbiddenTransition, WatchStatus
+from support.poster import RecordingPoster
 
 CHANNEL = "COPS"
 ACTIVE, PAUSED, ENDED = WatchStatus.ACTIVE, WatchStatus.PAUSED, WatchStatus.ENDED

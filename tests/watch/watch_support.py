@@ -1,18 +1,16 @@
 """Test doubles for the watch room: an in-memory provider whose resources tests move through
-states, and a poster that records what reached "Slack" (and can be told to fail)."""
+states, and helpers that run the outbox and the poll loop on the fake clock. The poster that
+records what reached "Slack" is ``support.poster.RecordingPoster``."""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from circuitbot.actions.registry import Registry
 from circuitbot.chat import builtin
-from circuitbot.chat.reply import PostError, Reply
 from circuitbot.clock import FakeClock
 from circuitbot.providers.base import Snapshot
 from circuitbot.runtime import Runtime
@@ -102,69 +100,6 @@ class CaseInsensitivePoller(FakePoller):
 
     async def snapshot_one(self, resource_id: str) -> Snapshot | None:
         return await super().snapshot_one(self.normalize(resource_id))
-
-
-@dataclass
-class Sent:
-    kind: str  # post | update | ephemeral
-    channel: str
-    ts: str
-    text: str
-    thread_ts: str | None = None
-    user: str | None = None
-    blocks: list[dict[str, Any]] = field(default_factory=list)
-
-
-class RecordingPoster:
-    """The bot's voice, recorded. ``failures`` holds what the next calls raise, in order."""
-
-    def __init__(self) -> None:
-        self.sent: list[Sent] = []
-        self.failures: deque[PostError] = deque()
-        self.gone_channels: set[str] = set()
-        self.attempts = 0
-        self._ts = itertools.count(1)
-        self.delivered = asyncio.Event()
-
-    def _maybe_fail(self, channel: str) -> None:
-        self.attempts += 1
-        if channel in self.gone_channels:
-            raise PostError("channel_not_found")
-        if self.failures:
-            raise self.failures.popleft()
-
-    async def post(self, channel: str, reply: Reply, *, thread_ts: str | None = None) -> str:
-        self._maybe_fail(channel)
-        ts = f"1700000000.{next(self._ts):06d}"
-        self.sent.append(Sent("post", channel, ts, reply.text, thread_ts=thread_ts, blocks=reply.blocks))
-        self.delivered.set()
-        return ts
-
-    async def update(self, channel: str, ts: str, reply: Reply) -> None:
-        self._maybe_fail(channel)
-        self.sent.append(Sent("update", channel, ts, reply.text, blocks=reply.blocks))
-        self.delivered.set()
-
-    async def post_ephemeral(self, channel: str, user: str, reply: Reply) -> None:
-        self._maybe_fail(channel)
-        self.sent.append(Sent("ephemeral", channel, "", reply.text, user=user))
-        self.delivered.set()
-
-    # -- what the channel shows --------------------------------------------------------------
-
-    def posts(self, channel: str | None = None) -> list[Sent]:
-        return [s for s in self.sent if s.kind == "post" and (channel is None or s.channel == channel)]
-
-    def thread(self, ts: str) -> list[str]:
-        return [s.text for s in self.sent if s.kind == "post" and s.thread_ts == ts]
-
-    def updates(self, ts: str) -> list[str]:
-        return [s.text for s in self.sent if s.kind == "update" and s.ts == ts]
-
-    def latest(self, ts: str) -> Sent:
-        """The message ``ts`` as it reads now: its post, or its last update."""
-        versions = [s for s in self.sent if s.ts == ts]
-        return versions[-1]
 
 
 async def drain(engine: Any, clock: FakeClock, *, step: float = 1.0, limit: int = 500) -> None:

@@ -1,0 +1,17 @@
+"""Changes made at a sandbox provider, as the customer or the partner would make them, for the
+benchmarks that measure how fast circuitbot notices and announces them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def azure_change(runtime: Any, key: str) -> str:
+    """Move a circuit's provider state on by one, as the customer or the partner would."""
+    from circuitbot.sandbox.azure import PROVIDER_STATES
+
+    cross_connection = runtime.sandbox["azure"].cross_connection(key)
+    before = cross_connection.provider_state
+    after = PROVIDER_STATES[(PROVIDER_STATES.index(before) + 1) % len(PROVIDER_STATES)]
+    cross_connection.provider_state = after
+    return f"{before} → {after}"

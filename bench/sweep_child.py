@@ -1,0 +1,307 @@
+"""One poll sweep, in a child process of ``poll_sweep.py``: the watches seeded in bulk, some
+circuits changed, one watch-engine tick measured, the outbox delivered to a recording poster and
+each changed circuit checked to be announced exactly once."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import random
+import resource
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import common
+from sandbox_changes import azure_change
+
+PROVIDERS_POLLED = ("azure",)  # providers with a poller today; the watches are spread over these
+CREATED_BY = "U0BENCH"
+
+
+# -- the recording poster --------------------------------------------------------------------------
+
+
+@dataclass
+class Posted:
+    kind: str  # post | update | ephemeral
+    channel: str
+    ts: str
+    thread_ts: str | None
+    text: str
+
+
+@dataclass
+class RecordingPoster:
+    """The bot's voice in channels, kept in memory: what the outbox delivered, in order."""
+
+    posted: list[Posted] = field(default_factory=list)
+    _counter: int = 0
+
+    def _ts(self) -> str:
+        self._counter += 1
+        return f"1800000000.{self._counter:06d}"
+
+    async def post(self, channel: str, reply: Any, *, thread_ts: str | None = None) -> str:
+        ts = self._ts()
+        self.posted.append(Posted("post", channel, ts, thread_ts, reply.text))
+        return ts
+
+    async def update(self, channel: str, ts: str, reply: Any) -> None:
+        self.posted.append(Posted("update", channel, ts, None, reply.text))
+
+    async def post_ephemeral(
+        self, channel: str, user: str, reply: Any, *, thread_ts: str | None = None
+    ) -> None:
+        self.posted.append(Posted("ephemeral", channel, self._ts(), thread_ts, reply.text))
+
+
+# -- seeding (per provider) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seeded:
+    resource_id: str
+    label: str
+    snapshot: dict[str, str]
+
+
+def azure_seed(runtime: Any, keys: Sequence[str]) -> list[Seeded]:
+    """Each cross-connection's snapshot as the poller will read it, taken from the simulator's state
+    (rendered as its API would answer) rather than through N requests."""
+    from circuitbot.providers.azure import models as m
+    from circuitbot.providers.azure.poller import snapshot
+
+    simulator = runtime.sandbox["azure"]
+    subscription = simulator.world.partner_subscription_id
+    seeded = []
+    for key in keys:
+        body = simulator._render(simulator.cross_connection(key), subscription)  # the sandbox's own view
+        seeded.append(
+            Seeded(key, f"bench {key[:8]}", snapshot(m.ExpressRouteCrossConnection.model_validate(body)))
+        )
+    return seeded
+
+
+SEEDERS = {"azure": azure_seed}
+CHANGERS = {"azure": azure_change}
+
+
+def card_ts(number: int) -> str:
+    """The ts of the n-th watch's status card, which is also its thread."""
+    return f"1700000000.{number:06d}"
+
+
+async def insert_watches(
+    runtime: Any, provider: str, seeded: Sequence[Seeded], channels: int
+) -> dict[str, str]:
+    """The watch rows, in bulk, due now, each one's card and thread already posted; returns the
+    resource of each card ts."""
+    from sqlalchemy import insert
+
+    from circuitbot.store.tables import Watch
+
+    now = runtime.clock.now()
+    rows = []
+    for number, item in enumerate(seeded):
+        rows.append(
+            {
+                "provider": provider,
+                "resource_id": item.resource_id,
+                "label": item.label,
+                "channel": f"C0SWEEP{number % channels:04d}",
+                "thread_ts": card_ts(number),
+                "status_ts": card_ts(number),
+                "created_by": CREATED_BY,
+                "request_id": None,
+                "snapshot": item.snapshot,
+                "version": 0,
+                "status": "active",
+                "status_reason": None,
+                "next_poll_at": now - timedelta(seconds=1),
+                "error_count": 0,
+                "unreachable": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    async with runtime.db.session() as session:
+        for start in range(0, len(rows), 1000):
+            await session.execute(insert(Watch), rows[start : start + 1000])
+    return {card_ts(number): item.resource_id for number, item in enumerate(seeded)}
+
+
+# -- one sweep, in a child process -------------------------------------------------------------------
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class Sweep:
+    """What one watch-engine tick cost, measured around it."""
+
+    completed: bool
+    report: Any  # the tick's TickReport, None when it was stopped
+    wall: float
+    cpu: float
+    rss_before: float | None
+    peak: float | None
+    requests: dict[str, int]
+
+
+async def child(args: argparse.Namespace) -> dict[str, Any]:
+    """Seed, change, sweep once and deliver, in this process; the figures of the run."""
+    from circuitbot.sandbox.faults import FaultConfig
+    from circuitbot.sandbox.world import World
+
+    started = time.perf_counter()
+    provider = PROVIDERS_POLLED[0]
+    world = World.demo(extra_circuits=args.circuits, seed=args.seed)
+    watched_keys = [c.service_key for c in world.circuits[-args.circuits :]]
+    with tempfile.TemporaryDirectory(prefix="circuitbot-sweep-") as data_dir:
+        runtime = await sweep_runtime(args, Path(data_dir), world)
+        poster = RecordingPoster()
+        runtime.poster = poster
+        try:
+            if provider not in runtime.pollers:
+                raise SystemExit(f"no {provider} poller is wired: nothing to sweep")
+            simulator = runtime.sandbox[provider]
+            cards, changed = await prepare(runtime, args, provider, watched_keys)
+            seeded_seconds = time.perf_counter() - started
+            sweep = await sweep_once(runtime, simulator, args.sweep_timeout)
+            simulator.faults = FaultConfig()
+            transitions = await count_transitions(runtime)
+            delivery = await deliver(runtime, poster, args.delivery_timeout) if sweep.completed else None
+            announced = announcements(poster, cards, changed)
+        finally:
+            await runtime.close()
+    return {
+        "strategy": args.strategy,
+        "circuits": args.circuits,
+        "providers": {provider: args.circuits},
+        "simulator_page_size": getattr(simulator, "page_size", None),
+        "changed": len(changed),
+        **sweep_figures(sweep, args.sweep_timeout),
+        "seed_seconds": seeded_seconds,
+        "transitions_found": transitions,
+        "outbox_rows_written": sweep.report.messages if sweep.report else None,
+        "delivery": delivery,
+        **announced,
+    }
+
+
+async def sweep_runtime(args: argparse.Namespace, data_dir: Path, world: Any) -> Any:
+    from circuitbot.bootstrap import build_runtime
+    from circuitbot.clock import SystemClock
+    from circuitbot.settings import Settings, WatchSettings
+
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=args.database_url,
+        watch=WatchSettings(strategy=args.strategy),
+    )
+    return await build_runtime(settings, sandbox=True, clock=SystemClock(), world=world)
+
+
+async def prepare(
+    runtime: Any, args: argparse.Namespace, provider: str, watched_keys: Sequence[str]
+) -> tuple[dict[str, str], list[str]]:
+    """The watches inserted, some circuits changed, latency injected and the request count at
+    zero; returns the resource of each card ts and the changed circuits."""
+    from circuitbot.sandbox.faults import FaultConfig
+
+    simulator = runtime.sandbox[provider]
+    cards = await insert_watches(runtime, provider, SEEDERS[provider](runtime, watched_keys), args.channels)
+    rng = random.Random(args.seed)
+    changed = rng.sample(watched_keys, max(1, round(len(watched_keys) * args.changed_percent / 100)))
+    for key in changed:
+        CHANGERS[provider](runtime, key)
+    if args.page_size:  # a what-if: the sandbox's own page size is the default
+        simulator.page_size = args.page_size
+    simulator.faults = FaultConfig(latency_ms=args.latency_ms)
+    simulator.reset_calls()
+    return cards, changed
+
+
+async def sweep_once(runtime: Any, simulator: Any, timeout: float) -> Sweep:  # noqa: ASYNC109
+    """One tick of the watch engine, stopped after ``timeout``, with what it cost."""
+    rss_before = common.rss_mb()
+    common.reset_peak_rss()
+    cpu_before, wall_before = cpu_seconds(), time.perf_counter()
+    completed, report = True, None
+    try:
+        report = await asyncio.wait_for(runtime.watches.tick(), timeout)
+    except TimeoutError:
+        completed = False
+    wall = time.perf_counter() - wall_before
+    cpu = cpu_seconds() - cpu_before
+    peak = common.peak_rss_mb()
+    return Sweep(completed, report, wall, cpu, rss_before, peak, dict(simulator.calls))
+
+
+def sweep_figures(sweep: Sweep, timeout: float) -> dict[str, Any]:
+    report = sweep.report
+    return {
+        "completed": sweep.completed,
+        "sweep_timeout_seconds": timeout,
+        "provider_requests": sum(sweep.requests.values()),
+        "provider_requests_by_route": sweep.requests,
+        "poller_calls": dict(report.calls) if report else None,
+        "claimed": report.claimed if report else None,
+        "wall_seconds": sweep.wall,
+        "cpu_seconds": sweep.cpu,
+        "rss_before_sweep_mb": sweep.rss_before,
+        "peak_rss_sweep_mb": sweep.peak,
+        "peak_rss_process_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+async def count_transitions(runtime: Any) -> int:
+    from sqlalchemy import func, select
+
+    from circuitbot.store.tables import WatchTransition
+
+    async with runtime.db.session() as session:
+        return (await session.execute(select(func.count()).select_from(WatchTransition))).scalar_one()
+
+
+async def deliver(runtime: Any, poster: RecordingPoster, timeout: float) -> dict[str, Any]:  # noqa: ASYNC109
+    """Run the outbox sender until nothing is pending (or ``timeout``); how long it took."""
+    sender = runtime.watches.sender
+    began = time.perf_counter()
+    await sender.start()
+    try:
+        # The outbox has no event to wait on from outside; its pending count is what is measured.
+        while await sender.pending() and time.perf_counter() - began < timeout:  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        pending = await sender.pending()
+    finally:
+        await sender.stop()
+    return {"seconds": time.perf_counter() - began, "posted": len(poster.posted), "still_pending": pending}
+
+
+def announcements(poster: RecordingPoster, cards: dict[str, str], changed: Sequence[str]) -> dict[str, Any]:
+    """Thread replies per watch (a watch's thread is its card's ts): changed ones once, others never."""
+    thread_of = cards
+    replies = collections.Counter(
+        thread_of[p.thread_ts] for p in poster.posted if p.kind == "post" and p.thread_ts in thread_of
+    )
+    cards = collections.Counter(
+        thread_of[p.ts] for p in poster.posted if p.kind == "update" and p.ts in thread_of
+    )
+    wanted = set(changed)
+    return {
+        "announced_once": sum(1 for key in wanted if replies[key] == 1),
+        "announced_more_than_once": sum(1 for key in wanted if replies[key] > 1),
+        "not_announced": sum(1 for key in wanted if replies[key] == 0),
+        "announced_unchanged": sum(1 for key, n in replies.items() if key not in wanted and n),
+        "cards_updated": sum(1 for key in wanted if cards[key] >= 1),
+    }

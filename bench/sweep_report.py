@@ -1,0 +1,171 @@
+"""Poll sweep's report: a row per sweep, the per-resource/batched ratios, the targets at 10,000
+circuits, and the JSON results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import common
+
+NAME = "poll_sweep"
+TARGET_CIRCUITS = 10_000  # the size the issue's call-count and wall-time targets are set at
+RUN_HEADERS = [
+    "db",
+    "circuits",
+    "strategy",
+    "requests",
+    "wall s",
+    "CPU s",
+    "peak MB",
+    "sweep MB",
+    "changed",
+    "found",
+    "posted once",
+    "delivery s",
+]
+RATIO_HEADERS = [
+    "db",
+    "circuits",
+    "requests per-resource/batched",
+    "wall per-resource/batched",
+    "CPU per-resource/batched",
+]
+
+
+def report(runs: list[dict[str, Any]], parameters: dict[str, Any], output: Path | None) -> None:
+    common.print_table(
+        RUN_HEADERS,
+        [run_row(run) for run in runs],
+        title="One full sweep (provider requests counted at the simulator; peak MB: the whole child process)",
+        left_columns=3,
+    )
+    comparisons = compare(runs)
+    common.print_table(
+        RATIO_HEADERS,
+        [
+            [
+                c["database"],
+                f"{c['circuits']:,}",
+                common.times(c["requests_ratio"]) + ("" if c["both_completed"] else " (incomplete)"),
+                common.times(c["wall_ratio"]),
+                common.times(c["cpu_ratio"]),
+            ]
+            for c in comparisons
+        ],
+        title="Ratios (how many times more the per-resource sweep costs)",
+        left_columns=1,
+    )
+    targets = []
+    for database in dict.fromkeys(r["database"] for r in runs):
+        targets += database_targets(database, runs, comparisons, parameters["circuits"])
+    common.print_targets(targets)
+    common.write_results(NAME, parameters, {"runs": runs, "ratios": comparisons, "targets": targets}, output)
+
+
+def run_row(run: dict[str, Any]) -> list[str]:
+    delivery = run["delivery"] or {}
+    twice = run["announced_more_than_once"]
+    return [
+        run["database"],
+        f"{run['circuits']:,}",
+        run["strategy"],
+        f"{run['provider_requests']:,}" + ("" if run["completed"] else "+"),
+        f"{run['wall_seconds']:.2f}" + ("" if run["completed"] else " (stopped)"),
+        f"{run['cpu_seconds']:.2f}",
+        f"{run['peak_rss_process_mb']:.0f}",
+        f"{run['peak_rss_sweep_mb']:.0f}" if run["peak_rss_sweep_mb"] else "—",
+        f"{run['changed']}",
+        f"{run['transitions_found']}",
+        f"{run['announced_once']}" + (f" (+{twice} twice)" if twice else ""),
+        f"{delivery.get('seconds', 0):.1f}" if delivery else "—",
+    ]
+
+
+def compare(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per database and size, how many times more the per-resource sweep cost than the batched."""
+    comparisons = []
+    by_key = {(r["database"], r["circuits"], r["strategy"]): r for r in runs}
+    for (database, circuits, strategy), batched in by_key.items():
+        if strategy != "batched":
+            continue
+        single = by_key.get((database, circuits, "per-resource"))
+        if single is None:
+            continue
+        comparisons.append(
+            {
+                "database": database,
+                "circuits": circuits,
+                "requests_ratio": common.ratio(single["provider_requests"], batched["provider_requests"]),
+                "wall_ratio": common.ratio(single["wall_seconds"], batched["wall_seconds"]),
+                "cpu_ratio": common.ratio(single["cpu_seconds"], batched["cpu_seconds"]),
+                "both_completed": batched["completed"] and single["completed"],
+            }
+        )
+    return comparisons
+
+
+def database_targets(
+    database: str, runs: Sequence[dict[str, Any]], comparisons: Sequence[dict[str, Any]], sizes: Sequence[int]
+) -> list[dict[str, Any]]:
+    """The targets on one database: the two at 10,000 circuits, peak memory, exactness."""
+    mine = [r for r in runs if r["database"] == database]
+    largest = max(sizes)
+    peak = max(r["peak_rss_process_mb"] for r in mine if r["circuits"] == largest)
+    return [
+        *target_size_targets(database, mine, comparisons, at_target=TARGET_CIRCUITS in sizes),
+        common.target(f"peak RSS at {largest:,} ({database})", "≤ 200 MB", f"{peak:.0f} MB", peak <= 200),
+        exactness_target(database, mine),
+    ]
+
+
+def target_size_targets(
+    database: str, runs: Sequence[dict[str, Any]], comparisons: Sequence[dict[str, Any]], *, at_target: bool
+) -> list[dict[str, Any]]:
+    """Requests saved and batched wall time, measured at TARGET_CIRCUITS."""
+    comparison = next(
+        (c for c in comparisons if c["database"] == database and c["circuits"] == TARGET_CIRCUITS), None
+    )
+    batched = next(
+        (r for r in runs if r["circuits"] == TARGET_CIRCUITS and r["strategy"] == "batched"),
+        None,
+    )
+    not_run = f"not run at {TARGET_CIRCUITS:,} circuits"
+    quotient = comparison["requests_ratio"] if comparison else None
+    complete = bool(comparison and comparison["both_completed"])
+    return [
+        common.target(
+            f"batched requests at {TARGET_CIRCUITS:,} ({database})",
+            "≥ 50× fewer than per-resource",
+            (f"{common.times(quotient)} fewer" + ("" if complete else " (a sweep did not finish)"))
+            if comparison
+            else not_run,
+            quotient >= 50 if quotient is not None and complete and at_target else None,
+        ),
+        common.target(
+            f"batched sweep wall at {TARGET_CIRCUITS:,} ({database})",
+            "≤ 2 s",
+            (f"{batched['wall_seconds']:.2f} s" + ("" if batched["completed"] else " (stopped, unfinished)"))
+            if batched
+            else not_run,
+            (batched["completed"] and batched["wall_seconds"] <= 2.0) if batched else None,
+        ),
+    ]
+
+
+def exactness_target(database: str, runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Every finished sweep announced each changed circuit once and no other."""
+    finished = [r for r in runs if r["completed"]]
+    exact = all(
+        r["announced_once"] == r["changed"]
+        and not r["announced_unchanged"]
+        and not r["announced_more_than_once"]
+        for r in finished
+    )
+    return common.target(
+        f"every change announced exactly once ({database})",
+        "each changed circuit once, no other",
+        f"{len(finished)} of {len(runs)} sweeps finished; " + ("all exact" if exact else "NOT exact"),
+        exact if finished else None,
+    )
