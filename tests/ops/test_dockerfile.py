@@ -12,14 +12,14 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import ClassVar
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-DOCKERFILE = REPO / "Dockerfile"
-DOCKERIGNORE = REPO / ".dockerignore"
+from support.paths import REPOSITORY
+
+DOCKERFILE = REPOSITORY / "Dockerfile"
+DOCKERIGNORE = REPOSITORY / ".dockerignore"
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def test_entrypoint_runs_circuitbot_serve_over_http(final: Stage) -> None:
     assert final.one("ENTRYPOINT").exec_form() == ["circuitbot"]
     assert final.one("CMD").exec_form() == ["serve", "--http", "--port", "3000"]
     assert final.one("EXPOSE").arguments == "3000"
-    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    scripts = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["project"]["scripts"]
     assert "circuitbot" in scripts, "ENTRYPOINT needs the circuitbot console script"
 
 
@@ -209,7 +209,7 @@ def test_every_copied_build_file_exists_and_is_not_dockerignored(stages: list[St
             if any(w.startswith("--from") for w in words):
                 continue
             for source in words[:-1]:
-                assert (REPO / source).exists(), f"COPY source {source} missing from the repository"
+                assert (REPOSITORY / source).exists(), f"COPY source {source} missing from the repository"
                 assert not any(fnmatch.fnmatch(source, pattern) for pattern in ignored), source
 
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import copy
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-MANIFEST_PATH = REPO / "app_manifest.yml"
-SCHEMA_PATH = REPO / "tests/contracts/data/slack/manifest.schema.1.0.0.json"
+from support.paths import CONTRACT_DATA, REPOSITORY
+
+MANIFEST_PATH = REPOSITORY / "app_manifest.yml"
+SCHEMA_PATH = CONTRACT_DATA / "slack" / "manifest.schema.1.0.0.json"
 
 REQUIRED_BOT_SCOPES = {
     "commands",

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-THIS_FILE = Path(__file__).resolve().relative_to(REPO).as_posix()
+from support.paths import REPOSITORY
+
+THIS_FILE = Path(__file__).resolve().relative_to(REPOSITORY).as_posix()
 
 # The sibling folder itself (as text or as a path joined onto "shared"), or the parts of it
 # the project once read.
@@ -24,17 +25,17 @@ OUTSIDE_REFERENCE = re.compile(
 
 
 def tracked_files() -> list[str]:
-    if not (REPO / ".git").exists():
+    if not (REPOSITORY / ".git").exists():
         pytest.skip("not a git checkout")
     listing = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
+        ["git", "ls-files", "-z"], cwd=REPOSITORY, capture_output=True, check=True
     ).stdout.decode()
     return [name for name in listing.split("\0") if name]
 
 
 def text_of(name: str) -> str | None:
     """The file's text, or None for a binary file (or one deleted from the working tree)."""
-    path = REPO / name
+    path = REPOSITORY / name
     if not path.is_file():
         return None
     data = path.read_bytes()

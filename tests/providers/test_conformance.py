@@ -76,14 +76,7 @@ class Sandbox:
     clock: FakeClock
 
     async def drive(self, awaitable: Awaitable[T]) -> T:
-        task = asyncio.ensure_future(awaitable)  # TEMPORARY: clock.run_until
-        for _ in range(3000):
-            done, _ = await asyncio.wait({task}, timeout=0.01)
-            if done:
-                return task.result()
-            if self.clock.sleepers:
-                await self.clock.advance(1)
-        raise AssertionError("never finished")
+        return await self.clock.run_until(awaitable)
 
     async def command(self, text: str, user: str = "UREQ") -> Surface:
         surface = Surface()

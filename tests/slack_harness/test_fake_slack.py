@@ -6,7 +6,6 @@ import asyncio
 import json
 import random
 import re
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl
 
@@ -29,8 +28,9 @@ from circuitbot.testing.payloads import (
     view_submission_body,
     view_submission_payload,
 )
+from support.paths import CONTRACT_DATA
 
-PAYLOADS = Path(__file__).resolve().parents[1] / "contracts/data/slack/payloads"
+PAYLOADS = CONTRACT_DATA / "slack" / "payloads"
 TS_PATTERN = re.compile(r"^\d{10}\.\d{6}$")
 SIGNING_SECRET = "test-signing-secret"
 

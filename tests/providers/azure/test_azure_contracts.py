@@ -17,8 +17,8 @@ import pytest
 from pydantic import BaseModel
 
 from circuitbot.providers.azure import models as m
+from support.paths import CONTRACT_DATA
 
-CONTRACT_DATA = Path(__file__).resolve().parent / "data"
 AZURE_CONTRACTS = CONTRACT_DATA / "azure"
 SEEDS = CONTRACT_DATA / "seeds"
 

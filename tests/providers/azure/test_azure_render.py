@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from azure_support import assert_within_slack_limits
@@ -11,9 +10,9 @@ from azure_support import assert_within_slack_limits
 from circuitbot.providers.azure import models as m
 from circuitbot.providers.azure import render
 from circuitbot.providers.azure.poller import snapshot
+from support.paths import CONTRACT_DATA
 from support.poster import buttons, message_text
 
-CONTRACT_DATA = Path(__file__).resolve().parents[1] / "contracts" / "data"
 CONTRACTS = CONTRACT_DATA / "azure"
 SEEDS = CONTRACT_DATA / "seeds"
 
