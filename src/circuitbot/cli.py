@@ -33,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="provider simulators")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command")
     sim = sandbox_sub.add_parser("serve", help="serve one provider's simulator over HTTP on loopback")
-    sim.add_argument("--provider", required=True, choices=catalog.names())
+    words = [word for spec in catalog.PROVIDERS for word in (spec.name, *spec.aliases)]
+    sim.add_argument("--provider", required=True, choices=words, help="a provider's name or alias")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, required=True)
     sim.add_argument("--circuits", type=int, default=0, help="generated circuits on top of the demo world")
@@ -80,13 +81,14 @@ async def _run(command: str, args: argparse.Namespace, settings: Settings) -> in
         from circuitbot.sandbox.server import serve_simulator
         from circuitbot.sandbox.world import World
 
+        provider = catalog.spec_of(args.provider).name
         try:
             await serve_simulator(
-                args.provider,
+                provider,
                 host=args.host,
                 port=args.port,
                 world=World.demo(extra_circuits=args.circuits),
-                on_listening=lambda url: print(f"{args.provider} simulator listening on {url}", flush=True),
+                on_listening=lambda url: print(f"{provider} simulator listening on {url}", flush=True),
             )
         except ValueError as exc:  # e.g. a non-loopback host
             print(f"circuitbot: {exc}", file=sys.stderr)

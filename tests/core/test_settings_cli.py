@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from circuitbot import __version__
+from circuitbot.cli import main
 from circuitbot.settings import ConfigError, load_settings
 
 
@@ -116,3 +118,28 @@ def test_db_upgrade_and_check(tmp_path) -> None:
         [sys.executable, "-m", "circuitbot.cli", "check"], env=env, capture_output=True, text=True, timeout=60
     )
     assert check.returncode == 0 and "database reachable" in check.stdout
+
+
+def test_check_names_the_configured_providers(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("CIRCUITBOT_DATA_DIR", str(tmp_path))
+    assert main(["check"]) == 0
+    assert capsys.readouterr().out.strip().endswith("providers configured: none")
+
+    monkeypatch.setenv("CIRCUITBOT_AZURE__SUBSCRIPTION_IDS", "sub-a")
+    assert main(["check"]) == 0
+    assert capsys.readouterr().out.strip().endswith("providers configured: azure")
+
+
+def test_version(capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"circuitbot {__version__}\n"
+
+
+def test_sandbox_serve_takes_the_catalogs_names_and_aliases(capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["sandbox", "serve", "--provider", "nowhere", "--port", "0"])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert "invalid choice: 'nowhere'" in error and "'azure', 'az'" in error
