@@ -6,7 +6,8 @@ port pairs (expressRouteProviderPorts) and Azure's BGP service communities.
 
 The ARM mechanics (token, paging, long-running operations and the results of POSTs such
 as the troubleshooting tables, conditional writes whose answer may be lost) are in ``arm``,
-with the pitfalls they handle. The pitfall of the resources here:
+with the pitfalls they handle; the reads of the port pairs and communities are in ``ports``.
+The pitfall of the resources here:
 
 * A cross-connection PUT must carry the whole resource as GET returned it, read-only fields
   included (``location``, ``expressRouteCircuit.id``, ``peeringLocation``,
@@ -20,7 +21,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -30,8 +31,10 @@ from circuitbot.clock import Clock, SystemClock
 from circuitbot.providers.http import RetryPolicy
 
 from . import models as m
-from .arm import Arm, Fetched, absent_as_none, check_etag, contains, fetched, json_object, odata_string
+from . import ports
+from .arm import Arm, Fetched, absent_as_none, check_etag, contains, fetched, odata_string
 from .errors import AzureCloudError, NotFound
+from .ports import ProviderPortQueryForm
 
 DEFAULT_BASE_URL = "https://management.azure.com"
 DEFAULT_TOKEN_SCOPE = "https://management.azure.com/.default"
@@ -43,8 +46,6 @@ CROSS_CONNECTION_ID = re.compile(
     re.IGNORECASE,
 )
 """The only ARM ids the client takes from a user: a cross-connection, nothing more in the path."""
-
-ProviderPortQueryForm = Literal["filter", "query"]
 
 
 class AzurePartnerClient:
@@ -423,7 +424,7 @@ class AzurePartnerClient:
         items = await self._table(id_or_key, peering_name, "routeTablesSummary", device_path)
         return [m.ExpressRouteCrossConnectionRoutesTableSummary.model_validate(item) for item in items]
 
-    # --- provider ports (port pairs) ----------------------------------------------------------
+    # --- provider ports (port pairs) and BGP service communities: reads, in ``ports`` ----------
 
     async def list_provider_ports(
         self,
@@ -437,62 +438,28 @@ class AzurePartnerClient:
         ``form="filter"`` asks as the spec does (``$filter=location eq '<loc>'``),
         ``form="query"`` as the partner docs do (``?location=<loc>``).
         """
-        if form not in ("filter", "query"):
-            raise ValueError(f"form must be 'filter' or 'query', not {form!r}")
-        ports: list[m.ExpressRouteProviderPort] = []
-        for subscription_id in self._subscriptions(subscription):
-            params = {"api-version": self.provider_ports_api_version}
-            if location is not None:
-                if form == "filter":
-                    params["$filter"] = f"location eq {odata_string(location)}"
-                else:
-                    params["location"] = location
-            url = _provider_ports_path(subscription_id)
-            ports.extend(
-                [
-                    m.ExpressRouteProviderPort.model_validate(item)
-                    async for item in self.arm.pages(url, params)
-                ]
-            )
-        return ports
+        subscriptions = self._subscriptions(subscription)
+        return await ports.list_provider_ports(
+            self.arm, subscriptions, self.provider_ports_api_version, location, form
+        )
 
     async def get_provider_port(
         self, descriptor: str, *, subscription: str | None = None
     ) -> m.ExpressRouteProviderPort | None:
-        """One port pair by descriptor, or None when no partner subscription has it.
-
-        The service answers with the object (spec), a ``{"value": [...]}`` wrapper (partner
-        docs; only an entry naming the descriptor counts) or 204 for an unknown descriptor.
-        """
-        wanted = descriptor.strip().lower()
-        for subscription_id in self._subscriptions(subscription):
-            url = f"{_provider_ports_path(subscription_id)}/{quote(descriptor.strip(), safe='')}"
-            try:
-                response = await self.arm.send("GET", url, self.provider_ports_api_version)
-            except NotFound:
-                continue
-            if response.status_code == 204 or not response.content:
-                continue
-            body = json_object(response)
-            if isinstance(body.get("value"), list):
-                for item in body["value"]:
-                    port = m.ExpressRouteProviderPort.model_validate(item)
-                    if wanted in {(port.descriptor or "").lower(), (port.name or "").lower()}:
-                        return port
-                continue
-            return m.ExpressRouteProviderPort.model_validate(body)
-        return None
-
-    # --- BGP service communities --------------------------------------------------------------
+        """One port pair by descriptor, or None when no partner subscription has it."""
+        subscriptions = self._subscriptions(subscription)
+        return await ports.get_provider_port(
+            self.arm, subscriptions, self.provider_ports_api_version, descriptor
+        )
 
     async def list_bgp_service_communities(
         self, subscription: str | None = None
     ) -> list[m.BgpServiceCommunity]:
         """Azure's services and their BGP community values (the same in every subscription)."""
         subscription_id = subscription or self.subscription_ids[0]
-        url = f"/subscriptions/{subscription_id}/providers/Microsoft.Network/bgpServiceCommunities"
-        params = {"api-version": self.communities_api_version}
-        return [m.BgpServiceCommunity.model_validate(item) async for item in self.arm.pages(url, params)]
+        return await ports.list_bgp_service_communities(
+            self.arm, subscription_id, self.communities_api_version
+        )
 
     # --- plumbing -----------------------------------------------------------------------------
 
@@ -540,10 +507,6 @@ class AzurePartnerClient:
             raise ValueError(f"device path must be primary or secondary, not {device_path!r}")
         url = f"{await self._peering_url(id_or_key, peering_name)}/{table}/{device_path}"
         return await self.arm.post_for_list(url, self.cross_connection_api_version, what=table)
-
-
-def _provider_ports_path(subscription_id: str) -> str:
-    return f"/subscriptions/{subscription_id}/providers/Microsoft.Network/expressRouteProviderPorts"
 
 
 def _is_resource_id(value: str) -> bool:
