@@ -120,14 +120,18 @@ def test_db_upgrade_and_check(tmp_path) -> None:
     assert check.returncode == 0 and "database reachable" in check.stdout
 
 
-def test_check_names_the_configured_providers(tmp_path, capsys, monkeypatch) -> None:
-    monkeypatch.setenv("CIRCUITBOT_DATA_DIR", str(tmp_path))
-    assert main(["check"]) == 0
-    assert capsys.readouterr().out.strip().endswith("providers configured: none")
+def test_check_names_the_configured_providers(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CIRCUITBOT_", "SLACK_"))}
+    env["CIRCUITBOT_DATA_DIR"] = str(tmp_path)
 
-    monkeypatch.setenv("CIRCUITBOT_AZURE__SUBSCRIPTION_IDS", "sub-a")
-    assert main(["check"]) == 0
-    assert capsys.readouterr().out.strip().endswith("providers configured: azure")
+    def check(**extra: str) -> str:
+        command = [sys.executable, "-m", "circuitbot.cli", "check"]
+        done = subprocess.run(command, env={**env, **extra}, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert check().endswith("providers configured: none")
+    assert check(CIRCUITBOT_AZURE__SUBSCRIPTION_IDS="sub-a").endswith("providers configured: azure")
 
 
 def test_version(capsys) -> None:
