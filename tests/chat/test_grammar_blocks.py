@@ -68,3 +68,22 @@ def test_button_value_over_2000_characters_is_refused() -> None:
 def test_paginate_clamps_the_page() -> None:
     assert bk.paginate(list(range(10)), 9, 4) == ([8, 9], 3, 3)
     assert bk.page_buttons("demo list", 1, 1) is None
+
+
+# --- Slack's markup and entities in, escaped text out --------------------------------------------
+
+
+def test_slack_markup_is_read_before_its_entities_are_decoded() -> None:
+    line = grammar.split(
+        "az notes k a &amp; b &lt;#C123&gt; <#C9|ops> <@U1|bob> <!here> <!subteam^S1|@net> "
+        '"see <https://x.example/a?b=1&amp;c=2|the runbook>" <https://y.example> w=<https://z|k=v> &amp;lt;'
+    )
+    assert line.words == [
+        "az", "notes", "k", "a", "&", "b", "<#C123>", "C9", "U1", "@here", "@net",
+        "see the runbook", "https://y.example", "&lt;",
+    ]  # fmt: skip
+    assert line.options == {"w": "k=v"}
+
+
+def test_a_lone_angle_bracket_that_is_no_slack_markup_stays_text() -> None:
+    assert grammar.split("notes <key> x").words == ["notes", "<key>", "x"]

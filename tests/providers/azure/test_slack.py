@@ -145,3 +145,36 @@ async def test_the_move_approval_through_slack_runs_the_move_and_watches_it_in_t
         await bot.clock.advance(1)
     cards = [m for m in bot.slack.thread("CAPPROVALS", message["ts"]) if "er1 @ SiliconValley" in m["text"]]
     assert cards, "the watch's card is in the approval's thread"
+
+
+# --- what people type reaches Azure as typed ----------------------------------------------------
+
+
+async def approve(bot: Bot, user: str = "UAPP1") -> dict:
+    """Approve the one request in the approvals channel; its message."""
+    [message] = bot.slack.messages("CAPPROVALS")
+    request_id = re.search(r"R[A-Z2-7]{6}", message["text"]).group(0)
+    await bot.send(
+        block_action_body(
+            "approval:approve",
+            request_id,
+            user,
+            "CAPPROVALS",
+            message["ts"],
+            bot.slack.response_url(channel="CAPPROVALS", user=user),
+            f"trigger-{time.monotonic_ns()}",
+            block_id=f"approval_{request_id}",
+            message=message,
+        )
+    )
+    await bot.settle()
+    return bot.slack.message("CAPPROVALS", message["ts"])
+
+
+async def test_typed_ampersand_and_brackets_reach_azure_as_typed(recorders, bot: Bot) -> None:
+    await bot.command(f"az notes {FABRIKAM} a &amp; b &lt;#C123&gt; <#C0OPS|ops>", "UREQ")
+    await bot.settle()
+    assert (await approve(bot))["text"].endswith("succeeded")
+
+    [put] = [r for r in recorders[-1].sent("PUT") if "expressRouteCrossConnections" in r.url.path]
+    assert json.loads(put.content)["properties"]["serviceProviderNotes"] == "a & b <#C123> C0OPS"
