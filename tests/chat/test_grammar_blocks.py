@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from chat_support import Notes, Peering
 
@@ -87,3 +89,58 @@ def test_slack_markup_is_read_before_its_entities_are_decoded() -> None:
 
 def test_a_lone_angle_bracket_that_is_no_slack_markup_stays_text() -> None:
     assert grammar.split("notes <key> x").words == ["notes", "<key>", "x"]
+
+
+NASTY = [
+    "<!channel>",
+    "<!here|here>",
+    "<@U123>",
+    "<#C123|ops>",
+    "<https://evil.example|click>",
+    "```x```",
+    "`",
+    "a ``` b ```` c",
+    "&lt;!channel&gt;",
+    "&amp;",
+    "<<!channel>>",
+    "x`<@U1>`y",
+]
+
+
+@pytest.mark.parametrize("text", NASTY)
+def test_escaped_text_never_holds_slack_markup(text: str) -> None:
+    _never_markup(text)
+
+
+PIECES = ["<", ">", "&", "`", "```", "!", "@", "#", "channel", "amp;", "lt;", "|", " ", "U1", "x", "\n"]
+
+
+def test_escaped_text_never_holds_slack_markup_for_any_mix() -> None:
+    rng = random.Random(10)  # seeded: the same 500 mixes every run
+    for _ in range(500):
+        _never_markup("".join(rng.choices(PIECES, k=rng.randint(1, 12))))
+
+
+def _never_markup(text: str) -> None:
+    escaped = bk.escape(text)
+    assert "<" not in escaped and ">" not in escaped
+    assert _shown(escaped) == text, "Slack shows exactly what was typed"
+    code = bk.escape_code(text)
+    assert "<" not in code and ">" not in code and "`" not in code
+    [block] = bk.code_sections([text, "after"])
+    body = block["text"]["text"]
+    assert body.startswith("```") and body.endswith("```") and body.count("`") == 6
+    span = bk.code(text)
+    assert span.startswith("`") and span.endswith("`") and span.count("`") == 2
+
+
+def _shown(mrkdwn: str) -> str:
+    """What Slack shows for escaped text: its entities decoded."""
+    return mrkdwn.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def test_a_table_keeps_its_columns_aligned_as_shown_after_escaping() -> None:
+    lines = bk.table(["note", "n"], [["a&b", 1], ["<x>", 2]])
+    [block] = bk.code_sections(lines)
+    shown = _shown(block["text"]["text"]).strip("`").splitlines()
+    assert shown[2:] == ["a&b   1", "<x>   2"]
