@@ -207,3 +207,54 @@ async def test_reject_with_a_reason_through_the_modal(bot: Bot) -> None:
     assert "Rejected by <@UAPP1>: change freeze until Monday" in json.dumps(message["blocks"])
     assert buttons_of(message) == {}
     assert bot.provider.writes == 0
+
+
+HOSTILE = "<!channel> hi <@U123> ```x``` <https://evil.example|click>"
+TYPED_HOSTILE = HOSTILE.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # as Slack sends it
+
+
+def leaks(text: str) -> list[str]:
+    """Pings, links and code blocks ended early in one text Slack shows."""
+    found = [bad for bad in ("<!channel>", "<@U123>", "<https://evil.example") if bad in text]
+    if text.startswith("```") and (text.count("```") != 2 or not text.endswith("```")):
+        found.append(f"a code block ended early: {text!r}")
+    return found
+
+
+def shown_texts(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in shown_texts(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in shown_texts(v)]
+    return []
+
+
+async def test_hostile_text_in_a_request_and_its_rejection_never_pings_in_any_slack_call(bot: Bot) -> None:
+    request_id, ts = await request(bot, f'demo move c2 "{TYPED_HOSTILE}"', user="UREQ")
+    await bot.send(bot.click_body("reject", request_id, "UAPP1", ts))
+    await bot.settle()
+    [opened] = bot.slack.calls_to("views.open")
+    body = view_submission_body(
+        "approval_reject",
+        {"reason": {"value": HOSTILE}},  # a modal's text is not escaped by Slack
+        "UAPP1",
+        private_metadata=opened.args["view"]["private_metadata"],
+    )
+    await bot.send(body)
+    acks = [
+        json.loads((await bot.command(text, "UAPP1")).body or "{}")
+        for text in ("approvals all", f"audit {request_id}", TYPED_HOSTILE, f'help "{TYPED_HOSTILE}"')
+    ]
+    await bot.settle()
+    assert "unknown command `&lt;!channel&gt;`" in acks[2]["text"]
+    assert "no help topic `&lt;!channel&gt; hi" in acks[3]["text"]
+
+    rejected = json.dumps(bot.slack.message("CAPPROVALS", ts)["blocks"])
+    assert "Rejected by <@UAPP1>: &lt;!channel&gt; hi" in rejected, "the bot's own mention stays one"
+    audit = json.dumps([c.args for c in bot.slack.calls if "Audit for" in json.dumps(c.args)])
+    assert "&lt;!channel&gt; hi" in audit, "the reason is in the audit's note column"
+    texts = [t for call in bot.slack.calls for t in shown_texts(call.args)] + shown_texts(acks)
+    assert sum("hi" in t for t in texts) >= 6
+    assert [leak for t in texts for leak in leaks(t)] == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from chat_support import Notes, Peering
 
@@ -68,3 +70,77 @@ def test_button_value_over_2000_characters_is_refused() -> None:
 def test_paginate_clamps_the_page() -> None:
     assert bk.paginate(list(range(10)), 9, 4) == ([8, 9], 3, 3)
     assert bk.page_buttons("demo list", 1, 1) is None
+
+
+# --- Slack's markup and entities in, escaped text out --------------------------------------------
+
+
+def test_slack_markup_is_read_before_its_entities_are_decoded() -> None:
+    line = grammar.split(
+        "az notes k a &amp; b &lt;#C123&gt; <#C9|ops> <@U1|bob> <!here> <!subteam^S1|@net> "
+        '"see <https://x.example/a?b=1&amp;c=2|the runbook>" <https://y.example> w=<https://z|k=v> &amp;lt;'
+    )
+    assert line.words == [
+        "az", "notes", "k", "a", "&", "b", "<#C123>", "C9", "U1", "@here", "@net",
+        "see the runbook", "https://y.example", "&lt;",
+    ]  # fmt: skip
+    assert line.options == {"w": "k=v"}
+
+
+def test_a_lone_angle_bracket_that_is_no_slack_markup_stays_text() -> None:
+    assert grammar.split("notes <key> x").words == ["notes", "<key>", "x"]
+
+
+NASTY = [
+    "<!channel>",
+    "<!here|here>",
+    "<@U123>",
+    "<#C123|ops>",
+    "<https://evil.example|click>",
+    "```x```",
+    "`",
+    "a ``` b ```` c",
+    "&lt;!channel&gt;",
+    "&amp;",
+    "<<!channel>>",
+    "x`<@U1>`y",
+]
+
+
+@pytest.mark.parametrize("text", NASTY)
+def test_escaped_text_never_holds_slack_markup(text: str) -> None:
+    _never_markup(text)
+
+
+PIECES = ["<", ">", "&", "`", "```", "!", "@", "#", "channel", "amp;", "lt;", "|", " ", "U1", "x", "\n"]
+
+
+def test_escaped_text_never_holds_slack_markup_for_any_mix() -> None:
+    rng = random.Random(10)  # seeded: the same 500 mixes every run
+    for _ in range(500):
+        _never_markup("".join(rng.choices(PIECES, k=rng.randint(1, 12))))
+
+
+def _never_markup(text: str) -> None:
+    escaped = bk.escape(text)
+    assert "<" not in escaped and ">" not in escaped
+    assert _shown(escaped) == text, "Slack shows exactly what was typed"
+    code = bk.escape_code(text)
+    assert "<" not in code and ">" not in code and "`" not in code
+    [block] = bk.code_sections([text, "after"])
+    body = block["text"]["text"]
+    assert body.startswith("```") and body.endswith("```") and body.count("`") == 6
+    span = bk.code(text)
+    assert span.startswith("`") and span.endswith("`") and span.count("`") == 2
+
+
+def _shown(mrkdwn: str) -> str:
+    """What Slack shows for escaped text: its entities decoded."""
+    return mrkdwn.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def test_a_table_keeps_its_columns_aligned_as_shown_after_escaping() -> None:
+    lines = bk.table(["note", "n"], [["a&b", 1], ["<x>", 2]])
+    [block] = bk.code_sections(lines)
+    shown = _shown(block["text"]["text"]).strip("`").splitlines()
+    assert shown[2:] == ["a&b   1", "<x>   2"]

@@ -24,6 +24,7 @@ from circuitbot.actions.registry import (
 from circuitbot.approvals import listings, policy
 from circuitbot.approvals import messages as msg
 from circuitbot.approvals.status import RequestStatus
+from circuitbot.chat import blocks as bk
 from circuitbot.chat.modals import metadata
 from circuitbot.chat.reply import Reply
 
@@ -85,7 +86,7 @@ class CancelParams(Params):
 
 async def cancel_execute(ctx: OpContext, params: CancelParams) -> Reply:
     if not policy.is_request_id(params.request_id):
-        raise OperationError(f"`{params.request_id}` is not a request id (they look like R7KQ2XA)")
+        raise OperationError(f"{bk.code(params.request_id)} is not a request id (they look like R7KQ2XA)")
     return await _engine(ctx).cancel(ctx, params.request_id.upper())
 
 

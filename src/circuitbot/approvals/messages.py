@@ -128,7 +128,7 @@ def request_blocks(row: ApprovalRequest, approvers: Sequence[str] = ()) -> list[
 
 def request_message(row: ApprovalRequest, approvers: Sequence[str] = ()) -> Reply:
     """The approval message (approvals channel and the requester's copy) in its current state."""
-    text = f"{row.id} {row.operation}: {summary(row)} · {row.status.replace('_', ' ')}"
+    text = f"{row.id} {bk.escape(row.operation)}: {bk.escape(summary(row))} · {row.status.replace('_', ' ')}"
     return Reply(text=text, blocks=request_blocks(row, approvers), ephemeral=False)
 
 
@@ -146,8 +146,8 @@ def recovered_note(row: ApprovalRequest, visible: bool, why: str) -> Reply:
             f":large_green_circle: `{row.id}` was interrupted by a restart; the change is visible."
         )
     return thread_note(
-        f":warning: `{row.id}` was interrupted while executing and was *not* run again: {why} "
-        f"Check {row.target or 'the resource'} at the provider, then request it again if needed."
+        f":warning: `{row.id}` was interrupted while executing and was *not* run again: {bk.escape(why)} "
+        f"Check {bk.escape(row.target or 'the resource')} at the provider, then request it again if needed."
     )
 
 
@@ -259,7 +259,7 @@ def _note(event: AuditEvent) -> str:
 def audit_list(
     events: Sequence[AuditEvent], *, subject: str | None, page: int, pages: int, total: int, command_text: str
 ) -> Reply:
-    about = f" for {subject}" if subject else ""
+    about = f" for {bk.escape(subject)}" if subject else ""
     if not events:
         return Reply.plain(f"No audit history{about}.")
     rows = [
@@ -268,6 +268,6 @@ def audit_list(
     ]
     lines = bk.table(("when", "who", "what", "result", "request", "target", "note"), rows)
     title = f"Audit{about}: {total} event{'s' if total != 1 else ''}, newest first"
-    blocks: list[dict[str, Any]] = [bk.section(f"*{bk.escape(title)}*"), *bk.code_sections(lines)]
+    blocks: list[dict[str, Any]] = [bk.section(f"*{title}*"), *bk.code_sections(lines)]
     blocks.extend(bk.pager(command_text, page, pages))
-    return Reply(text=title + "\n" + "\n".join(lines), blocks=blocks)
+    return Reply(text=title + "\n" + bk.escape("\n".join(lines)), blocks=blocks)

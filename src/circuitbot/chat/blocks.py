@@ -5,6 +5,13 @@ characters a section text, 10 fields of 2000 characters a section, 150 character
 75 characters of button text, 2000 characters of button value, 25 elements an actions block.
 Builders truncate rather than fail: a message that Slack rejects loses everything, a cut
 message loses only its tail, and it says so.
+
+Text that came from people (command words, notes, reasons, a provider's free-text fields) goes
+into mrkdwn only through ``escape`` (``&``, ``<``, ``>``: no ``<!channel>``, mention or link of
+theirs ever works), or inside code through ``escape_code``/``code``, which also turn backticks
+into a look-alike so typed text cannot end the code block or span. ``code_sections`` escapes
+its lines itself: callers hand it raw text. Mentions and links the bot builds itself
+(``<@U…>`` of the actor, ``<#C…>``) are written around the escaped text, never through it.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ MAX_OPTION_TEXT = 75
 MAX_OPTION_VALUE = 150
 
 Block = dict[str, Any]
+BACKTICK_LOOKALIKE = "ˋ"  # U+02CB: reads as a backtick, ends no code block
 
 
 def clip(text: str, limit: int, marker: str = "…") -> str:
@@ -38,6 +46,17 @@ def clip(text: str, limit: int, marker: str = "…") -> str:
 def escape(text: str) -> str:
     """Escape the three characters Slack's mrkdwn treats as control characters."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_code(text: str) -> str:
+    """``text`` for inside a code block or an inline code span: escaped, and with no backtick
+    left to close it."""
+    return escape(text).replace("`", BACKTICK_LOOKALIKE)
+
+
+def code(text: str) -> str:
+    """``text`` as an inline code span."""
+    return f"`{escape_code(text)}`"
 
 
 def mrkdwn(text: str) -> dict[str, Any]:
@@ -127,13 +146,13 @@ def option(text: str, value: str) -> dict[str, Any]:
 
 def sections(lines: Sequence[str], *, code: bool = False, limit: int = MAX_SECTION_TEXT) -> list[Block]:
     """Lines packed into as few sections as fit ``limit`` characters each, never split mid-line;
-    ``code`` sets them in monospace."""
+    ``code`` sets raw text in monospace (escaped here)."""
     fence = "```" if code else ""
     chunks: list[list[str]] = [[]]
     size = 0
     budget = limit - 2 * len(fence) - 2
     for line in lines:
-        line = clip(line, budget)
+        line = clip(escape_code(line) if code else line, budget)
         if chunks[-1] and size + len(line) + 1 > budget:
             chunks.append([])
             size = 0
@@ -148,7 +167,8 @@ def code_sections(lines: Sequence[str], *, limit: int = MAX_SECTION_TEXT) -> lis
 
 
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
-    """A plain-text table, columns padded to their widest cell."""
+    """A plain-text table, columns padded to their widest cell: raw text, aligned as read, for
+    ``code_sections`` (which escapes it) or after ``escape``."""
     cells = [[str(c) for c in columns]] + [["—" if v is None else str(v) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in cells]

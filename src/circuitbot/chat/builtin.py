@@ -60,9 +60,9 @@ async def help_execute(ctx: OpContext, params: HelpParams) -> Reply:
         op = matches[0] if len(matches) == 1 else None
         if len(matches) > 1:
             names = ", ".join(f"`{o.provider} {o.verb}`" for o in matches)
-            return Reply.plain(f"`{params.topic}` is a verb of several providers: {names}")
+            return Reply.plain(f"{bk.code(params.topic)} is a verb of several providers: {names}")
     if op is None or not ctx.caller.can(op.required_role):
-        raise OperationError(f"no help topic `{' '.join(filter(None, [params.topic, params.verb]))}`")
+        raise OperationError(f"no help topic {bk.code(' '.join(filter(None, [params.topic, params.verb])))}")
     return _detail(op, ctx)
 
 
@@ -118,7 +118,9 @@ async def _delegate(ctx: OpContext, provider_word: str, verb: str, data: dict) -
     registry = ctx.runtime.registry
     provider = resolve_provider(provider_word, registry.providers())
     if provider is None:
-        raise OperationError(f"unknown provider `{provider_word}`; known: {', '.join(registry.providers())}")
+        raise OperationError(
+            f"unknown provider {bk.code(provider_word)}; known: {', '.join(registry.providers())}"
+        )
     op = registry.get(provider, verb)
     if op is None:
         raise OperationError(f"{provider} has no `{verb}` yet")

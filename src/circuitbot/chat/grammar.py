@@ -1,7 +1,10 @@
 """The command grammar: ``/circuit <verb> …`` and ``/circuit <provider> <verb> [args] [key=value …]``.
 
-Parsing is pure and fast (it runs before Slack's ack). Slack sends mentions in escaped form
-(``<#C0123|ops>``, ``<@U0123>``); they become plain ids here.
+Parsing is pure and fast (it runs before Slack's ack). Slack sends mentions and links in its
+own markup (``<#C0123|ops>``, ``<@U0123>``, ``<https://…|label>``, ``<!here>``) and the characters
+``&``, ``<`` and ``>`` as the entities ``&amp;``, ``&lt;`` and ``&gt;``. The markup is read first
+(mentions become plain ids, links their text), the entities are decoded after, in that order:
+a typed ``&lt;#C0123&gt;`` is text, never a channel.
 """
 
 from __future__ import annotations
@@ -15,8 +18,15 @@ from pydantic import ValidationError
 
 from circuitbot.actions.registry import Operation, Params
 
-CHANNEL_REF = re.compile(r"^<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>$")
-USER_REF = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+# Slack's markup: <#C…|name>, <@U…|name>, <!here> / <!subteam^S…|@team>, <https://…|label>
+SLACK_REF = re.compile(
+    r"<(?:[#@](?P<id>[CGDUW][A-Z0-9]+)|!(?P<special>[^<>|]+)|(?P<url>[A-Za-z][\w+.-]*:[^<>|\s]*))"
+    r"(?:\|(?P<label>[^<>]*))?>"
+)
+ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
+# a read reference stands in the line as a private-use placeholder until the line is split
+HOLD, HOLD_END = "\ue000", "\ue001"
+HELD = re.compile(HOLD + r"(\d+)" + HOLD_END)
 OPTION = re.compile(r"^([A-Za-z][\w-]*)=(.*)$", re.DOTALL)
 
 
@@ -32,29 +42,51 @@ class Words:
     options: dict[str, str] = field(default_factory=dict)
 
 
-def unescape_ref(token: str) -> str:
-    """``<#C0123|ops>`` → ``C0123``; ``<@U0123>`` → ``U0123``; anything else unchanged."""
-    for pattern in (CHANNEL_REF, USER_REF):
-        match = pattern.match(token)
-        if match:
-            return match.group(1)
-    return token
+def decode(text: str) -> str:
+    """Slack's entities back to the characters typed (``&amp;`` last, so ``&amp;lt;`` is ``&lt;``)."""
+    for entity, char in ENTITIES:
+        text = text.replace(entity, char)
+    return text
+
+
+def read_ref(match: re.Match[str]) -> str:
+    """One piece of Slack markup as the words it stands for: a mention's id, ``@here``, a link's
+    text (its label, else its address)."""
+    if match["id"]:
+        return match["id"]
+    if match["special"]:
+        return decode(match["label"]) if match["label"] else "@" + match["special"]
+    return decode(match["label"] or match["url"])
 
 
 def split(text: str) -> Words:
     # Slack turns typed quotes into curly ones; shlex needs straight ones.
     text = text.replace("“", '"').replace("”", '"').replace("‘", "'").replace("’", "'")
+    text = text.replace(HOLD, "").replace(HOLD_END, "")
+    refs: list[str] = []
+
+    def hold(match: re.Match[str]) -> str:
+        refs.append(read_ref(match))
+        return f"{HOLD}{len(refs) - 1}{HOLD_END}"
+
+    # markup first, entities after: a reference's text (a label with spaces or quotes) is put
+    # back only once the line is split, so it stays one word
+    text = decode(SLACK_REF.sub(hold, text))
     try:
         tokens = shlex.split(text)
     except ValueError as exc:
         raise GrammarError(f"cannot read that line: {exc}") from None
     result = Words(words=[])
+
+    def put_back(held: str) -> str:
+        return HELD.sub(lambda m: refs[int(m.group(1))], held)
+
     for token in tokens:
-        match = OPTION.match(token)
+        match = OPTION.match(token)  # before put_back: a link's label is never an option
         if match:
-            result.options[match.group(1).replace("-", "_").lower()] = unescape_ref(match.group(2))
+            result.options[match.group(1).replace("-", "_").lower()] = put_back(match.group(2))
         else:
-            result.words.append(unescape_ref(token))
+            result.words.append(put_back(token))
     return result
 
 

@@ -54,7 +54,8 @@ class Reply:
 
     @classmethod
     def working(cls, what: str) -> Reply:
-        text = f":hourglass_flowing_sand: working on `{what}`…"
+        """The ack of a slow command; ``what`` is the command as typed (raw text)."""
+        text = f":hourglass_flowing_sand: working on {bk.code(what)}…"
         return cls(text=text, blocks=[bk.context(text)])
 
 

@@ -26,6 +26,7 @@ from circuitbot.actions.registry import (
     Params,
     resolve_provider,
 )
+from circuitbot.chat import blocks as bk
 from circuitbot.chat import grammar, modals
 from circuitbot.chat.reply import Reply, Surface
 from circuitbot.runtime import Runtime
@@ -92,7 +93,9 @@ class Router:
             provider = resolve_provider(words[0], self.registry.providers())
             if provider is None:
                 raise CommandError(
-                    Reply.error(f"unknown command `{words[0]}`. Try `/circuit help`.", usage=HELP_USAGE)
+                    Reply.error(
+                        f"unknown command {bk.code(words[0])}. Try `/circuit help`.", usage=HELP_USAGE
+                    )
                 )
             verbs = ", ".join(o.verb for o in self.registry.for_provider(provider))
             provider_usage = f"/circuit {provider} <verb> …   verbs: {verbs}"
@@ -100,13 +103,15 @@ class Router:
                 raise CommandError(Reply.error(f"which {provider} operation?", usage=provider_usage))
             op = self.registry.get(provider, words[1])
             if op is None:
-                raise CommandError(Reply.error(f"unknown {provider} verb `{words[1]}`", usage=provider_usage))
+                raise CommandError(
+                    Reply.error(f"unknown {provider} verb {bk.code(words[1])}", usage=provider_usage)
+                )
             args = words[2:]
             prefix = words[:2]
         try:
             data = grammar.collect(op.params, args, line.options)
         except grammar.ParamsError as exc:
-            raise CommandError(Reply.error(str(exc), usage=grammar.usage(op))) from None
+            raise CommandError(Reply.error(bk.escape(str(exc)), usage=grammar.usage(op))) from None
         missing = grammar.missing_required(op.params, data)
         if missing and not op.mutating:
             names = ", ".join(m.replace("_", "-") for m in missing)
@@ -117,7 +122,7 @@ class Router:
         try:
             return grammar.validate(inv.op.params, inv.data)
         except grammar.ParamsError as exc:
-            raise CommandError(Reply.error(str(exc), usage=grammar.usage(inv.op))) from None
+            raise CommandError(Reply.error(bk.escape(str(exc)), usage=grammar.usage(inv.op))) from None
 
     async def caller(
         self,

@@ -82,7 +82,9 @@ def _provider(ctx: OpContext, word: str) -> str:
     known = sorted(set(engine.pollers) | set(catalog.names()))
     provider = resolve_provider(word, known)
     if provider is None:
-        raise OperationError(f"unknown provider `{word}`; watchable: {', '.join(sorted(engine.pollers))}")
+        raise OperationError(
+            f"unknown provider {bk.code(word)}; watchable: {', '.join(sorted(engine.pollers))}"
+        )
     return provider
 
 

@@ -145,3 +145,96 @@ async def test_the_move_approval_through_slack_runs_the_move_and_watches_it_in_t
         await bot.clock.advance(1)
     cards = [m for m in bot.slack.thread("CAPPROVALS", message["ts"]) if "er1 @ SiliconValley" in m["text"]]
     assert cards, "the watch's card is in the approval's thread"
+
+
+# --- user text: never a ping, a link or the end of a code block; typed & < > reach Azure ----------
+
+HOSTILE = "<!channel> hi <@U123> ```x``` <https://evil.example|click>"
+
+
+def texts(payload: object) -> list[str]:
+    """Every string in a message (text, blocks, fields), wherever it is nested."""
+    if isinstance(payload, str):
+        return [payload]
+    if isinstance(payload, dict):
+        return [t for value in payload.values() for t in texts(value)]
+    if isinstance(payload, list):
+        return [t for value in payload for t in texts(value)]
+    return []
+
+
+def leaks(payload: object) -> list[str]:
+    """What in a message Slack would turn into a ping or a link, or a code block or span that
+    typed text ended early."""
+    found = []
+    for text in texts(payload):
+        found += [bad for bad in ("<!channel>", "<@U123>", "<https://evil.example") if bad in text]
+        if text.startswith("```") and (text.count("```") != 2 or not text.endswith("```")):
+            found.append(f"a code block ended early: {text!r}")
+        if "working on `" in text and text.count("`") != 2:
+            found.append(f"an inline code span ended early: {text!r}")
+    return found
+
+
+async def approve(bot: Bot, user: str = "UAPP1") -> dict:
+    """Approve the one request in the approvals channel; its message."""
+    [message] = bot.slack.messages("CAPPROVALS")
+    request_id = re.search(r"R[A-Z2-7]{6}", message["text"]).group(0)
+    await bot.send(
+        block_action_body(
+            "approval:approve",
+            request_id,
+            user,
+            "CAPPROVALS",
+            message["ts"],
+            bot.slack.response_url(channel="CAPPROVALS", user=user),
+            f"trigger-{time.monotonic_ns()}",
+            block_id=f"approval_{request_id}",
+            message=message,
+        )
+    )
+    await bot.settle()
+    return bot.slack.message("CAPPROVALS", message["ts"])
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        pytest.param(HOSTILE, id="as Slack sends mentions and a link"),
+        pytest.param(
+            HOSTILE.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"), id="typed literally"
+        ),
+    ],
+)
+async def test_hostile_notes_never_ping_link_or_end_a_code_block_in_any_message(bot: Bot, typed: str) -> None:
+    ack = await bot.command(f"az notes {FABRIKAM} {typed}", "UREQ")
+    await bot.settle()
+    [card] = bot.slack.messages("CAPPROVALS")
+    assert "hi" in json.dumps(card["blocks"]), "the notes are shown in the card"
+    await bot.command("approvals all", "UAPP1")
+    await bot.command(f"audit azure:{FABRIKAM}", "UAPP1")
+    await bot.settle()
+    edited = await approve(bot)
+    await bot.command(f"az show {FABRIKAM}", "UREQ")
+    await bot.settle()
+
+    everything = [
+        json.loads(ack.body),
+        *bot.slack.messages("CAPPROVALS"),
+        *bot.slack.thread("CAPPROVALS", edited["ts"]),
+        *bot.slack.messages("CGENERAL"),
+        *bot.told("UREQ"),
+        *bot.told("UAPP1"),
+    ]
+    assert len(everything) >= 8
+    for payload in everything:
+        assert leaks(payload) == [], payload
+
+
+async def test_typed_ampersand_and_brackets_reach_azure_as_typed(recorders, bot: Bot) -> None:
+    await bot.command(f"az notes {FABRIKAM} a &amp; b &lt;#C123&gt; <#C0OPS|ops>", "UREQ")
+    await bot.settle()
+    assert (await approve(bot))["text"].endswith("succeeded")
+
+    [put] = [r for r in recorders[-1].sent("PUT") if "expressRouteCrossConnections" in r.url.path]
+    assert json.loads(put.content)["properties"]["serviceProviderNotes"] == "a & b <#C123> C0OPS"

@@ -17,6 +17,7 @@ def test_absent_values_read_as_one_dash() -> None:
 def test_values_are_escaped_for_mrkdwn() -> None:
     assert render.escaped("<@U1> & co") == "&lt;@U1&gt; &amp; co"
     assert render.code("a<b") == "`a&lt;b`"
+    assert render.code("x`<!here>`y") == "`xˋ&lt;!here&gt;ˋy`", "a backtick cannot end the span"
     assert render.number(1234567) == "1,234,567"
 
 

@@ -57,18 +57,20 @@ def pair_text(pair: m.ExpressRouteProviderPort, *, tag: str = "") -> str:
 def port_pairs(
     pairs: Sequence[m.ExpressRouteProviderPort], *, location: str | None, page: int, command_text: str
 ) -> Reply:
-    where = f" at {location}" if location else ""
+    where = f" at {location}" if location else ""  # raw: the header is plain text
     if not pairs:
-        return Reply.plain(f"No port pairs{where}.")
+        return Reply.plain(bk.escape(f"No port pairs{where}."))
     ordered = sorted(pairs, key=lambda p: ((pair_properties(p).peering_location or "").lower(), p.descriptor))
     shown, page, pages = bk.paginate(ordered, page, PAIRS_PER_PAGE)
     title = f"{counted(len(pairs), 'port pair')}{where}"
     blocks: list[dict[str, Any]] = [bk.header(f"Azure ExpressRoute port pairs{where}")]
     blocks.extend(bk.section(pair_text(pair)) for pair in shown)
     blocks.append(
-        bk.context(f"{title} · `az port <descriptor>` for one · `az move <key>` to place a circuit")
+        bk.context(
+            f"{bk.escape(title)} · `az port <descriptor>` for one · `az move <key>` to place a circuit"
+        )
     )
-    text = (
+    text = bk.escape(
         title
         + "\n"
         + "\n".join(
@@ -101,7 +103,7 @@ def port_pair(pair: m.ExpressRouteProviderPort) -> Reply:
     ]
     if pair.id:
         blocks.append(bk.context(code(pair.id)))
-    text = (
+    text = bk.escape(
         f"Port pair {pair.descriptor} at {ports.peering_location}: {mbps(ports.used_bandwidth_in_mbps)} of "
         f"{mbps(ports.port_bandwidth_in_mbps)} used, {mbps(ports.remaining_bandwidth_in_mbps)} free"
     )
@@ -148,13 +150,13 @@ def cross_connections(
     items: Sequence[m.ExpressRouteCrossConnection], *, filters: str, page: int, command_text: str
 ) -> Reply:
     if not items:
-        return Reply.plain(f"No cross-connections{filters}.")
+        return Reply.plain(bk.escape(f"No cross-connections{filters}."))
     shown, page, pages = bk.paginate(list(items), page, CIRCUITS_PER_PAGE)
     title = f"{counted(len(items), 'cross-connection')}{filters}"
     blocks: list[dict[str, Any]] = [bk.header(f"Azure ExpressRoute circuits{filters}")]
     blocks.extend(bk.section(circuit_line(c)) for c in shown)
-    blocks.append(bk.context(f"{title} · `az show <key>` for one"))
-    text = (
+    blocks.append(bk.context(f"{bk.escape(title)} · `az show <key>` for one"))
+    text = bk.escape(
         title
         + "\n"
         + "\n".join(
@@ -195,7 +197,7 @@ def cross_connection(cross_connection: m.ExpressRouteCrossConnection) -> Reply:
         blocks.append(bk.section("*Peerings*\nnone yet"))
     if circuit_id(cross_connection):
         blocks.append(bk.context(f"customer circuit {code(circuit_id(cross_connection))}"))
-    text = (
+    text = bk.escape(
         f"Azure circuit {cross_connection.name}: {properties.peering_location}, "
         f"{mbps(properties.bandwidth_in_mbps)}, {properties.service_provider_provisioning_state}, "
         f"provisioning {properties.provisioning_state}"
@@ -251,16 +253,18 @@ def peering_text(peering: m.ExpressRouteCrossConnectionPeering) -> str:
 
 def peerings(key: str, items: Sequence[m.ExpressRouteCrossConnectionPeering]) -> Reply:
     if not items:
-        return Reply.plain(f"{key} has no peerings yet. `az peering {key} private` configures one.")
+        return Reply.plain(
+            f"{bk.escape(key)} has no peerings yet. `az peering {bk.escape(key)} private` configures one."
+        )
     title = f"{counted(len(items), 'peering')} of {key}"
     blocks = [bk.section(f"*{bk.escape(title)}*"), *(bk.section(peering_text(p)) for p in items)]
-    text = title + "\n" + "\n".join(f"{p.name}: {peering_summary(p)}" for p in items)
+    text = bk.escape(title + "\n" + "\n".join(f"{p.name}: {peering_summary(p)}" for p in items))
     return Reply(text=text, blocks=blocks)
 
 
 def peering_done(key: str, peering: m.ExpressRouteCrossConnectionPeering) -> Reply:
-    text = f"Peering {peering.name} of {key} is configured."
-    return Reply(text=text, blocks=[bk.section(f"{bk.escape(text)}\n{peering_text(peering)}")])
+    text = bk.escape(f"Peering {peering.name} of {key} is configured.")
+    return Reply(text=text, blocks=[bk.section(f"{text}\n{peering_text(peering)}")])
 
 
 # --- communities ------------------------------------------------------------------------------
@@ -283,14 +287,16 @@ def communities(
                     ", ".join(prefixes[:2]) + (f" +{len(prefixes) - 2}" if len(prefixes) > 2 else ""),
                 ]
             )
-    about = f" matching `{service}`" if service else ""
+    about = f" matching {bk.code(service)}" if service else ""
     if not rows:
         return Reply.plain(f"No BGP service communities{about}.")
     shown, page, pages = bk.paginate(rows, page, ROWS_PER_PAGE)
     lines = bk.table(("service", "community", "value", "region", "prefixes"), shown)
     title = f"{counted(len(rows), 'BGP community', 'BGP communities')}{about}"
     blocks = [bk.section(f"*{title}* · for Microsoft peering route filters"), *bk.code_sections(lines)]
-    return Reply(text=title + "\n" + "\n".join(lines), blocks=paged(blocks, command_text, page, pages))
+    return Reply(
+        text=title + "\n" + bk.escape("\n".join(lines)), blocks=paged(blocks, command_text, page, pages)
+    )
 
 
 # --- troubleshooting tables -------------------------------------------------------------------
@@ -334,12 +340,14 @@ def routes_summary(
 def table(result: Table, *, page: int, command_text: str) -> Reply:
     title = f"{result.kind} of {result.key} · {result.peering} · {result.path}"
     if not result.rows:
-        return Reply.plain(f"The {title} is empty.")
+        return Reply.plain(bk.escape(f"The {title} is empty."))
     shown, page, pages = bk.paginate(result.rows, page, ROWS_PER_PAGE)
     lines = bk.table(result.columns, [["" if v is None else v for v in row] for row in shown])
     count = counted(len(result.rows), "row")
     blocks = [bk.section(f"*{bk.escape(title)}* · {count}"), *bk.code_sections(lines)]
-    return Reply(text=f"{title}\n" + "\n".join(lines), blocks=paged(blocks, command_text, page, pages))
+    return Reply(
+        text=bk.escape(f"{title}\n" + "\n".join(lines)), blocks=paged(blocks, command_text, page, pages)
+    )
 
 
 # --- results of changes -----------------------------------------------------------------------
@@ -360,5 +368,5 @@ def changed(title: str, before: m.ExpressRouteCrossConnection, after: m.ExpressR
     )
     lines = [f"• {what}: {escaped(a)} → *{escaped(b)}*" for what, a, b in fields if a != b]
     lines.append(f"• provisioning state: *{escaped(new.provisioning_state)}*")
-    text = f"{title}\n" + "\n".join(lines)
+    text = f"{bk.escape(title)}\n" + "\n".join(lines)
     return Reply(text=text, blocks=[bk.section(text), bk.context(circuit_line(after))])

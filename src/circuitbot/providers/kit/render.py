@@ -1,8 +1,10 @@
 """Render helpers every provider's Block Kit replies use.
 
-Values from a provider go into mrkdwn escaped; an absent value (None or "") shows as ``NONE``,
-one dash everywhere, so "not set" reads the same in every provider's replies. A paged listing
-ends with the pager of ``chat.blocks``, whose buttons re-run the command for another page.
+Values from a provider go into mrkdwn escaped: free-text fields such as notes were typed by
+people, so no value may ping, link or end its inline code span. An absent value (None or "")
+shows as ``NONE``, one dash everywhere, so "not set" reads the same in every provider's replies.
+A paged listing ends with the pager of ``chat.blocks``, whose buttons re-run the command for
+another page.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ def escaped(value: Any) -> str:
 
 def code(value: Any) -> str:
     """``value`` as an inline code span (ids, ports, prefixes), or ``NONE`` when absent."""
-    return f"`{bk.escape(str(value))}`" if value not in (None, "") else NONE
+    return bk.code(str(value)) if value not in (None, "") else NONE
 
 
 def number(value: int | None) -> str:
