@@ -18,6 +18,9 @@ from circuitbot.actions.registry import Operation, Params
 CHANNEL_REF = re.compile(r"^<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>$")
 USER_REF = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 OPTION = re.compile(r"^([A-Za-z][\w-]*)=(.*)$", re.DOTALL)
+# Far longer than any real command line; a longer one is refused before it is parsed, since
+# the parse (shlex) costs more than linear time in a token's length.
+MAX_LINE_CHARS = 4000
 
 
 class GrammarError(ValueError):
@@ -42,6 +45,8 @@ def unescape_ref(token: str) -> str:
 
 
 def split(text: str) -> Words:
+    if len(text) > MAX_LINE_CHARS:  # refused before any parsing: its cost grows with the length
+        raise GrammarError(f"that command is {len(text):,} characters long; the limit is {MAX_LINE_CHARS:,}")
     # Slack turns typed quotes into curly ones; shlex needs straight ones.
     text = text.replace("“", '"').replace("”", '"').replace("‘", "'").replace("’", "'")
     try:
