@@ -13,7 +13,16 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, create_model, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -77,6 +86,10 @@ class CoreSettings(BaseSettings):
         description="Slack Web API base URL (GovSlack, tests)",
     )
 
+    # Which Slack workspaces and Enterprise Grid orgs may send requests (T…, E…); empty: any.
+    allowed_team_ids: CsvList = Field(default_factory=list, description="empty means any workspace")
+    allowed_enterprise_ids: CsvList = Field(default_factory=list, description="empty means any org")
+
     # Roles: comma-separated Slack user IDs (U…/W…) and user-group IDs (S…).
     requesters: CsvList = Field(default_factory=list, description="empty means everyone may request")
     approvers: CsvList = Field(default_factory=list)
@@ -108,6 +121,15 @@ class CoreSettings(BaseSettings):
         for item in ids:
             if item[:1] not in {"U", "W", "S"} or not item.isalnum():
                 raise ValueError(f"{item!r} is not a Slack user ID (U…/W…) or user-group ID (S…)")
+        return ids
+
+    @field_validator("allowed_team_ids", "allowed_enterprise_ids")
+    @classmethod
+    def _workspace_ids(cls, ids: list[str], info: ValidationInfo) -> list[str]:
+        prefix, kind = ("T", "team") if info.field_name == "allowed_team_ids" else ("E", "enterprise")
+        for item in ids:
+            if not item.startswith(prefix) or not item.isalnum():
+                raise ValueError(f"{item!r} is not a Slack {kind} ID ({prefix}…)")
         return ids
 
     @field_validator("database_url")

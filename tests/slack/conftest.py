@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from slack_bolt.async_app import AsyncApp
 from slack_support import ADMIN, ADMIN_GROUP, BOT_TOKEN, SIGNING_SECRET, FakeProvider, build_test_registry
@@ -14,7 +15,7 @@ from circuitbot.clock import FakeClock
 from circuitbot.runtime import Runtime
 from circuitbot.settings import Settings
 from circuitbot.slack.app import BackgroundWork
-from circuitbot.slack.server import attach_slack
+from circuitbot.slack.server import attach_slack, build_http_app, http_server
 from circuitbot.testing.fake_slack import FakeSlack
 
 
@@ -66,3 +67,13 @@ async def bolt_app(runtime: Runtime, bot_settings: Settings, work: BackgroundWor
     yield app
     # Nothing may outlive the test: listeners still running after their ack are awaited here.
     assert await work.drain(timeout=5), "a listener was still running at the end of the test"
+
+
+@pytest.fixture
+async def http(runtime: Runtime, bolt_app: AsyncApp) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``circuitbot serve --http``'s app, served on loopback."""
+    async with (
+        http_server(build_http_app(runtime, bolt_app), "127.0.0.1", 0) as port,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client,
+    ):
+        yield client

@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+import httpx
 from pydantic import Field
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -24,6 +25,7 @@ from circuitbot.actions.registry import (
 from circuitbot.bootstrap import build_registry
 from circuitbot.chat import blocks as bk
 from circuitbot.chat.reply import Reply
+from circuitbot.slack.server import EVENTS_PATH
 from circuitbot.testing.fake_slack import FakeSlack
 from circuitbot.testing.payloads import signed_request_headers, slash_command_body
 
@@ -182,3 +184,11 @@ def command_body(
 
 def body_json(response: BoltResponse) -> dict[str, Any]:
     return json.loads(response.body) if response.body else {}
+
+
+async def post_signed(
+    http: httpx.AsyncClient, body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
+) -> httpx.Response:
+    """Post a body to Slack's request URL over HTTP, signed as Slack would."""
+    headers = signed_request_headers(secret, body, timestamp=timestamp)
+    return await http.post(EVENTS_PATH, content=body.encode(), headers=headers)

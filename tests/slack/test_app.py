@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 
 from slack_bolt.async_app import AsyncApp
 from slack_support import (
@@ -30,8 +29,13 @@ from circuitbot.testing.payloads import block_action_body, view_submission_body
 from support.approvals import FakeApprovals
 
 
-def move_metadata(channel: str = CHANNEL) -> str:
-    return json.dumps({"op": "test.move", "channel": channel, "thread_ts": None, "text": "test move"})
+async def open_move_form(bolt_app: AsyncApp, fake_slack: FakeSlack, text: str = "test move") -> str:
+    """Open the test.move form as a person would; returns its private_metadata."""
+    await dispatch(bolt_app, command_body(fake_slack, text))
+    [opened] = await fake_slack.wait_for("views.open")
+    await fake_slack.wait_for("views.update")
+    fake_slack.clear()
+    return opened.args["view"]["private_metadata"]
 
 
 # ---------------------------------------------------------------------- slash command
@@ -59,22 +63,6 @@ async def test_unknown_verb_acks_with_error_and_usage(bolt_app: AsyncApp, fake_s
     text = body_json(response)["text"]
     assert "unknown command `bogus`" in text
     assert "Usage: `/circuit help [topic]`" in text
-
-
-async def test_forged_signature_is_refused(bolt_app: AsyncApp, fake_slack: FakeSlack) -> None:
-    response = await dispatch(bolt_app, command_body(fake_slack, "help"), secret="not-the-secret")
-
-    assert response.status == 401
-    assert "circuitbot" not in response.body
-    assert fake_slack.calls == []
-
-
-async def test_six_minute_old_request_is_refused(bolt_app: AsyncApp, fake_slack: FakeSlack) -> None:
-    old = int(time.time()) - 6 * 60
-    response = await dispatch(bolt_app, command_body(fake_slack, "help"), timestamp=old)
-
-    assert response.status == 401
-    assert fake_slack.calls == []
 
 
 async def test_slow_read_acks_working_then_replies_through_response_url(
@@ -156,7 +144,7 @@ async def test_bad_submission_answers_with_inline_errors(
             "vlan": {"value": {"type": "number_input", "value": "5000"}},
         },
         USER,
-        private_metadata=move_metadata(),
+        private_metadata=await open_move_form(bolt_app, fake_slack),
     )
 
     response = await dispatch(bolt_app, body)
@@ -180,7 +168,7 @@ async def test_good_submission_is_requested_and_answered_in_its_channel(
             "vlan": {"value": {"type": "number_input", "value": "300"}},
         },
         USER,
-        private_metadata=move_metadata(),
+        private_metadata=await open_move_form(bolt_app, fake_slack),
     )
 
     response = await dispatch(bolt_app, body)
@@ -283,9 +271,9 @@ async def test_roles_come_from_user_groups(bolt_app: AsyncApp, fake_slack: FakeS
 async def test_failure_after_the_ack_is_logged_and_told_to_the_user(
     bolt_app: AsyncApp, fake_slack: FakeSlack, caplog
 ) -> None:
-    fake_slack.fail_next("views.open", error="expired_trigger_id")
+    fake_slack.fail_next("views.open", error="invalid_arguments")
     counted = metrics.REGISTRY.get_sample_value
-    before = counted("circuitbot_slack_errors_total", {"error": "expired_trigger_id"}) or 0.0
+    before = counted("circuitbot_slack_errors_total", {"error": "invalid_arguments"}) or 0.0
 
     with caplog.at_level(logging.ERROR, logger="circuitbot.slack.app"):
         response = await dispatch(bolt_app, command_body(fake_slack, "test move"))
@@ -297,4 +285,4 @@ async def test_failure_after_the_ack_is_logged_and_told_to_the_user(
     logged = [r for r in caplog.records if match.group(1) in r.getMessage()]
     assert logged and logged[0].exc_info is not None
     assert fake_slack.calls_to("views.update") == []
-    assert counted("circuitbot_slack_errors_total", {"error": "expired_trigger_id"}) == before + 1
+    assert counted("circuitbot_slack_errors_total", {"error": "invalid_arguments"}) == before + 1

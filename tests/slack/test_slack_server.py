@@ -9,13 +9,12 @@ import re
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 from slack_bolt.async_app import AsyncApp
-from slack_support import BOT_TOKEN, SIGNING_SECRET, FakeProvider, command_body
+from slack_support import BOT_TOKEN, SIGNING_SECRET, FakeProvider, command_body, post_signed
 
 from circuitbot.bootstrap import build_runtime
 from circuitbot.chat.reply import Reply
@@ -33,22 +32,6 @@ from circuitbot.slack.server import (
 from circuitbot.store.db import Database
 from circuitbot.testing.fake_slack import FakeSlack
 from circuitbot.testing.payloads import signed_request_headers
-
-
-@pytest.fixture
-async def http(runtime: Runtime, bolt_app: AsyncApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        http_server(build_http_app(runtime, bolt_app), "127.0.0.1", 0) as port,
-        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client,
-    ):
-        yield client
-
-
-async def post_signed(
-    http: httpx.AsyncClient, body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None
-) -> httpx.Response:
-    headers = signed_request_headers(secret, body, timestamp=timestamp)
-    return await http.post(EVENTS_PATH, content=body.encode(), headers=headers)
 
 
 async def test_signed_help_over_http(

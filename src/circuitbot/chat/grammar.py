@@ -28,6 +28,9 @@ ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
 HOLD, HOLD_END = "\ue000", "\ue001"
 HELD = re.compile(HOLD + r"(\d+)" + HOLD_END)
 OPTION = re.compile(r"^([A-Za-z][\w-]*)=(.*)$", re.DOTALL)
+# Far longer than any real command line; a longer one is refused before it is parsed, since
+# the parse (shlex) costs more than linear time in a token's length.
+MAX_LINE_CHARS = 4000
 
 
 class GrammarError(ValueError):
@@ -60,6 +63,8 @@ def read_ref(match: re.Match[str]) -> str:
 
 
 def split(text: str) -> Words:
+    if len(text) > MAX_LINE_CHARS:  # refused before any parsing: its cost grows with the length
+        raise GrammarError(f"that command is {len(text):,} characters long; the limit is {MAX_LINE_CHARS:,}")
     # Slack turns typed quotes into curly ones; shlex needs straight ones.
     text = text.replace("“", '"').replace("”", '"').replace("‘", "'").replace("’", "'")
     text = text.replace(HOLD, "").replace(HOLD_END, "")

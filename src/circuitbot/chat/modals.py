@@ -1,9 +1,11 @@
 """Modals generated from an operation's params model.
 
 A mutating command given without all its parameters opens a modal with what is known filled
-in. It opens at once (Slack's trigger_id lives 3 s) and is updated when provider-dependent
-choices arrive. A submission is validated by the same model; bad values come back as inline
-field errors keyed by block id (= field name).
+in. It opens at once (Slack's trigger_id lives 3 s), before the caller's roles are looked up
+(they are checked after, and again on submission), and is updated when provider-dependent
+choices arrive. Its ``private_metadata`` holds only ids; the command line it came from, of any
+length, is kept in a ``FormState`` row for ``FORM_TTL``. A submission is validated by the same
+model; bad values come back as inline field errors keyed by block id (= field name).
 """
 
 from __future__ import annotations
@@ -11,20 +13,26 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import secrets
 import types
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import SecretStr
 from pydantic.fields import FieldInfo
+from sqlalchemy import delete
 
 from circuitbot.actions.registry import OpContext, Operation, Params
 from circuitbot.chat import blocks as bk
 from circuitbot.chat import grammar
+from circuitbot.store.tables import FormState
 
 log = logging.getLogger(__name__)
 
 CALLBACK_ID = "circuit_op"
 ACTION_ID = "value"
+FORM_TTL = timedelta(days=1)  # a form left open longer is out of date: run the command again
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -118,7 +126,8 @@ def build_view(
     return {
         "type": "modal",
         "callback_id": CALLBACK_ID,
-        "private_metadata": json.dumps(meta, separators=(",", ":"))[:3000],
+        # Small and never cut: ids only. What is longer lives in a FormState row (``meta["form"]``).
+        "private_metadata": json.dumps(meta, separators=(",", ":")),
         "title": bk.plain(bk.clip(title, 24), 24),
         "submit": bk.plain("Request" if op.mutating else "Run", 24),
         "close": bk.plain("Cancel", 24),
@@ -126,33 +135,90 @@ def build_view(
     }
 
 
-async def open_for(ctx: OpContext, op: Operation, data: dict[str, Any]) -> None:
-    """Open the modal now, then fill in provider-dependent choices when they arrive."""
+@dataclass
+class OpenForm:
+    """A modal on screen: its view id and what it was built from."""
+
+    view_id: str
+    op: Operation
+    data: dict[str, Any]
+    meta: dict[str, Any]
+
+
+async def open_for(ctx: OpContext, op: Operation, data: dict[str, Any]) -> OpenForm | None:
+    """Open the modal at once with what is known (None: it could not be opened, and the user
+    was told). Nothing waits before ``views.open``: Slack's trigger_id lives 3 s."""
     surface = ctx.surface
     if surface is None:
-        return
-    meta = {
-        "op": op.name,
-        "channel": ctx.caller.channel_id,
-        "thread_ts": ctx.caller.thread_ts,
-        "text": ctx.command_text[:1000],
-    }
+        return None
+    form_id = secrets.token_hex(16)
+    caller = ctx.caller
+    meta = {"op": op.name, "channel": caller.channel_id, "thread_ts": caller.thread_ts, "form": form_id}
     view_id = await surface.open_modal(build_view(op, data, meta=meta, loading=op.choices is not None))
-    if op.choices is None or view_id is None:
+    if view_id is None:
+        return None
+    # Written after the form is open, to keep the database out of the trigger_id's 3 s.
+    await _remember(ctx, form_id)
+    return OpenForm(view_id=view_id, op=op, data=data, meta=meta)
+
+
+async def fill_choices(ctx: OpContext, form: OpenForm) -> None:
+    """Fill in provider-dependent choices, when the operation has some."""
+    if form.op.choices is None or ctx.surface is None:
         return
     try:
-        choices = await op.choices(ctx, data)
+        choices = await form.op.choices(ctx, form.data)
     except Exception as exc:  # the form still works with typed values
-        log.warning("could not load choices for %s: %s", op.name, exc)
+        log.warning("could not load choices for %s: %s", form.op.name, exc)
         choices = {}
-    await surface.update_modal(view_id, build_view(op, data, meta=meta, choices=choices))
+    view = build_view(form.op, form.data, meta=form.meta, choices=choices)
+    await ctx.surface.update_modal(form.view_id, view)
+
+
+async def refuse(ctx: OpContext, form: OpenForm, message: str) -> None:
+    """Turn an open form into a notice without a submit button (the caller may not use it)."""
+    if ctx.surface is None:
+        return
+    view = {
+        "type": "modal",
+        "callback_id": CALLBACK_ID,
+        "title": bk.plain(bk.clip(f"{form.op.provider or 'circuit'} {form.op.verb}", 24), 24),
+        "close": bk.plain("Close", 24),
+        "blocks": [bk.section(f":no_entry: {message}")],
+    }
+    try:
+        await ctx.surface.update_modal(form.view_id, view)
+    except Exception as exc:  # closed meanwhile; the caller is told in the conversation too
+        log.info("could not update the form of %s: %s", form.op.name, type(exc).__name__)
+
+
+async def _remember(ctx: OpContext, form_id: str) -> None:
+    """Store the form's command line, and purge the expired forms (an indexed range delete)."""
+    now = ctx.runtime.clock.now()
+    async with ctx.runtime.db.session() as session:
+        await session.execute(delete(FormState).where(FormState.expires_at < now))
+        session.add(FormState(id=form_id, text=ctx.command_text, created_at=now, expires_at=now + FORM_TTL))
+
+
+async def recalled_text(ctx: OpContext, meta: dict[str, Any]) -> str | None:
+    """The command line a submitted form came from; None when its row is gone (expired)."""
+    form_id = meta.get("form")
+    if not isinstance(form_id, str):
+        return None
+    async with ctx.runtime.db.session() as session:
+        row = await session.get(FormState, form_id)
+        if row is None or row.expires_at < ctx.runtime.clock.now():
+            return None
+        return row.text
 
 
 def metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """A view's private_metadata as a dict (empty when it is not a JSON object)."""
     try:
-        return json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except (TypeError, ValueError):
         return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def submitted_values(op: Operation, view: dict[str, Any]) -> dict[str, Any]:

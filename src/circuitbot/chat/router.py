@@ -173,17 +173,18 @@ class Router:
             metrics.commands.labels("invalid", "error").inc()
             return
 
+        if inv.needs_modal:  # a trigger_id lives 3 s: never queued, nor kept waiting on roles
+            known = await self.caller(user_id, channel_id, thread_ts, cached_only=True)
+            result = await self._open_form(OpContext(self.runtime, known, inv.shown, surface), inv)
+            metrics.commands.labels(inv.op.name, result).inc()
+            return
         caller = await self.caller(user_id, channel_id, thread_ts)
         ctx = OpContext(self.runtime, caller, inv.shown, surface)
         try:
             self._authorize(inv.op, caller)
-            if inv.needs_modal:  # a trigger_id lives 3 s: never queued
-                await modals.open_for(ctx, inv.op, inv.data)
-                result = "modal"
-            else:
-                async with self._work_slots:
-                    await self.run(ctx, inv.op, params)
-                result = "ok"
+            async with self._work_slots:
+                await self.run(ctx, inv.op, params)
+            result = "ok"
         except CommandError as exc:
             result = "refused"
             await surface.reply(exc.reply)
@@ -192,6 +193,24 @@ class Router:
             await surface.reply(Reply.error(str(exc)))
         metrics.commands.labels(inv.op.name, result).inc()
         metrics.command_seconds.labels(inv.op.name).observe(time.perf_counter() - started)
+
+    async def _open_form(self, ctx: OpContext, inv: Invocation) -> str:
+        """Open the operation's modal first, then check the caller's roles in full: a refused
+        caller sees the form turn into the refusal. The submission is checked again."""
+        form = await modals.open_for(ctx, inv.op, inv.data)
+        if form is None:
+            return "no_modal"
+        caller = ctx.caller
+        ctx.caller = await self.caller(caller.user_id, caller.channel_id, caller.thread_ts)
+        try:
+            self._authorize(inv.op, ctx.caller)
+        except CommandError as exc:
+            await modals.refuse(ctx, form, exc.reply.text.removeprefix(":warning: "))
+            if ctx.surface is not None:
+                await ctx.surface.reply(exc.reply)
+            return "refused"
+        await modals.fill_choices(ctx, form)
+        return "modal"
 
     async def handle_action(
         self, interaction: Interaction, *, user_id: str, surface: Surface, ack: Ack
@@ -282,7 +301,12 @@ class Router:
             return
         await ack_errors(None)
         caller = await self.caller(user_id, meta.get("channel"), meta.get("thread_ts"))
-        ctx = OpContext(self.runtime, caller, meta.get("text", ""), surface)
+        ctx = OpContext(self.runtime, caller, "", surface)
+        text = await modals.recalled_text(ctx, meta)
+        if text is None:
+            await surface.reply(Reply.error(STALE_FORM))
+            return
+        ctx.command_text = text
         try:
             self._authorize(op, caller)
             await self.run(ctx, op, params)

@@ -4,7 +4,8 @@ Everything about commands (parsing, usage errors, permissions, modals, audit) li
 router; this module only translates Slack's payloads and acks. Bolt verifies each request's
 signature and timestamp. The router acks first; the rest of a listener runs in Bolt's
 background task after Slack has its 200, so every listener is guarded: a failure there is
-logged with an error id and reported to the person who asked, never dropped.
+logged with an error id and reported to the person who asked, never dropped. What a listener
+reads of a payload is checked before it runs (``guards``), so a malformed one never reaches it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from circuitbot.chat.roles import GroupMembers
 from circuitbot.chat.router import Router
 from circuitbot.runtime import Runtime
 from circuitbot.settings import Settings
+from circuitbot.slack.guards import RequestGuards
 from circuitbot.slack.poster import slack_error_code
 from circuitbot.slack.surface import SlackSurface
 
@@ -217,6 +219,7 @@ def build_app(
         process_before_response=False,  # ack goes back at once; the listener's work continues
         logger=BOLT_LOGGER,
     )
+    app.middleware(RequestGuards(settings))  # first: what follows reads the payload
     register_arrival_stamp(app)
     register_command(app, router, work)
     register_actions(app, router, work)

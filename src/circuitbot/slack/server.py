@@ -2,7 +2,8 @@
 
 HTTP mode serves Slack's request URL and the endpoints an orchestrator needs::
 
-    POST /slack/events   commands, buttons and modal submissions (Bolt verifies signatures)
+    POST /slack/events   commands, buttons and modal submissions (Bolt verifies signatures;
+                         bodies over MAX_BODY_BYTES get 413, see also ``guards``)
     GET  /healthz        200 while the process runs
     GET  /readyz         200 when the database answers, else 503
     GET  /metrics        Prometheus text format
@@ -18,13 +19,14 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import aiohttp
 import uvicorn
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
@@ -40,6 +42,7 @@ from circuitbot.chat.router import Router
 from circuitbot.runtime import Runtime
 from circuitbot.settings import ConfigError, Settings
 from circuitbot.slack.app import BackgroundWork, build_app, group_members, outbox_client, slack_client
+from circuitbot.slack.guards import read_request
 from circuitbot.slack.poster import SlackPoster, slack_error_code
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,9 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 READY_TIMEOUT_SECONDS = 2.0
+# Slack's own payloads stay far below this (a modal's state, a message of 50 blocks); anything
+# larger is refused with 413 before it is read in full, let alone parsed.
+MAX_BODY_BYTES = 1024 * 1024
 # Long enough for a slow provider call behind an acknowledged click, short of a pod's grace period.
 SHUTDOWN_GRACE_SECONDS = 20.0
 
@@ -100,13 +106,40 @@ def build_http_app(runtime: Runtime, bolt_app: AsyncApp | None) -> Starlette:
         Route("/metrics", prometheus, methods=["GET"]),
     ]
     if bolt_app is not None:
-        handler = AsyncSlackRequestHandler(bolt_app)
-
-        async def events(request: Request) -> Response:
-            return await handler.handle(request)
-
+        secret = runtime.settings.slack_signing_secret
+        events = slack_events(bolt_app, secret.get_secret_value() if secret else "")
         routes.insert(0, Route(EVENTS_PATH, events, methods=["POST"]))
     return Starlette(routes=routes)
+
+
+def slack_events(bolt_app: AsyncApp, secret: str) -> Callable[[Request], Awaitable[Response]]:
+    """Slack's request URL: a body of at most ``MAX_BODY_BYTES``, parsed safely, then Bolt."""
+
+    async def events(request: Request) -> Response:
+        body = await _bounded_body(request)
+        if body is None:
+            log.warning("refused a request: its body is over %d bytes", MAX_BODY_BYTES)
+            return PlainTextResponse("request body too large", status_code=413)
+        bolt_request = read_request(body, request.headers, request.query_params, secret)
+        if isinstance(bolt_request, BoltResponse):
+            return to_starlette_response(bolt_request)
+        return to_starlette_response(await bolt_app.async_dispatch(bolt_request))
+
+    return events
+
+
+async def _bounded_body(request: Request) -> bytes | None:
+    """The request body, or None past ``MAX_BODY_BYTES`` (read no further than that)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class _Server(uvicorn.Server):

@@ -12,13 +12,18 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from circuitbot import metrics
 from circuitbot.chat.reply import Reply
-from circuitbot.slack.poster import SlackPoster
+from circuitbot.slack.poster import SlackPoster, slack_error_code
 
 log = logging.getLogger(__name__)
+
+# A trigger_id lives 3 s and opens one view: past that, only a new command can open the form.
+TRIGGER_GONE = frozenset({"expired_trigger_id", "exchanged_trigger_id"})
+TRIGGER_GONE_TEXT = "Slack gave the form too little time to open; run the command again"
 
 
 class SlackSurface:
@@ -81,7 +86,16 @@ class SlackSurface:
             await self.reply(Reply.error("a form cannot be opened from here; give every parameter instead"))
             return None
         trigger_id, self.trigger_id = self.trigger_id, None  # Slack accepts a trigger_id once
-        response = await self.client.views_open(trigger_id=trigger_id, view=view)
+        try:
+            response = await self.client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as exc:
+            code = slack_error_code(exc)
+            if code not in TRIGGER_GONE:
+                raise
+            log.warning("could not open a form: %s", code)
+            metrics.slack_errors.labels(code).inc()
+            await self.reply(Reply.error(TRIGGER_GONE_TEXT))
+            return None
         return str(response["view"]["id"])
 
     async def update_modal(self, view_id: str, view: dict[str, Any]) -> None:

@@ -228,3 +228,17 @@ class OutboxMessage(Base):
         Index("ix_outbox_pending", "status", "next_attempt_at"),
         Index("ix_outbox_stream", "stream", "status", "id"),
     )
+
+
+class FormState(Base):
+    """What a modal must remember beyond Slack's 3,000-character ``private_metadata``: the
+    view carries only this row's id. Rows expire; each new one purges the expired ones."""
+
+    __tablename__ = "form_states"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)  # the command line the form came from, secrets masked
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_form_states_expires_at", "expires_at"),)
