@@ -115,12 +115,9 @@ class Recovering(EngineCore):
         deadline = self.clock.monotonic() + self.settle_within_seconds
         while wait and settled.verified is Verified.IN_FLIGHT:
             if self.clock.monotonic() >= deadline:
-                settled.verified = Verified.NOT_LANDED
-                settled.why = (
-                    f"the change was still in progress at the provider after "
-                    f"{self.settle_within_seconds:g} s."
-                )
-                break
+                waited = f"{self.settle_within_seconds:g} s"
+                why = f"the change was still in progress at the provider after {waited}."
+                return Settled(Verified.NOT_LANDED, why, settled.op, settled.params)
             await self.clock.sleep(self.settle_poll_seconds)
             settled = await self._verify(row)
         return settled
