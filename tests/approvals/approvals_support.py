@@ -18,11 +18,13 @@ from circuitbot.actions.registry import (
     Preview,
     Refused,
     Registry,
+    Verified,
     WatchTarget,
 )
 from circuitbot.approvals.engine import ApprovalEngine
 from circuitbot.chat.reply import Reply
 from circuitbot.chat.router import Router
+from circuitbot.providers.kit.preconditions import landed
 from circuitbot.runtime import Runtime
 from circuitbot.settings import Settings
 from circuitbot.store.tables import ApprovalRequest
@@ -122,8 +124,11 @@ def render_move(result: dict[str, Any], params: MoveParams, ctx: OpContext) -> R
     return Reply.plain(f"{params.key} is now on port {result['port']} (etag {result['etag']})")
 
 
-async def verify_move(ctx: OpContext, params: MoveParams, precondition: dict[str, Any]) -> bool:
-    return (await ctx.provider("demo").get(params.key))["port"] == params.port
+async def verify_move(ctx: OpContext, params: MoveParams, precondition: dict[str, Any]) -> Verified:
+    circuit = await ctx.provider("demo").get(params.key)
+    return landed(
+        {"port": circuit["port"]}, {"port": params.port}, state=circuit.get("state"), busy=("Updating",)
+    )
 
 
 def follow_move(params: MoveParams, result: Any) -> WatchTarget:

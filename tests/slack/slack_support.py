@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ from circuitbot.actions.registry import (
 from circuitbot.bootstrap import build_registry
 from circuitbot.chat import blocks as bk
 from circuitbot.chat.reply import Reply
+from circuitbot.providers.base import Snapshot
 from circuitbot.slack.server import EVENTS_PATH
 from circuitbot.testing.fake_slack import FakeSlack
 from circuitbot.testing.payloads import signed_request_headers, slash_command_body
@@ -49,6 +51,19 @@ class FakeProvider:
         self.gate = asyncio.Event()
         self.slow_started = asyncio.Event()
         self.clicks: list[tuple[str, Interaction]] = []
+
+
+class SteadyPoller:
+    """A provider whose every resource reads Succeeded, so watches can start."""
+
+    async def snapshot_many(self, resource_ids: Sequence[str]) -> dict[str, Snapshot | Exception | None]:
+        return {rid: {"provisioningState": "Succeeded"} for rid in resource_ids}
+
+    async def snapshot_one(self, resource_id: str) -> Snapshot | None:
+        return {"provisioningState": "Succeeded"}
+
+    def describe(self, resource_id: str, snapshot: Snapshot | None) -> str:
+        return f"circuit-{resource_id}"
 
 
 class NoArgs(Params):

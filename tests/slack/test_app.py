@@ -13,6 +13,7 @@ from slack_support import (
     PORTS,
     USER,
     FakeProvider,
+    SteadyPoller,
     body_json,
     command_body,
     dispatch,
@@ -286,3 +287,40 @@ async def test_failure_after_the_ack_is_logged_and_told_to_the_user(
     assert logged and logged[0].exc_info is not None
     assert fake_slack.calls_to("views.update") == []
     assert counted("circuitbot_slack_errors_total", {"error": "invalid_arguments"}) == before + 1
+
+
+# ---------------------------------------------------------------------- watch channels
+
+
+async def test_watch_in_a_channel_slack_does_not_let_the_bot_post_in_is_refused(
+    bolt_app: AsyncApp, fake_slack: FakeSlack, runtime: Runtime
+) -> None:
+    fake_slack.unknown_channels.add("C0GONE")
+    fake_slack.private_channels.add("C0SECRET")
+
+    for channel in ("C0GONE", "C0SECRET"):
+        await dispatch(bolt_app, command_body(fake_slack, f"watch azure xc1 <#{channel}|{channel.lower()}>"))
+    replies = await fake_slack.wait_for("response_url", count=2)
+
+    texts = sorted(r.args["text"] for r in replies)
+    assert texts[0].startswith(":warning: I can't post in <#C0GONE>: channel_not_found")
+    assert texts[1].startswith(":warning: I can't post in <#C0SECRET>: channel_not_found")
+    assert all("/invite @circuitbot" in text for text in texts)
+    assert {c.args["channel"] for c in fake_slack.calls_to("conversations.info")} == {"C0GONE", "C0SECRET"}
+    assert await runtime.watches.list_watches() == []
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+async def test_watch_goes_ahead_in_a_public_channel_and_when_slack_cannot_answer_the_check(
+    bolt_app: AsyncApp, fake_slack: FakeSlack, runtime: Runtime
+) -> None:
+    runtime.pollers = {"azure": SteadyPoller()}
+    fake_slack.fail_next("conversations.info", error="internal_error")
+
+    await dispatch(bolt_app, command_body(fake_slack, "watch azure xc1 <#C0DOWN|down>"))
+    await dispatch(bolt_app, command_body(fake_slack, "watch azure xc1 <#C0PUBLIC|public>"))
+    replies = await fake_slack.wait_for("response_url", count=2)
+
+    assert all("Watching azure" in r.args["text"] for r in replies), [r.args["text"] for r in replies]
+    assert sorted(w.channel for w in await runtime.watches.list_watches()) == ["C0DOWN", "C0PUBLIC"]
+    assert len(fake_slack.calls_to("conversations.info", ok=False)) == 1, "one check could not be answered"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -88,3 +89,67 @@ def test_client_retry_policy(bot_settings: Settings) -> None:
         AsyncRateLimitErrorRetryHandler,
     }
     assert {type(h) for h in outbox.retry_handlers} == {AsyncConnectionErrorRetryHandler}
+
+
+async def test_check_channel_asks_conversations_info_whether_the_bot_can_post_there(
+    poster: SlackPoster, fake_slack: FakeSlack
+) -> None:
+    fake_slack.unknown_channels.add("C0GONE")
+    fake_slack.archived_channels.add("C0OLD")
+    fake_slack.private_channels.update({"C0SECRET", "G0LEGACY"})
+
+    await poster.check_channel(CHANNEL)  # public: chat:write.public posts without membership
+    for channel, error in [
+        ("C0GONE", "channel_not_found"),
+        ("C0OLD", "is_archived"),
+        ("C0SECRET", "channel_not_found"),
+    ]:
+        with pytest.raises(PostError) as raised:
+            await poster.check_channel(channel)
+        assert raised.value.error == error and raised.value.permanent
+    assert [c.args["channel"] for c in fake_slack.calls_to("conversations.info")][:2] == [CHANNEL, "C0GONE"]
+
+    fake_slack.joined_channels.update({"C0SECRET", "G0LEGACY"})  # /invite @circuitbot
+    await poster.check_channel("C0SECRET")
+    await poster.check_channel("G0LEGACY")
+    assert fake_slack.messages() == [], "checking posts nothing"
+
+
+async def test_the_fake_answers_conversations_info_in_slacks_shape(
+    bot_settings: Settings, fake_slack: FakeSlack
+) -> None:
+    client = slack_client(bot_settings, rate_limit_retries=0)
+    fake_slack.private_channels.add("G0LEGACY")
+    fake_slack.joined_channels.add("G0LEGACY")
+
+    public = (await client.conversations_info(channel=CHANNEL))["channel"]
+    legacy = (await client.conversations_info(channel="G0LEGACY"))["channel"]
+
+    assert (public["is_channel"], public["is_group"], public["is_private"], public["is_member"]) == (
+        True,
+        False,
+        False,
+        False,
+    )
+    assert (legacy["is_channel"], legacy["is_group"], legacy["is_private"], legacy["is_member"]) == (
+        False,
+        True,
+        True,
+        True,
+    )
+    for field in (
+        "name",
+        "created",
+        "is_archived",
+        "is_general",
+        "is_im",
+        "is_mpim",
+        "is_ext_shared",
+        "topic",
+    ):
+        assert field in public
+    assert public["topic"].keys() == {"value", "creator", "last_set"}
+    fake_slack.unknown_channels.add("C0GONE")
+    with pytest.raises(SlackApiError) as gone:
+        await client.conversations_info(channel="C0GONE")
+    assert gone.value.response.data == {"ok": False, "error": "channel_not_found"}

@@ -52,14 +52,15 @@ class RecordingPoster:
     """The bot's voice, recorded in order in ``sent``.
 
     ``failures`` holds what the next calls raise, in order; posting to a channel in
-    ``gone_channels`` raises ``channel_not_found``. Updating a message this poster never posted
-    is a test error.
+    ``gone_channels`` raises ``channel_not_found``, and so does checking it. Updating a message
+    this poster never posted is a test error.
     """
 
     def __init__(self) -> None:
         self.sent: list[Sent] = []
         self.failures: deque[PostError] = deque()
         self.gone_channels: set[str] = set()
+        self.checked: list[str] = []  # channels asked about by check_channel
         self.attempts = 0
         self.delivered = asyncio.Event()
         self._ts = itertools.count(1)
@@ -90,6 +91,11 @@ class RecordingPoster:
     async def post_ephemeral(self, channel: str, user: str, reply: Reply) -> None:
         self._maybe_fail(channel)
         self._record(Sent("ephemeral", channel, "", reply, user=user))
+
+    async def check_channel(self, channel: str) -> None:
+        self.checked.append(channel)
+        if channel in self.gone_channels:
+            raise PostError("channel_not_found")
 
     # -- what the channels show --------------------------------------------------------------
 

@@ -116,3 +116,26 @@ async def test_watch_asked_in_a_thread_follows_in_that_thread(
     await drain(runtime.watches, clock)
     [card] = poster.posts("CGENERAL")
     assert card.thread_ts == "1700000000.000042"
+
+
+async def test_watching_where_the_bot_cannot_post_is_refused_before_anything_is_written(
+    runtime: Runtime, poller: FakePoller, poster: RecordingPoster, clock: FakeClock
+) -> None:
+    poller.set("xc1", provisioningState="Succeeded")
+    poster.gone_channels.update({"CGONE", "CGENERAL"})
+
+    _, [named] = await run(runtime, "watch azure xc1 <#CGONE|gone>")
+    _, [here] = await run(runtime, "watch azure xc1")  # the channel it was asked in
+
+    assert "I can't post in <#CGONE>: channel_not_found" in named.text
+    assert "/invite @circuitbot" in named.text
+    assert "I can't post in <#CGENERAL>" in here.text
+    assert "Watching" not in named.text + here.text
+    assert poster.checked == ["CGONE", "CGENERAL"]
+    assert await runtime.watches.list_watches() == []
+    await drain(runtime.watches, clock)
+    assert poster.sent == [], "nothing was promised, so nothing is posted"
+
+    poster.gone_channels.clear()
+    _, [reply] = await run(runtime, "watch azure xc1 <#CGONE|gone>")
+    assert "Watching azure *circuit-xc1* in <#CGONE>" in reply.text

@@ -111,6 +111,15 @@ class Refused(OperationError):
     """A mutation refused before approval: it would change nothing, or a precondition fails."""
 
 
+class Verified(enum.StrEnum):
+    """What ``verify`` finds at the provider after a crash, for a change whose outcome was not
+    recorded."""
+
+    LANDED = "landed"  # in place, and the provider's operation has ended
+    NOT_LANDED = "not landed"  # not in place, or its operation ended Failed
+    IN_FLIGHT = "in flight"  # the resource is still changing: ask again later
+
+
 @dataclass
 class Preview:
     """What a mutation will change, read from the provider before anyone approves it."""
@@ -154,7 +163,7 @@ P = TypeVar("P", bound=Params)
 Execute = Callable[[OpContext, P], Awaitable[Any]]
 Render = Callable[[Any, P, OpContext], Reply]
 PreviewFn = Callable[[OpContext, P], Awaitable[Preview]]
-Verify = Callable[[OpContext, P, dict[str, Any]], Awaitable[bool]]
+Verify = Callable[[OpContext, P, dict[str, Any]], Awaitable[Verified]]
 Follow = Callable[[P, Any], WatchTarget | None]
 # Choices for modal fields that depend on the provider (e.g. port pairs): field -> [(label, value)].
 Choices = Callable[[OpContext, dict[str, Any]], Awaitable[dict[str, list[tuple[str, str]]]]]
@@ -193,7 +202,8 @@ class Operation(Generic[P]):
     - ``execute`` does the work (for mutations: only ever called by the approval executor).
     - ``render`` turns the result into a Reply.
     - ``preview`` (mutations) reads current state and says what will change; raises Refused.
-    - ``verify`` (mutations) tells, after a crash, whether the change is visible at the provider.
+    - ``verify`` (mutations) tells, after a crash, whether the change landed at the provider, or
+      is still in flight there (recovery then asks again until it is not).
     - ``follow`` names what to watch once the mutation succeeded.
     - ``choices`` loads provider-dependent options for the modal after it has opened.
     - ``instant`` operations do no I/O and may answer inside the Slack ack (help).

@@ -13,7 +13,8 @@ Every status change is a compare-and-set in the database (``UPDATE … WHERE id 
 
 Execution is claimed (approved → executing) before the provider is called and is never retried
 blindly: a request found in ``executing`` after a crash is reconciled with the operation's
-``verify`` (is the change visible at the provider?) and becomes succeeded or needs_attention.
+``verify`` (did the change land at the provider, or is it still in flight there?) and becomes
+succeeded (then watched, as after a normal run) or needs_attention.
 On PostgreSQL the executor also holds a row lock (its lease) from just after the claim until the
 outcome is recorded, so a replica that starts meanwhile can tell a running execution from an
 orphaned one (``FOR UPDATE SKIP LOCKED``); under the lease it checks that the claim is still its
@@ -135,8 +136,11 @@ class ApprovalEngine(Submitting, Deciding, Executing, Recovering):
         """Reconcile what a previous process left executing, then run the periodic jobs."""
         if self._task is not None:
             return
-        await self.recover()
-        self._task = asyncio.create_task(self._loop(), name="approvals")
+        # A change still in flight at the provider is followed by the loop, not here: start-up
+        # (and with it the front end) does not wait for a provider's long-running operation.
+        left = await self.recover(wait=False)
+        in_flight = {rid for rid, status in left.items() if status is RequestStatus.EXECUTING}
+        self._task = asyncio.create_task(self._loop(in_flight), name="approvals")
 
     async def stop(self, grace_seconds: float = 20.0) -> None:
         """Stop the periodic jobs. A round under way may finish (within ``grace_seconds``): cut
@@ -153,10 +157,14 @@ class ApprovalEngine(Submitting, Deciding, Executing, Recovering):
         finally:
             self._stopping.clear()
 
-    async def _loop(self) -> None:
+    async def _loop(self, in_flight: set[str]) -> None:
+        """The periodic jobs; the first round also follows the changes ``start`` left in flight."""
         next_expiry = self.clock.monotonic()
         while not self._stopping.is_set():
             jobs: list[Callable[[], Awaitable[Any]]] = [self.run_approved]
+            if in_flight:
+                jobs.insert(0, self._recover_in_flight(frozenset(in_flight)))
+                in_flight = set()
             if self.db.skip_locked:  # orphans of replicas that never came back
                 jobs.append(self.recover)
             if self.clock.monotonic() >= next_expiry:
@@ -170,6 +178,12 @@ class ApprovalEngine(Submitting, Deciding, Executing, Recovering):
                 except Exception:  # one bad round must not stop the next
                     log.exception("approvals job %s failed", job.__name__)
             await self._pause(self.sweep_seconds)
+
+    def _recover_in_flight(self, ids: frozenset[str]) -> Callable[[], Awaitable[Any]]:
+        async def recover_in_flight() -> dict[str, RequestStatus]:
+            return await self.recover(only=ids)
+
+        return recover_in_flight
 
     async def _pause(self, seconds: float) -> None:
         """The clock's sleep between rounds, over as soon as stop() is called."""

@@ -51,6 +51,29 @@ async def request_context(runtime: Runtime, row: ApprovalRequest) -> OpContext:
     return OpContext(runtime, caller, "", None, precondition=dict(row.precondition or {}), request_id=row.id)
 
 
+async def follow_change(
+    runtime: Runtime, row: ApprovalRequest, op: Operation | None, params: Params | None, result: Any
+) -> None:
+    """Watch what a change that succeeded changed, in the thread of its approval message: after
+    a run, and after recovery found an interrupted run's change landed (``result`` None)."""
+    watches = runtime.watches
+    if op is None or params is None or op.follow is None or watches is None or not hasattr(watches, "watch"):
+        return
+    try:
+        target = op.follow(params, result)
+        if target is None:
+            return
+        copies = notify.copies(row)
+        channel, ts = copies[0] if copies else (row.channel, row.thread_ts)
+        if channel is None:
+            return
+        await watches.watch(
+            target, channel=channel, thread_ts=ts, created_by=row.requester, request_id=row.id
+        )
+    except Exception as exc:  # the change is done; a missing watch is only an inconvenience
+        log.warning("could not watch the result of %s: %s", row.id, exc)
+
+
 @dataclass
 class Run:
     """What one execution came to."""
@@ -177,7 +200,7 @@ class Executing(EngineCore):
             await self.notify.thread(
                 row, msg.thread_note(f":large_green_circle: `{row.id}` succeeded.", run.detail)
             )
-            await self._follow(row, run)
+            await follow_change(self.runtime, row, run.op, run.params, run.result)
         elif run.unknown:
             await self.notify.thread(
                 row, msg.thread_note(f":warning: `{row.id}` needs attention: {bk.escape(run.error)}")
@@ -186,29 +209,3 @@ class Executing(EngineCore):
             await self.notify.thread(
                 row, msg.thread_note(f":red_circle: `{row.id}` failed: {bk.escape(run.error)}")
             )
-
-    async def _follow(self, row: ApprovalRequest, run: Run) -> None:
-        """Watch what the operation changed, in the thread of its approval message."""
-        watches = self.runtime.watches
-        op, params = run.op, run.params
-        if (
-            op is None
-            or params is None
-            or op.follow is None
-            or watches is None
-            or not hasattr(watches, "watch")
-        ):
-            return
-        try:
-            target = op.follow(params, run.result)
-            if target is None:
-                return
-            copies = notify.copies(row)
-            channel, ts = copies[0] if copies else (row.channel, row.thread_ts)
-            if channel is None:
-                return
-            await watches.watch(
-                target, channel=channel, thread_ts=ts, created_by=row.requester, request_id=row.id
-            )
-        except Exception as exc:  # the change is done; a missing watch is only an inconvenience
-            log.warning("could not watch the result of %s: %s", row.id, exc)

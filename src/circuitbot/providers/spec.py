@@ -11,7 +11,7 @@ Conventions every provider keeps, so the provider-neutral verbs and the engines 
   and ``/circuit show <provider> <id>`` hand over to them, and ``watch <provider> <id>`` takes
   the same id.
 * **Mutating operations** have ``preview``, ``execute``, ``verify`` (did a change whose answer
-  was lost land?) and ``follow`` (which resource to watch once it ran).
+  was lost land, or is it still in flight?) and ``follow`` (which resource to watch once it ran).
 * **The poller** answers :class:`circuitbot.providers.base.Poller`, including its optional
   ``begin_sweep`` and ``normalize``.
 * **The vocabulary** says which state values are in flight (polled fast) and which end a

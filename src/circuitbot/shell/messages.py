@@ -151,6 +151,10 @@ class ShellPoster:
     ) -> None:
         self.messages.record(self._channel(channel), reply, visible_to=user, thread_ts=thread_ts)
 
+    async def check_channel(self, channel: str) -> None:
+        """Every channel the shell can name is one it posts in (it makes them on first use)."""
+        self._channel(channel)
+
     def _channel(self, channel: str | None) -> str:
         channel_id = self.messages.directory.channel(channel or "")
         if channel_id is None:

@@ -70,7 +70,8 @@ def post_error(exc: BaseException) -> PostError:
 
 
 class SlackPoster:
-    """Poster over ``chat.postMessage`` / ``chat.update`` / ``chat.postEphemeral``."""
+    """Poster over ``chat.postMessage`` / ``chat.update`` / ``chat.postEphemeral``, and
+    ``conversations.info`` to check a channel before promising to post there."""
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
@@ -151,6 +152,18 @@ class SlackPoster:
                 channel=channel, user=user, thread_ts=thread_ts, **reply.as_message()
             ),
         )
+
+    async def check_channel(self, channel: str) -> None:
+        """Raise PostError unless the bot can post in ``channel``, as ``conversations.info`` tells:
+        ``channel_not_found`` (Slack's answer for a private channel the bot is not in, too),
+        ``is_archived``, or ``not_in_channel`` for a private channel it is not a member of. A
+        public channel needs no membership: ``chat:write.public`` lets the bot post there."""
+        response = await self._call("conversations.info", self.client.conversations_info(channel=channel))
+        info = response.get("channel") or {}
+        if info.get("is_archived"):
+            raise PostError("is_archived")
+        if info.get("is_private") and not info.get("is_member"):
+            raise PostError("not_in_channel")
 
     async def _call(self, method: str, call: Awaitable[Any]) -> Any:
         try:

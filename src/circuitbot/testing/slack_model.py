@@ -43,9 +43,12 @@ class ResponseTarget:
 class SlackModel:
     """An in-memory Slack workspace.
 
-    Channels are permissive: any id is a channel the bot may post to, except those listed in
-    ``unknown_channels`` (``channel_not_found``) or ``archived_channels`` (``is_archived``). Both
-    are plain sets a test may change at any time.
+    Channels are permissive: any id is a public channel the bot may post to (``chat:write.public``
+    needs no membership), except those listed in ``unknown_channels`` (``channel_not_found``) or
+    ``archived_channels`` (``is_archived``). A channel in ``private_channels`` is hidden from the
+    bot, as Slack hides it (``channel_not_found`` everywhere), until the bot is a member: in
+    ``joined_channels``, where an ``/invite`` puts it. All are plain sets a test may change at any
+    time.
 
     Message ts values count up from a fixed epoch, unless a ``clock`` is given: then each is the
     clock's time (at least one step after the previous), so ``oldest``/``latest`` windows in
@@ -61,6 +64,7 @@ class SlackModel:
         channels: Mapping[str, Mapping[str, Any]] | None = None,
         archived_channels: Iterable[str] = (),
         unknown_channels: Iterable[str] = (),
+        private_channels: Iterable[str] = (),
         team_id: str = TEAM_ID,
         bot_user_id: str = BOT_USER_ID,
         bot_id: str = BOT_ID,
@@ -75,6 +79,7 @@ class SlackModel:
         self.channels: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (channels or {}).items()}
         self.archived_channels: set[str] = set(archived_channels)
         self.unknown_channels: set[str] = set(unknown_channels)
+        self.private_channels: set[str] = set(private_channels)
         self.unknown_users: set[str] = set()
         self.joined_channels: set[str] = set()
         self.views: dict[str, dict[str, Any]] = {}
@@ -146,8 +151,7 @@ class SlackModel:
         return channel
 
     def _check_channel(self, channel: str) -> None:
-        if channel in self.unknown_channels:
-            raise SlackError("channel_not_found")
+        self._check_visible(channel)
         if channel in self.archived_channels:
             raise SlackError("is_archived")
 
@@ -351,19 +355,49 @@ class SlackModel:
             raise SlackError("no_such_subteam")
         return {"users": list(self.usergroups[group])}
 
-    def _channel_object(self, channel: str) -> dict[str, Any]:
-        if channel in self.unknown_channels:
+    def _check_visible(self, channel: str) -> None:
+        """Slack answers channel_not_found for a channel that does not exist and, alike, for a
+        private channel the bot is not a member of."""
+        if channel in self.unknown_channels or (
+            channel in self.private_channels and channel not in self.joined_channels
+        ):
             raise SlackError("channel_not_found")
+
+    def _channel_object(self, channel: str) -> dict[str, Any]:
+        """The channel as ``conversations.info`` shows it (Slack's documented fields)."""
+        self._check_visible(channel)
+        private = channel in self.private_channels
+        # Private channels made before March 2021 have G ids and are "groups"; later ones are channels.
+        group = private and channel.startswith("G")
+        empty_text = {"value": "", "creator": "", "last_set": 0}
         info = {
             "id": channel,
             "name": channel.lower(),
-            "is_channel": True,
-            "is_group": False,
+            "is_channel": not group,
+            "is_group": group,
             "is_im": False,
-            "is_private": False,
+            "is_mpim": False,
+            "is_private": private,
+            "created": _TS_EPOCH,
             "is_archived": channel in self.archived_channels,
-            "is_member": channel in self.joined_channels,
+            "is_general": False,
+            "unlinked": 0,
+            "name_normalized": channel.lower(),
+            "is_shared": False,
+            "is_org_shared": False,
+            "is_pending_ext_shared": False,
+            "pending_shared": [],
             "context_team_id": self.workspace.team_id,
+            "updated": _TS_EPOCH * 1000,
+            "parent_conversation": None,
+            "creator": "",
+            "is_ext_shared": False,
+            "shared_team_ids": [self.workspace.team_id],
+            "pending_connected_team_ids": [],
+            "is_member": channel in self.joined_channels,
+            "topic": dict(empty_text),
+            "purpose": dict(empty_text),
+            "previous_names": [],
         }
         info.update(copy.deepcopy(self.channels.get(channel, {})))
         return info

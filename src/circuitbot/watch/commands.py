@@ -5,6 +5,7 @@ Following a circuit changes nothing at the provider, so none of these needs an a
 
 from __future__ import annotations
 
+import logging
 import re
 
 from pydantic import Field, field_validator
@@ -20,11 +21,13 @@ from circuitbot.actions.registry import (
     resolve_provider,
 )
 from circuitbot.chat import blocks as bk
-from circuitbot.chat.reply import Reply
+from circuitbot.chat.reply import PostError, Reply
 from circuitbot.providers import catalog
 from circuitbot.watch.engine import WatchEngine
 from circuitbot.watch.model import WatchInfo
 from circuitbot.watch.status import WatchStatus
+
+log = logging.getLogger(__name__)
 
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 PER_PAGE = 25
@@ -95,9 +98,44 @@ def _where(ctx: OpContext, channel: str | None) -> str:
     return where
 
 
+# Why the bot cannot post in a channel (Slack's error code), and what the user can do about it.
+_CANNOT_POST = {
+    "channel_not_found": (
+        "it does not exist, or it is private and I am not in it",
+        "invite me there with `/invite @circuitbot`, or name another channel",
+    ),
+    "not_in_channel": (
+        "I am not in it",
+        "invite me there with `/invite @circuitbot`, or name another channel",
+    ),
+    "is_archived": ("it is archived", "name another channel"),
+}
+
+
+async def _check_postable(ctx: OpContext, channel: str) -> None:
+    """Refuse a channel the bot cannot post in, before promising to follow anything there.
+
+    A failure that may pass (rate limiting, a dropped connection, a missing scope) lets the watch
+    start: the outbox retries its posts, and pauses the watch should the channel prove gone."""
+    poster = ctx.runtime.poster
+    if poster is None:
+        return
+    try:
+        await poster.check_channel(channel)
+    except PostError as error:
+        if not error.permanent:
+            log.warning("could not check channel %s before watching: %s", channel, error.error)
+            return
+        why, remedy = _CANNOT_POST.get(error.error, ("Slack refused it", "name another channel"))
+        raise OperationError(
+            f"I can't post in <#{channel}>: {error.error} ({why}). Please {remedy}."
+        ) from None
+
+
 async def watch_execute(ctx: OpContext, params: WatchParams) -> WatchInfo:
     provider = _provider(ctx, params.provider)
     channel = _where(ctx, params.channel)
+    await _check_postable(ctx, channel)
     # Asked from inside a thread of that channel: follow it there.
     thread_ts = ctx.caller.thread_ts if channel == ctx.caller.channel_id else None
     return await _engine(ctx).watch(

@@ -593,6 +593,22 @@ async def test_peering_update_answers_200_and_keeps_the_session_up(arm: httpx.As
     assert response.json()["properties"]["peerASN"] == 501
 
 
+async def test_a_peering_reads_updating_while_its_put_runs_then_succeeded(
+    arm: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    """What recovery reads after a crash: the write's fields at once, its end only later."""
+    url = f"{PROVISIONED}/peerings/AzurePrivatePeering"
+    current = await get_json(arm, url)
+    current["properties"]["vlanId"] = 211
+    assert (await arm.put(url, params=API, json=current)).status_code == 200
+
+    await clock.advance(29)
+    during = (await get_json(arm, url))["properties"]
+    assert (during["provisioningState"], during["vlanId"]) == ("Updating", 211)
+    await clock.advance(1)
+    assert (await get_json(arm, url))["properties"]["provisioningState"] == "Succeeded"
+
+
 async def test_peerings_need_a_provisioned_cross_connection(arm: httpx.AsyncClient) -> None:
     response = await arm.put(
         f"{NOT_PROVISIONED}/peerings/MicrosoftPeering", params=API, json=MICROSOFT_PEERING

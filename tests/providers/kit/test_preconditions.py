@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from circuitbot.actions.registry import Caller, OpContext, OperationError, Params, Refused
+from circuitbot.actions.registry import Caller, OpContext, OperationError, Params, Refused, Verified
 from circuitbot.chat.reply import Reply
 from circuitbot.providers.kit import preconditions as pc
 
@@ -51,11 +51,18 @@ def test_a_busy_resource_is_refused_in_any_case() -> None:
 
 
 def test_a_change_landed_when_every_field_has_its_value_and_it_did_not_fail() -> None:
-    assert pc.landed({"asn": 65010, "vlan": 210}, {"asn": 65010})
-    assert not pc.landed({"asn": 65011}, {"asn": 65010})
-    assert not pc.landed({}, {"asn": 65010})
-    assert pc.landed({"asn": 65010}, {"asn": 65010}, state="Succeeded")
-    assert not pc.landed({"asn": 65010}, {"asn": 65010}, state="Failed")
+    assert pc.landed({"asn": 65010, "vlan": 210}, {"asn": 65010}) is Verified.LANDED
+    assert pc.landed({"asn": 65011}, {"asn": 65010}) is Verified.NOT_LANDED
+    assert pc.landed({}, {"asn": 65010}) is Verified.NOT_LANDED
+    assert pc.landed({"asn": 65010}, {"asn": 65010}, state="Succeeded") is Verified.LANDED
+    assert pc.landed({"asn": 65010}, {"asn": 65010}, state="Failed") is Verified.NOT_LANDED
+
+
+def test_a_change_on_a_busy_resource_is_in_flight_whatever_its_fields_say() -> None:
+    busy = ("Updating", "Deleting")
+    assert pc.landed({"asn": 65010}, {"asn": 65010}, state="updating", busy=busy) is Verified.IN_FLIGHT
+    assert pc.landed({"asn": 1}, {"asn": 65010}, state="Deleting", busy=busy) is Verified.IN_FLIGHT
+    assert pc.landed({"asn": 65010}, {"asn": 65010}, state="Succeeded", busy=busy) is Verified.LANDED
 
 
 def test_a_change_renders_through_the_providers_hook() -> None:

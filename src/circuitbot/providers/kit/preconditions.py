@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from circuitbot.actions.registry import OpContext, OperationError, Params, Refused
+from circuitbot.actions.registry import OpContext, OperationError, Params, Refused, Verified
 from circuitbot.chat.reply import Reply
 
 ETAG = "etag"
@@ -72,12 +72,26 @@ def refuse_while_busy(what: str, state: str | None, busy: Collection[str]) -> No
         raise Refused(f"{what} is {state}: another change is still running; try again once it finished")
 
 
-def landed(now: Mapping[str, Any], wanted: Mapping[str, Any], *, state: str | None = None) -> bool:
-    """Whether a change is visible on a fresh read: every wanted field has its value, and the
-    resource's state (when given) is not Failed. Used by ``verify`` after a crash."""
-    return all(now.get(name) == value for name, value in wanted.items()) and (
-        (state or "").lower() != "failed"
-    )
+def landed(
+    now: Mapping[str, Any],
+    wanted: Mapping[str, Any],
+    *,
+    state: str | None = None,
+    busy: Collection[str] = (),
+) -> Verified:
+    """What a fresh read says of a change, for ``verify`` after a crash.
+
+    A resource whose state (when given) is one of ``busy`` (any case) is still changing:
+    IN_FLIGHT whatever its fields say, as the write's fields show at once while its operation
+    may yet end Failed. Otherwise LANDED when every wanted field has its value and the state is
+    not Failed, else NOT_LANDED.
+    """
+    state = (state or "").lower()
+    if state in {b.lower() for b in busy}:
+        return Verified.IN_FLIGHT
+    if all(now.get(name) == value for name, value in wanted.items()) and state != "failed":
+        return Verified.LANDED
+    return Verified.NOT_LANDED
 
 
 @dataclass(frozen=True)

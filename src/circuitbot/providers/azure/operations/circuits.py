@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from circuitbot.actions.registry import OpContext, Operation, OperationError, Preview, Refused, Registry
+from circuitbot.actions.registry import (
+    OpContext,
+    Operation,
+    OperationError,
+    Preview,
+    Refused,
+    Registry,
+    Verified,
+)
 from circuitbot.chat.reply import Reply
 from circuitbot.providers.azure import models as m
 from circuitbot.providers.azure import render
@@ -21,6 +29,7 @@ from circuitbot.providers.azure.operations.common import (
     changed_render,
     client_of,
     follow_circuit,
+    landed,
     read_cross_connection,
     refuse_while_busy,
     region,
@@ -32,7 +41,7 @@ from circuitbot.providers.azure.operations.params import (
     PortParams,
     PortsParams,
 )
-from circuitbot.providers.kit.preconditions import ETAG, approved_etag, landed
+from circuitbot.providers.kit.preconditions import ETAG, approved_etag
 
 # --- port pairs -------------------------------------------------------------------------------
 
@@ -182,10 +191,10 @@ def state_operation(verb: str, state: m.ServiceProviderProvisioningState, help_t
             after = await client.set_provisioning_state(before, state.value, if_match=etag)
         return Changed(f"{params.key} is now {state}.", before.model, after.model)
 
-    async def verify(ctx: OpContext, params: KeyParams, precondition: dict[str, Any]) -> bool:
+    async def verify(ctx: OpContext, params: KeyParams, precondition: dict[str, Any]) -> Verified:
         current = render.cc_properties((await read_cross_connection(ctx, params.key)).model)
         now = {"state": current.service_provider_provisioning_state or ""}
-        return landed(now, {"state": state.value})
+        return landed(now, {"state": state.value}, current.provisioning_state)
 
     return Operation(
         provider=PROVIDER,
@@ -239,9 +248,11 @@ async def notes_execute(ctx: OpContext, params: NotesParams) -> Changed:
     return Changed(f"The notes of {params.key} are updated.", before.model, after.model)
 
 
-async def notes_verify(ctx: OpContext, params: NotesParams, precondition: dict[str, Any]) -> bool:
+async def notes_verify(ctx: OpContext, params: NotesParams, precondition: dict[str, Any]) -> Verified:
     current = render.cc_properties((await read_cross_connection(ctx, params.key)).model)
-    return landed({"notes": current.service_provider_notes}, {"notes": params.text})
+    return landed(
+        {"notes": current.service_provider_notes}, {"notes": params.text}, current.provisioning_state
+    )
 
 
 NOTES = Operation(

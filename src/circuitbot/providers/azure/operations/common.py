@@ -3,10 +3,11 @@ the circuit as read, and the pieces of a change (its precondition, result and wa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from circuitbot.actions.registry import OpContext, WatchTarget
+from circuitbot.actions.registry import OpContext, Verified, WatchTarget
 from circuitbot.providers.azure import models as m
 from circuitbot.providers.azure import render
 from circuitbot.providers.azure.client import AzurePartnerClient, Fetched
@@ -67,6 +68,11 @@ def refuse_while_busy(
         else render.peering_properties(resource)
     )
     preconditions.refuse_while_busy(what, properties.provisioning_state, BUSY_STATES)
+
+
+def landed(now: Mapping[str, Any], wanted: Mapping[str, Any], state: str | None) -> Verified:
+    """What a fresh read says of a change (``verify``): in flight while its resource is busy."""
+    return preconditions.landed(now, wanted, state=state, busy=BUSY_STATES)
 
 
 def follow_circuit(params: KeyParams, result: Any) -> WatchTarget:

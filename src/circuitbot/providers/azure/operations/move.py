@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from circuitbot.actions.registry import OpContext, Operation, OperationError, Preview, Registry
+from circuitbot.actions.registry import OpContext, Operation, OperationError, Preview, Registry, Verified
 from circuitbot.providers.azure import models as m
 from circuitbot.providers.azure import render
 from circuitbot.providers.azure.operations.common import (
@@ -20,6 +20,7 @@ from circuitbot.providers.azure.operations.common import (
     changed_render,
     client_of,
     follow_circuit,
+    landed,
     read_cross_connection,
     refuse_while_busy,
 )
@@ -32,7 +33,7 @@ from circuitbot.providers.azure.operations.placement import (
     recommendation,
     remaining,
 )
-from circuitbot.providers.kit.preconditions import ETAG, approved_etag, landed
+from circuitbot.providers.kit.preconditions import ETAG, approved_etag
 
 
 async def read_placement(ctx: OpContext, key: str) -> Placement:
@@ -118,11 +119,11 @@ async def move_execute(ctx: OpContext, params: MoveParams) -> Changed:
     )
 
 
-async def move_verify(ctx: OpContext, params: MoveParams, precondition: dict[str, Any]) -> bool:
+async def move_verify(ctx: OpContext, params: MoveParams, precondition: dict[str, Any]) -> Verified:
     current = render.cc_properties((await read_cross_connection(ctx, params.key)).model)
     wanted = (str(precondition.get("primary", "")).lower(), str(precondition.get("secondary", "")).lower())
     now = ((current.primary_azure_port or "").lower(), (current.secondary_azure_port or "").lower())
-    return landed({"ports": now}, {"ports": wanted}, state=current.provisioning_state)
+    return landed({"ports": now}, {"ports": wanted}, current.provisioning_state)
 
 
 async def move_choices(ctx: OpContext, data: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from circuitbot.actions.registry import OpContext, Operation, OperationError, Preview, Refused, Registry
+from circuitbot.actions.registry import (
+    OpContext,
+    Operation,
+    OperationError,
+    Preview,
+    Refused,
+    Registry,
+    Verified,
+)
 from circuitbot.chat.reply import Reply
 from circuitbot.providers.azure import models as m
 from circuitbot.providers.azure import render
@@ -21,11 +29,12 @@ from circuitbot.providers.azure.operations.common import (
     azure_errors,
     client_of,
     follow_circuit,
+    landed,
     read_cross_connection,
     refuse_while_busy,
 )
 from circuitbot.providers.azure.operations.params import PeeringDeleteParams, PeeringParams, PeeringsParams
-from circuitbot.providers.kit.preconditions import ETAG, absent, approved_etag, expects_absent, landed
+from circuitbot.providers.kit.preconditions import ETAG, absent, approved_etag, expects_absent
 
 
 async def read_peering(
@@ -177,10 +186,10 @@ def peering_render(
     return render.peering_done(params.key, result)
 
 
-async def peering_verify(ctx: OpContext, params: PeeringParams, precondition: dict[str, Any]) -> bool:
+async def peering_verify(ctx: OpContext, params: PeeringParams, precondition: dict[str, Any]) -> Verified:
     found = await read_peering(ctx, params.key, params.name)
     if found is None:
-        return False
+        return Verified.NOT_LANDED
     now = render.peering_properties(found.model)
     if params.ipv6:
         ipv6 = now.ipv6_peering_config
@@ -196,7 +205,7 @@ async def peering_verify(ctx: OpContext, params: PeeringParams, precondition: di
             "vlan_id": params.vlan_id,
             "prefixes": (params.primary_prefix, params.secondary_prefix),
         },
-        state=now.provisioning_state,
+        now.provisioning_state,
     )
 
 
@@ -242,8 +251,12 @@ async def peering_delete_execute(ctx: OpContext, params: PeeringDeleteParams) ->
 
 async def peering_delete_verify(
     ctx: OpContext, params: PeeringDeleteParams, precondition: dict[str, Any]
-) -> bool:
-    return await read_peering(ctx, params.key, params.peering) is None
+) -> Verified:
+    found = await read_peering(ctx, params.key, params.peering)
+    if found is None:
+        return Verified.LANDED
+    # still there: in flight while Deleting, else the delete did not land
+    return landed({"gone": False}, {"gone": True}, render.peering_properties(found.model).provisioning_state)
 
 
 PEERING_DELETE = Operation(
