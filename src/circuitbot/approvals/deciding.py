@@ -3,7 +3,8 @@
 Each decision is re-checked from the start on every call (who may decide, whether the request is
 still pending and unexpired), then made by one compare-and-set from pending, so concurrent clicks,
 double clicks and the expiry sweep agree on one winner. A vote is recorded once per person (a
-unique key); the approval that completes the votes is the one that moves the request.
+unique key); the approval that completes the votes is the one that moves the request. The edit
+of the request's card that shows a decision is written to the outbox with it.
 """
 
 from __future__ import annotations
@@ -123,11 +124,12 @@ class Deciding(EngineCore):
                 decided_by=ctx.caller.user_id,
                 decided_at=now,
             )
+            owed = await self.notify.enqueue_refresh(session, row.id) if won else []
         row, approvers = await self.load(row.id)
         assert row is not None
         if won:
             log.info("request %s approved by %s", row.id, ctx.caller.user_id)
-            await self.notify.refresh(row.id)
+            await self.notify.send(owed)
             return Reply.plain(f":white_check_mark: You approved `{row.id}`; running it now.")
         if row.status == RequestStatus.PENDING:
             await self.notify.refresh(row.id)
@@ -187,12 +189,13 @@ class Deciding(EngineCore):
                 decided_at=self.clock.now(),
                 reason=reason,
             )
+            owed = await self.notify.enqueue_refresh(session, row.id) if won else []
         row, _ = await self.load(row.id)
         assert row is not None
         if not won:
             return self._already(row)
         log.info("request %s rejected by %s", row.id, ctx.caller.user_id)
-        await self.notify.refresh(row.id)
+        await self.notify.send(owed)
         return Reply.plain(f":no_entry: You rejected `{row.id}`.")
 
     async def cancel(self, ctx: OpContext, request_id: str) -> Reply:
@@ -223,11 +226,12 @@ class Deciding(EngineCore):
             )
             if not won:
                 self._audit(session, actor=user_id, action="cancel", result="too_late", row=row)
+            owed = await self.notify.enqueue_refresh(session, row.id) if won else []
         if not won:
             row, _ = await self.load(row.id)
             assert row is not None
             return self._already(row)
-        await self.notify.refresh(row.id)
+        await self.notify.send(owed)
         return Reply.plain(f"Request `{row.id}` canceled.")
 
     # -- expiry: the clock decides what nobody did ---------------------------------------------
@@ -258,7 +262,8 @@ class Deciding(EngineCore):
                 decided_at=now,
                 decided_by="system",
             )
+            owed = await self.notify.enqueue_refresh(session, request_id) if moved else []
         if moved:
             log.info("request %s expired", request_id)
-            await self.notify.refresh(request_id)
+            await self.notify.send(owed)
         return moved

@@ -5,7 +5,8 @@ failed (the provider refused, nothing changed) or needs_attention (the outcome i
 PostgreSQL the executor holds a row lock (its lease) from just after the claim until the outcome
 is recorded, so a replica that starts meanwhile can tell a running execution from an orphaned one
 (``FOR UPDATE SKIP LOCKED``); under the lease it checks that the claim is still its own, and the
-outcome is recorded only while the claim is (a replica's recovery may have taken it meanwhile).
+outcome is recorded only while the claim is (a replica's recovery may have taken it meanwhile),
+with the card's edit and the note that tell it, in the outbox.
 """
 
 from __future__ import annotations
@@ -127,13 +128,15 @@ class Executing(EngineCore):
             await self.notify.refresh(row.id)
             run = await self._call(row)
             finished = await self._record(session, row, run)
+            owed = await self._announce(session, row, run) if finished else []
         if not finished:  # reconciled by another replica meanwhile; its verdict stands
             log.warning("request %s was no longer ours to finish", row.id)
             now, _ = await self.load(row.id)
             return now.status if now is not None else None
         log.info("request %s %s", row.id, run.status)
-        await self.notify.refresh(row.id)
-        await self._announce(row, run)
+        await self.notify.send(owed)
+        if run.error is None:
+            await follow_change(self.runtime, row, run.op, run.params, run.result)
         return run.status
 
     async def _call(self, row: ApprovalRequest) -> Run:
@@ -194,18 +197,14 @@ class Executing(EngineCore):
             )
         return finished
 
-    async def _announce(self, row: ApprovalRequest, run: Run) -> None:
-        """Say in the request's thread what it came to; watch what a success changed."""
+    async def _announce(self, session: AsyncSession, row: ApprovalRequest, run: Run) -> list[int]:
+        """Owe the card's edit to its outcome and a note in its thread saying what it came to,
+        in the transaction that records the outcome; the outbox rows written."""
         if run.error is None:
-            await self.notify.thread(
-                row, msg.thread_note(f":large_green_circle: `{row.id}` succeeded.", run.detail)
-            )
-            await follow_change(self.runtime, row, run.op, run.params, run.result)
+            note = msg.thread_note(f":large_green_circle: `{row.id}` succeeded.", run.detail)
         elif run.unknown:
-            await self.notify.thread(
-                row, msg.thread_note(f":warning: `{row.id}` needs attention: {bk.escape(run.error)}")
-            )
+            note = msg.thread_note(f":warning: `{row.id}` needs attention: {bk.escape(run.error)}")
         else:
-            await self.notify.thread(
-                row, msg.thread_note(f":red_circle: `{row.id}` failed: {bk.escape(run.error)}")
-            )
+            note = msg.thread_note(f":red_circle: `{row.id}` failed: {bk.escape(run.error)}")
+        edits = await self.notify.enqueue_refresh(session, row.id)
+        return edits + await self.notify.enqueue_thread(session, row, note)

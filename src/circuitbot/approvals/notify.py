@@ -1,28 +1,34 @@
-"""A request's messages in Slack: posted once (approvals channel and the requester's channel),
-edited in place at every step, with notes in their threads.
+"""A request's messages in Slack: its card (in the approvals channel, and a copy in the
+requester's channel), edited in place at every step, with notes in the card's thread.
 
-Slack trouble never undoes a decision already made: every call here logs what failed and goes on.
+Every one is an outbox row (``watch.outbox``), delivered as a watch's messages are: retried until
+Slack takes it, never posted twice, in order per card (one stream per channel), and a card's
+edits coalesced so the last state wins. The card's ts, once posted, is kept on the request
+(``approvals_ts``, ``requester_ts``) and later edits and notes go to it. The ``enqueue_*``
+methods write rows in the caller's transaction (with the change they report); :meth:`send` gives
+them a first try right after the commit. Slack trouble never undoes a decision already made.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from sqlalchemy import update
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from circuitbot.approvals import listings
 from circuitbot.approvals import messages as msg
-from circuitbot.chat.reply import PostError, Reply
-from circuitbot.store.tables import ApprovalRequest
+from circuitbot.chat.reply import Reply
+from circuitbot.store.tables import ApprovalDecision, ApprovalRequest, OutboxMessage
+from circuitbot.watch.delivery import Outcome
+from circuitbot.watch.outbox import enqueue, stream_of, supersede_updates
+from circuitbot.watch.sender import CHANNEL_ERRORS, OutboxSender
 
 if TYPE_CHECKING:
     from circuitbot.runtime import Runtime
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 
 def copies(row: ApprovalRequest) -> list[tuple[str, str]]:
@@ -35,66 +41,127 @@ def copies(row: ApprovalRequest) -> list[tuple[str, str]]:
     return found
 
 
+def card_channels(row: ApprovalRequest) -> list[str]:
+    """The channels the request's card goes to: the approvals channel's first, then the requester's."""
+    channels = [row.approvals_channel] if row.approvals_channel else []
+    if row.channel and row.channel != row.approvals_channel:
+        channels.append(row.channel)
+    return channels
+
+
+def undelivered_note(channel: str, outcome: Outcome) -> str:
+    """What the requester is told when the card's first try in ``channel`` failed."""
+    if outcome.error in CHANNEL_ERRORS:
+        return (
+            f":warning: The channel <#{channel}> cannot be posted to ({outcome.error}): ask an admin "
+            "to invite the bot there or to fix the approvals channel setting. The request is kept, "
+            "and its message goes out as soon as the channel takes it."
+        )
+    return (
+        f":hourglass_flowing_sand: Slack did not take the message in <#{channel}> yet "
+        f"({outcome.error}): it will be retried until it does."
+    )
+
+
+async def _current(session: AsyncSession, request_id: str) -> tuple[ApprovalRequest | None, list[str]]:
+    """The request as committed (or written in ``session``) and its approvers so far, in order."""
+    row = await session.get(ApprovalRequest, request_id, populate_existing=True)
+    if row is None:
+        return None, []
+    votes = await session.scalars(
+        select(ApprovalDecision.user_id)
+        .where(ApprovalDecision.request_id == row.id, ApprovalDecision.decision == "approve")
+        .order_by(ApprovalDecision.id)
+    )
+    return row, list(votes)
+
+
 class Notifier:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self._own_sender: OutboxSender | None = None
 
-    async def _attempt(self, what: str, call: Awaitable[T]) -> T | None:
-        try:
-            return await call
-        except PostError as exc:
-            log.warning("could not %s: %s", what, exc.error)
-        except Exception as exc:  # the text may quote what was sent; the class name is enough
-            log.warning("could not %s: %s", what, exc.__class__.__name__)
-        return None
+    @property
+    def sender(self) -> OutboxSender:
+        """The watch engine's outbox sender, whose passes retry what a first try missed; one of
+        our own for a runtime without it (its rows then wait for a sender on the same database)."""
+        sender = getattr(self.runtime.watches, "sender", None)
+        if isinstance(sender, OutboxSender):
+            return sender
+        if self._own_sender is None:
+            self._own_sender = OutboxSender(self.runtime)
+        return self._own_sender
 
-    async def post(self, channel: str, reply: Reply, thread_ts: str | None = None) -> str | None:
-        """The ts of the message posted, or None (no poster, or Slack refused)."""
-        poster = self.runtime.poster
-        if poster is None:
-            return None
-        return await self._attempt(f"post to {channel}", poster.post(channel, reply, thread_ts=thread_ts))
+    def _enqueue(
+        self,
+        session: AsyncSession,
+        row: ApprovalRequest,
+        kind: str,
+        channel: str,
+        reply: Reply,
+        **columns: str | None,
+    ) -> OutboxMessage:
+        return enqueue(
+            session,
+            kind=kind,
+            channel=channel,
+            reply=reply,
+            at=self.runtime.clock.now(),
+            request_id=row.id,
+            **columns,
+        )
 
-    async def post_request(self, row: ApprovalRequest) -> list[str]:
-        """Post a new request to the approvals channel and the requester's channel and keep where
-        it went (on the row too); the channels it reached."""
+    async def enqueue_card(self, session: AsyncSession, row: ApprovalRequest) -> list[int]:
+        """The new request's card in each of its channels (``approvals_channel`` must be set)."""
         reply = msg.request_message(row)
-        approvals_channel = self.runtime.settings.approvals_channel or row.channel
-        values: dict[str, Any] = {"approvals_channel": approvals_channel}
-        where = []
-        if approvals_channel:
-            thread = row.thread_ts if approvals_channel == row.channel else None
-            values["approvals_ts"] = await self.post(approvals_channel, reply, thread)
-            if values["approvals_ts"]:
-                where.append(approvals_channel)
-        if row.channel and row.channel != approvals_channel:
-            values["requester_ts"] = await self.post(row.channel, reply, row.thread_ts)
-            if values["requester_ts"]:
-                where.append(row.channel)
-        async with self.runtime.db.session() as session:
-            await session.execute(
-                update(ApprovalRequest)
-                .where(ApprovalRequest.id == row.id)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-        for key, value in values.items():
-            setattr(row, key, value)
-        return where
+        owed = []
+        for channel in card_channels(row):
+            thread = row.thread_ts if channel == row.channel else None
+            owed.append(self._enqueue(session, row, "parent", channel, reply, thread_ts=thread))
+        await session.flush()
+        return [o.id for o in owed]
+
+    async def enqueue_refresh(self, session: AsyncSession, request_id: str) -> list[int]:
+        """An edit of each copy of the card to its current state, replacing edits not yet sent."""
+        row, approvers = await _current(session, request_id)
+        if row is None:
+            return []
+        channels = card_channels(row)
+        now = self.runtime.clock.now()
+        streams = [stream_of(watch_id=None, channel=c, thread_ts=None, request_id=row.id) for c in channels]
+        await supersede_updates(session, streams, now)
+        reply = msg.request_message(row, approvers)
+        owed = [self._enqueue(session, row, "update", channel, reply) for channel in channels]
+        await session.flush()
+        return [o.id for o in owed]
+
+    async def enqueue_thread(self, session: AsyncSession, row: ApprovalRequest, reply: Reply) -> list[int]:
+        """A note in the thread of each copy of the card."""
+        owed = [self._enqueue(session, row, "reply", channel, reply) for channel in card_channels(row)]
+        await session.flush()
+        return [o.id for o in owed]
+
+    async def send(self, ids: Sequence[int]) -> dict[int, Outcome]:
+        """A first try at once at rows just committed; the sender retries what it misses."""
+        if not ids:
+            return {}
+        outcomes = await self.sender.deliver_now(ids)
+        for outcome in outcomes.values():
+            row = outcome.row
+            if outcome.error is None:
+                continue
+            what = f"update request {row.request_id} in" if row.kind == "update" else "post to"
+            log.warning("could not %s %s: %s (the outbox retries)", what, row.channel, outcome.error)
+        return outcomes
 
     async def refresh(self, request_id: str) -> None:
-        """Update the request's message(s) in place to show its current state."""
-        poster = self.runtime.poster
-        if poster is None:
-            return
-        row, approvers = await listings.load(self.runtime.db, request_id)
-        if row is None:
-            return
-        reply = msg.request_message(row, approvers)
-        for channel, ts in copies(row):
-            await self._attempt(f"update request {row.id} in {channel}", poster.update(channel, ts, reply))
+        """Update the request's card(s) to show its current state, in a transaction of its own."""
+        async with self.runtime.db.session() as session:
+            owed = await self.enqueue_refresh(session, request_id)
+        await self.send(owed)
 
     async def thread(self, row: ApprovalRequest, reply: Reply) -> None:
-        """A note in the thread of each copy of the request's message."""
-        for channel, ts in copies(row):
-            await self.post(channel, reply, thread_ts=ts)
+        """A note in the thread of each copy of the card, in a transaction of its own."""
+        async with self.runtime.db.session() as session:
+            owed = await self.enqueue_thread(session, row, reply)
+        await self.send(owed)

@@ -1,9 +1,10 @@
 """Submitting: a validated mutating command becomes a pending request.
 
 The request is persisted with the operation's preview and precondition (what execution will
-check the provider still shows), its secret parameters sealed, and posted with Approve / Reject
-buttons. A command that may not be requested, or that would change nothing, is refused and
-audited instead.
+check the provider still shows), its secret parameters sealed, and its card with Approve /
+Reject buttons owed in the outbox, in the same transaction. The card gets a first try at once:
+where Slack refuses it, the requester is told why in the answer, and the outbox keeps trying. A
+command that may not be requested, or that would change nothing, is refused and audited instead.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from circuitbot.actions.registry import (
     Refused,
 )
 from circuitbot.approvals import messages as msg
-from circuitbot.approvals import policy
+from circuitbot.approvals import notify, policy
 from circuitbot.approvals.core import EngineCore
 from circuitbot.approvals.secrets import Masker, SecretKeyMissing, secret_fields
 from circuitbot.approvals.status import RequestStatus
+from circuitbot.chat import blocks as bk
 from circuitbot.chat.reply import Reply
 from circuitbot.store.tables import ApprovalRequest
 
@@ -77,11 +79,28 @@ class Submitting(EngineCore):
                 )
             return Reply.error(f"`{op.name}` refused: {checked}")
         preview, sealed = checked
-        row = await self._store(caller, op, target, sealed, preview, public=public, masker=masker)
+        row, owed = await self._store(caller, op, target, sealed, preview, public=public, masker=masker)
         metrics.approvals.labels(RequestStatus.PENDING).inc()
         log.info("request %s created for %s by %s", row.id, op.name, caller.user_id)
-        where = await self.notify.post_request(row)
-        return msg.created(row, where)
+        return await self._post_card(row, owed)
+
+    async def _post_card(self, row: ApprovalRequest, owed: list[int]) -> Reply:
+        """The card's first try; the answer says where it went, and why not where it did not."""
+        outcomes = await self.notify.send(owed)
+        where, notes = [], []
+        for channel, row_id in zip(notify.card_channels(row), owed, strict=True):
+            outcome = outcomes.get(row_id)
+            if outcome is not None and outcome.error is None:
+                where.append(channel)
+            elif outcome is not None and outcome.error != "no_poster":
+                log.warning("request %s: its card in %s was refused (%s)", row.id, channel, outcome.error)
+                notes.append(notify.undelivered_note(channel, outcome))
+        created = msg.created(row, where)
+        if not notes:
+            return created
+        return Reply(
+            text="\n".join([created.text, *notes]), blocks=[*created.blocks, *map(bk.section, notes)]
+        )
 
     async def _check_request(
         self, ctx: OpContext, op: Operation, params: Params, masker: Masker
@@ -129,8 +148,9 @@ class Submitting(EngineCore):
         *,
         public: Any,
         masker: Masker,
-    ) -> ApprovalRequest:
-        """Persist the pending request with its audit row, under a fresh id."""
+    ) -> tuple[ApprovalRequest, list[int]]:
+        """Persist the pending request with its audit row and its card's outbox rows, under a
+        fresh id; the request and those rows' ids."""
         now = self.clock.now()
         preview_data = _stored_preview(preview, public, masker)
         for _ in range(5):  # ids are random: retry the rare collision
@@ -143,6 +163,7 @@ class Submitting(EngineCore):
                 requester=caller.user_id,
                 channel=caller.channel_id,
                 thread_ts=caller.thread_ts,
+                approvals_channel=self.settings.approvals_channel or caller.channel_id,
                 preview=preview_data,
                 precondition=msg.jsonable(preview.precondition),
                 status=RequestStatus.PENDING,
@@ -163,7 +184,8 @@ class Submitting(EngineCore):
                         params=public,
                         summary=preview_data["summary"],
                     )
-                return row
+                    owed = await self.notify.enqueue_card(session, row)
+                return row, owed
             except IntegrityError:
                 continue
         raise OperationError("could not store the request; try again")

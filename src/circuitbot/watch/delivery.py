@@ -47,7 +47,9 @@ CANNOT_LOOK = frozenset(
     }
 )
 
-Target = tuple[str | None, str | None]  # a watch's thread and card ts, when the row is a watch's
+# The thread and the card a row without its own goes to: a watch's, or its request's card in the
+# row's channel (whose ts is also the thread of the request's notes there).
+Target = tuple[str | None, str | None]
 
 
 @runtime_checkable
@@ -85,6 +87,7 @@ class Claimed:
     user: str | None
     payload: dict[str, Any]
     watch_id: int | None
+    request_id: str | None
     attempts: int  # including this one
     created_at: datetime
     last_error: str | None  # IN_FLIGHT or IN_FLIGHT_UNSURE, as the claim wrote it
@@ -101,6 +104,7 @@ class Claimed:
             user=row.user,
             payload=dict(row.payload),
             watch_id=row.watch_id,
+            request_id=row.request_id,
             attempts=row.attempts,
             created_at=row.created_at,
             last_error=row.last_error,
@@ -127,6 +131,7 @@ CLAIMED_COLUMNS = (
     OutboxMessage.user,
     OutboxMessage.payload,
     OutboxMessage.watch_id,
+    OutboxMessage.request_id,
     OutboxMessage.attempts,
     OutboxMessage.created_at,
     OutboxMessage.last_error,

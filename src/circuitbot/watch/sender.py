@@ -8,7 +8,12 @@ stream is ever claimed, so a later message of a watch never overtakes an earlier
 channel gets about one message a second from this process. A failed delivery is retried with
 backoff (Slack's Retry-After when it gives one) for as long as it takes: an outage loses
 nothing. A channel that is gone (archived, not found, the bot removed) pauses the watch and
-tells whoever created it, by direct message.
+tells whoever created it, by direct message; an approval request's messages there are kept and
+retried (the requester was told when the card could not be posted), so nothing owed is lost.
+
+:meth:`OutboxSender.deliver_now` gives rows just written a first try at once, through the same
+claim and delivery, so a person who acted sees the result without waiting for a pass; it keeps
+the order of each stream and a channel's Retry-After, and only the steady pace is left to passes.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from sqlalchemy.orm import aliased
 from circuitbot import metrics
 from circuitbot.chat.reply import Poster
 from circuitbot.store.db import rows_changed
-from circuitbot.store.tables import OutboxMessage, Watch
+from circuitbot.store.tables import ApprovalRequest, OutboxMessage, Watch
 from circuitbot.watch import messages
 from circuitbot.watch.delivery import (
     CLAIMED_COLUMNS,
@@ -104,6 +109,7 @@ class OutboxSender:
         self.max_retry_seconds = max_retry_seconds
         self.retention = RETENTION
         self._free_at: dict[str, float] = {}  # channel -> monotonic time it may get the next message
+        self._held: dict[str, float] = {}  # channel -> monotonic time its Retry-After ends
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._gauge_at = -math.inf
@@ -154,19 +160,31 @@ class OutboxSender:
     async def run_once(self) -> int:
         """Claim what is due, deliver it, record how each went; returns how many were attempted."""
         claimed = await self._claim()
-        if claimed:
-            watches = await self._watch_targets({c.watch_id for c in claimed if c.watch_id is not None})
-            poster = self.poster or self.runtime.poster
-            outcomes = await asyncio.gather(
-                *(
-                    deliver(poster, c, watches.get(c.watch_id) if c.watch_id is not None else None)
-                    for c in claimed
-                )
-            )
-            await self._settle(outcomes)
+        await self._deliver(claimed)
         await self._refresh_gauge()
         await self._purge()
         return len(claimed)
+
+    async def deliver_now(self, ids: Sequence[int]) -> dict[int, Outcome]:
+        """A first try at once at these rows (committed), stream by stream in order, ignoring the
+        steady per-channel pace but not a Retry-After; how each try went, by row id. What is not
+        delivered here (behind an earlier row, failed, held back) is left to the passes."""
+        outcomes: dict[int, Outcome] = {}
+        for _ in range(len(ids)):  # each round takes at least one row, or ends
+            claimed = await self._claim(only=[i for i in ids if i not in outcomes])
+            if not claimed:
+                break
+            outcomes.update((o.row.id, o) for o in await self._deliver(claimed))
+        return outcomes
+
+    async def _deliver(self, claimed: Sequence[Claimed]) -> list[Outcome]:
+        if not claimed:
+            return []
+        targets = await self._targets(claimed)
+        poster = self.poster or self.runtime.poster
+        outcomes = await asyncio.gather(*(deliver(poster, c, targets.get(c.id)) for c in claimed))
+        await self._settle(outcomes)
+        return outcomes
 
     async def pending(self) -> int:
         async with self.runtime.db.session() as session:
@@ -176,8 +194,9 @@ class OutboxSender:
                 )
             ).scalar_one()
 
-    async def _claim(self) -> list[Claimed]:
-        """Lease the oldest due row of each channel this process may post to now.
+    async def _claim(self, only: Sequence[int] | None = None) -> list[Claimed]:
+        """Lease the oldest due row of each channel this process may post to now (of ``only``,
+        when given: then a channel waits only for its Retry-After, not for its pace).
 
         A row is eligible when it is due and the oldest pending row of its stream; of those, each
         channel's oldest is picked in SQL (``row_number() OVER (PARTITION BY channel)``), and the
@@ -187,10 +206,11 @@ class OutboxSender:
         db, clock = self.runtime.db, self.runtime.clock
         now, tick = clock.now(), clock.monotonic()
         self._free_at = {c: t for c, t in self._free_at.items() if t > tick}
+        self._held = {c: t for c, t in self._held.items() if t > tick}
         # Leased only if still pending and due: another sender may have picked the same rows
         # (on PostgreSQL it skips the ones being leased; on SQLite the write lock serialises us).
         leasable = select(OutboxMessage.id).where(
-            OutboxMessage.id.in_(self._oldest_per_channel(now)),
+            OutboxMessage.id.in_(self._oldest_per_channel(now, only)),
             OutboxMessage.status == "pending",
             OutboxMessage.next_attempt_at <= now,
         )
@@ -223,7 +243,7 @@ class OutboxSender:
             self._free_at[row.channel] = tick + self.per_channel_interval
         return claimed
 
-    def _oldest_per_channel(self, now: datetime) -> Select[tuple[int]]:
+    def _oldest_per_channel(self, now: datetime, only: Sequence[int] | None) -> Select[tuple[int]]:
         """The ids of the rows :meth:`_claim` may lease: up to ``claim_limit``, one per channel."""
         earlier = aliased(OutboxMessage)
         first_of_stream = (
@@ -241,20 +261,48 @@ class OutboxSender:
             OutboxMessage.next_attempt_at <= now,
             OutboxMessage.id == first_of_stream,
         )
-        if self._free_at:
-            eligible = eligible.where(OutboxMessage.channel.not_in(list(self._free_at)))
+        waiting = set(self._held) if only is not None else {*self._held, *self._free_at}
+        if only is not None:
+            eligible = eligible.where(OutboxMessage.id.in_(list(only)))
+        if waiting:
+            eligible = eligible.where(OutboxMessage.channel.not_in(list(waiting)))
         ranked = eligible.subquery()
         return select(ranked.c.id).where(ranked.c.place == 1).order_by(ranked.c.id).limit(self.claim_limit)
 
-    async def _watch_targets(self, ids: set[int]) -> dict[int, Target]:
-        """Each watch's thread and card ts, as they are now (posted by earlier rows)."""
-        if not ids:
-            return {}
+    async def _targets(self, claimed: Sequence[Claimed]) -> dict[int, Target]:
+        """Each row's thread and card as they are now (posted by earlier rows), by row id: its
+        watch's, or its request's card in the row's channel (the thread of the request's notes)."""
+        watch_ids = {c.watch_id for c in claimed if c.watch_id is not None}
+        request_ids = {c.request_id for c in claimed if c.request_id is not None}
+        watches: dict[int, Target] = {}
+        cards: dict[tuple[str, str | None], str | None] = {}
         async with self.runtime.db.session() as session:
-            rows = await session.execute(
-                select(Watch.id, Watch.thread_ts, Watch.status_ts).where(Watch.id.in_(ids))
-            )
-            return {r.id: (r.thread_ts, r.status_ts) for r in rows}
+            if watch_ids:
+                rows = await session.execute(
+                    select(Watch.id, Watch.thread_ts, Watch.status_ts).where(Watch.id.in_(watch_ids))
+                )
+                watches = {r.id: (r.thread_ts, r.status_ts) for r in rows}
+            if request_ids:
+                requests = await session.execute(
+                    select(
+                        ApprovalRequest.id,
+                        ApprovalRequest.approvals_channel,
+                        ApprovalRequest.approvals_ts,
+                        ApprovalRequest.channel,
+                        ApprovalRequest.requester_ts,
+                    ).where(ApprovalRequest.id.in_(request_ids))
+                )
+                for r in requests:
+                    cards[(r.id, r.channel)] = r.requester_ts
+                    cards[(r.id, r.approvals_channel)] = r.approvals_ts  # the approvals copy wins
+        targets: dict[int, Target] = {}
+        for c in claimed:
+            if c.watch_id is not None and c.watch_id in watches:
+                targets[c.id] = watches[c.watch_id]
+            elif c.request_id is not None:
+                card = cards.get((c.request_id, c.channel))
+                targets[c.id] = (card, card)
+        return targets
 
     async def _settle(self, outcomes: Sequence[Outcome]) -> None:
         """Record a pass in one transaction: sent rows marked (once), failed ones rescheduled."""
@@ -267,7 +315,7 @@ class OutboxSender:
                 if error is None:
                     await self._mark_sent(session, row, outcome.sent_ts, now)
                     continue
-                if error in CHANNEL_ERRORS:
+                if error in CHANNEL_ERRORS and row.request_id is None:
                     notify |= await self._channel_gone(session, row, error, now)
                     continue
                 if error in MESSAGE_ERRORS:
@@ -277,8 +325,8 @@ class OutboxSender:
                     retry_after = outcome.retry_after
                     delay = retry_after if retry_after is not None else self._backoff(row.attempts)
                     if retry_after is not None:  # Slack asked this channel to wait; so do its other rows
-                        self._free_at[row.channel] = max(
-                            self._free_at.get(row.channel, -math.inf), clock.monotonic() + delay
+                        self._held[row.channel] = max(
+                            self._held.get(row.channel, -math.inf), clock.monotonic() + delay
                         )
                     values = {"next_attempt_at": now + timedelta(seconds=delay), "last_error": error}
                     log.info("outbox row %s: %s, retrying in %.1f s", row.id, error, delay)
@@ -304,11 +352,24 @@ class OutboxSender:
         )
         if marked != 1:
             log.warning("outbox row %s was delivered but is no longer pending", row.id)
-        if row.kind == "parent" and row.watch_id is not None and sent_ts is not None:
+        if row.kind != "parent" or sent_ts is None:
+            return
+        if row.watch_id is not None:
             await session.execute(
                 update(Watch)
                 .where(Watch.id == row.watch_id)
                 .values(status_ts=sent_ts, thread_ts=func.coalesce(Watch.thread_ts, sent_ts))
+                .execution_options(synchronize_session=False)
+            )
+        elif row.request_id is not None:  # the request's card: in its approvals channel, or its copy
+            approvals_copy = ApprovalRequest.approvals_channel == row.channel
+            await session.execute(
+                update(ApprovalRequest)
+                .where(ApprovalRequest.id == row.request_id)
+                .values(
+                    approvals_ts=case((approvals_copy, sent_ts), else_=ApprovalRequest.approvals_ts),
+                    requester_ts=case((approvals_copy, ApprovalRequest.requester_ts), else_=sent_ts),
+                )
                 .execution_options(synchronize_session=False)
             )
 
