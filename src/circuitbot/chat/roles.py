@@ -1,7 +1,8 @@
 """Who may do what: Slack user IDs and user-group IDs from settings, mapped to roles.
 
 User groups (S…) are expanded through a lookup the front end supplies (Slack:
-``usergroups.users.list``), cached for a few minutes so a click costs no Slack call.
+``usergroups.users.list``), cached for a few minutes so a click costs no Slack call; callers
+that need a group at the same moment share one look-up.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class RoleResolver:
         self.clock = clock or SystemClock()
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, set[str]]] = {}
-        self._warming: dict[str, asyncio.Task[set[str]]] = {}  # background look-ups under way
+        self._lookups: dict[str, asyncio.Task[set[str]]] = {}  # look-ups under way, one per group
 
     async def roles(self, user_id: str, *, cached_only: bool = False) -> frozenset[Role]:
         """The user's roles. ``cached_only`` answers from what is known now, never waiting on
@@ -60,18 +61,24 @@ class RoleResolver:
     async def _group(self, group_id: str, cached_only: bool = False) -> set[str]:
         if self.group_members is None:
             return set()
-        now = self.clock.monotonic()
         cached = self._cache.get(group_id)
-        if cached and now - cached[0] < self.cache_seconds:
+        if cached and self.clock.monotonic() - cached[0] < self.cache_seconds:
             return cached[1]
+        lookup = self._lookups.get(group_id)
+        if lookup is None:
+            lookup = asyncio.get_running_loop().create_task(self._look_up(group_id, self.group_members))
+            self._lookups[group_id] = lookup
+            lookup.add_done_callback(lambda _t: self._lookups.pop(group_id, None))
         if cached_only:
-            if group_id not in self._warming:
-                task = asyncio.get_running_loop().create_task(self._group(group_id))
-                self._warming[group_id] = task
-                task.add_done_callback(lambda _t: self._warming.pop(group_id, None))
             return cached[1] if cached else set()
+        return await asyncio.shield(lookup)  # a caller that gives up leaves the look-up to the rest
+
+    async def _look_up(self, group_id: str, read: GroupMembers) -> set[str]:
+        """One read of a group for every caller waiting on it at once; cached for later ones."""
+        cached = self._cache.get(group_id)
+        now = self.clock.monotonic()
         try:
-            members = await self.group_members(group_id)
+            members = await read(group_id)
         except Exception as exc:  # a Slack hiccup must not grant or deny forever
             log.warning("could not read user group %s: %s", group_id, exc)
             return cached[1] if cached else set()
