@@ -152,13 +152,15 @@ class WatchEngine:
             raise
         except Exception as exc:
             reason = scrub(str(exc)) or type(exc).__name__
-            raise OperationError(f"could not read {target.provider} {resource_id}: {reason}") from exc
+            raise OperationError(
+                f"could not read {target.provider} {bk.code(resource_id)}: {bk.escape(reason)}"
+            ) from exc
         if snapshot is None:
-            raise OperationError(f"{target.provider} has no `{resource_id}` to watch")
+            raise OperationError(f"{target.provider} has no {bk.code(resource_id)} to watch")
         snapshot = snapshot_of(snapshot)
         ended = self.runtime.vocabulary(target.provider).terminal_state(snapshot)
         if ended is not None:
-            raise OperationError(f"{target.provider} `{resource_id}` is already {ended}")
+            raise OperationError(f"{target.provider} {bk.code(resource_id)} is already {bk.escape(ended)}")
         label = bk.clip(target.label or poller.describe(resource_id, snapshot), 255)
         start = StartRequest(target.provider, resource_id, label, channel, thread_ts, created_by, request_id)
         for attempt in range(1, START_ATTEMPTS + 1):
@@ -189,7 +191,7 @@ class WatchEngine:
                 query = query.with_for_update()
             rows = (await session.execute(query)).scalars().all()
             if not rows:
-                raise OperationError(f"`{resource}` at {provider} is not watched in <#{channel}>")
+                raise OperationError(f"{bk.code(resource)} at {provider} is not watched in <#{channel}>")
             news = []
             for row in rows:
                 was_active = row.status == WatchStatus.ACTIVE

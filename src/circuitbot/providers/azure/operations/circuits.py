@@ -19,6 +19,7 @@ from circuitbot.actions.registry import (
     Registry,
     Verified,
 )
+from circuitbot.chat import blocks as bk
 from circuitbot.chat.reply import Reply
 from circuitbot.providers.azure import models as m
 from circuitbot.providers.azure import render
@@ -74,7 +75,7 @@ async def port_execute(ctx: OpContext, params: PortParams) -> m.ExpressRouteProv
     async with azure_errors():
         pair = await client_of(ctx).get_provider_port(params.descriptor)
     if pair is None:
-        raise OperationError(f"no port pair `{params.descriptor}`; `az ports` lists them")
+        raise OperationError(f"no port pair {bk.code(params.descriptor)}; `az ports` lists them")
     return pair
 
 
