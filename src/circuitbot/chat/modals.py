@@ -149,10 +149,12 @@ async def open_for(ctx: OpContext, op: Operation, data: dict[str, Any]) -> None:
 
 
 def metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """The form's private_metadata; empty when it is not a JSON object (forged or garbled)."""
     try:
-        return json.loads(view.get("private_metadata") or "{}")
+        meta = json.loads(view.get("private_metadata") or "{}")
     except ValueError:
         return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def submitted_values(op: Operation, view: dict[str, Any]) -> dict[str, Any]:
