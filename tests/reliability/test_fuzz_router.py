@@ -29,12 +29,19 @@ FUZZ = settings(
     derandomize=True,
     deadline=None,
     max_examples=80,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    # one runtime serves every example (state builds up, as in a long-running bot); long texts
+    # are the point, and the machine is shared: none of these is a fault of the test
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
 )
 REGISTRY = build_registry()
 KEYS = [k for spec in catalog.PROVIDERS for k in spec.sample_ids(World.demo()).present[:2]]
 USERS = ["UREQ", "UREQ2", "UAPP1", "UAPP2", "UADMIN", "UREADER"]
-APPROVERS = {"UAPP1", "UAPP2"}
+APPROVERS = {"UAPP1", "UAPP2", "UADMIN"}  # admins may approve too (policy)
 MARKUP = [
     "<!channel>",
     "<!here>",
@@ -94,18 +101,25 @@ def assert_no_ping(shown: Shown, driver: Driver) -> None:
     assert not PINGS.search(everything), PINGS.search(everything)
 
 
+APPROVED_ONCE = {
+    RequestStatus.APPROVED,
+    RequestStatus.EXECUTING,
+    RequestStatus.SUCCEEDED,
+    RequestStatus.FAILED,
+    RequestStatus.NEEDS_ATTENTION,
+}
+
+
 async def assert_writes_only_after_approval(driver: Driver) -> None:
-    """A provider write means an approver other than the requester approved that request."""
+    """A write at a provider means an approver other than the requester approved a request."""
     if not driver.provider_writes():
         return
     approvals = driver.runtime.approvals
     assert approvals is not None
-    decided = [row for row, _ in (await approvals.requests("all", per_page=1000))[0]]
-    ran = [r for r in decided if r.status not in (RequestStatus.PENDING, RequestStatus.REJECTED)]
-    assert ran, "a write without any approved request"
-    for row in ran:
-        if row.status in (RequestStatus.CANCELED, RequestStatus.EXPIRED):
-            continue
+    rows = [row for row, _ in (await approvals.requests("all", per_page=1000))[0]]
+    approved = [row for row in rows if row.status in APPROVED_ONCE]
+    assert approved, f"writes without any approved request: {driver.provider_writes()}"
+    for row in approved:
         assert row.decided_by in APPROVERS and row.decided_by != row.requester, row
 
 
