@@ -4,7 +4,6 @@ provider and the database."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -158,7 +157,3 @@ async def every_row(runtime: Runtime) -> str:
 async def audit_rows(runtime: Runtime) -> list[AuditEvent]:
     async with runtime.db.session() as session:
         return list(await session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
