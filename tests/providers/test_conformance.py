@@ -20,11 +20,9 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from pydantic import BaseModel
-from slack_sdk.models.blocks import Block
 from sqlalchemy import select
 
 from circuitbot.bootstrap import build_registry, build_runtime
-from circuitbot.chat import blocks as bk
 from circuitbot.chat.reply import Reply
 from circuitbot.chat.router import Router
 from circuitbot.clock import FakeClock
@@ -36,10 +34,10 @@ from circuitbot.sandbox.faults import FaultConfig, QueuedFault
 from circuitbot.sandbox.world import World
 from circuitbot.settings import Settings
 from circuitbot.store.tables import AuditEvent
+from support.blockkit import assert_valid_block_kit
 
 T = TypeVar("T")
 WORD = re.compile(r"^[a-z][a-z0-9]*$")
-SLACK_TEXT_LIMIT = 40_000  # chat.postMessage truncates a message's text past this
 
 
 @pytest.fixture(params=catalog.PROVIDERS, ids=lambda spec: spec.name)
@@ -103,16 +101,6 @@ async def sandbox(tmp_path) -> AsyncIterator[Sandbox]:
         yield Sandbox(runtime, clock)
     finally:
         await runtime.close()
-
-
-def assert_valid_block_kit(reply: Reply) -> None:
-    """Every block parses as slack_sdk's model of it and passes its limits; the message's too."""
-    assert len(reply.blocks) <= bk.MAX_BLOCKS
-    assert len(reply.text) <= SLACK_TEXT_LIMIT
-    for block in reply.blocks:
-        model = Block.parse(block)
-        assert model is not None, f"not a Block Kit block: {block}"
-        model.to_dict()  # raises SlackObjectFormationError past a limit
 
 
 # --- the spec itself ------------------------------------------------------------------------------

@@ -213,7 +213,7 @@ async def recalled_text(ctx: OpContext, meta: dict[str, Any]) -> str | None:
 
 
 def metadata(view: dict[str, Any]) -> dict[str, Any]:
-    """A view's private_metadata as a dict (empty when it is not a JSON object)."""
+    """The form's private_metadata; empty when it is not a JSON object (forged or garbled)."""
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
     except (TypeError, ValueError):

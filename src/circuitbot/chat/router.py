@@ -181,7 +181,7 @@ class Router:
         caller = await self.caller(user_id, channel_id, thread_ts)
         ctx = OpContext(self.runtime, caller, inv.shown, surface)
         try:
-            self._authorize(inv.op, caller)
+            await self._authorize_audited(ctx, inv.op, params.target())
             async with self._work_slots:
                 await self.run(ctx, inv.op, params)
             result = "ok"
@@ -203,7 +203,7 @@ class Router:
         caller = ctx.caller
         ctx.caller = await self.caller(caller.user_id, caller.channel_id, caller.thread_ts)
         try:
-            self._authorize(inv.op, ctx.caller)
+            await self._authorize_audited(ctx, inv.op)
         except CommandError as exc:
             await modals.refuse(ctx, form, exc.reply.text.removeprefix(":warning: "))
             if ctx.surface is not None:
@@ -249,7 +249,7 @@ class Router:
         if inv.op.mutating:
             return
         try:
-            self._authorize(inv.op, ctx.caller)
+            await self._authorize_audited(ctx, inv.op, params.target())
         except CommandError as exc:
             await surface.reply(exc.reply)
             return
@@ -308,7 +308,7 @@ class Router:
             return
         ctx.command_text = text
         try:
-            self._authorize(op, caller)
+            await self._authorize_audited(ctx, op, params.target())
             await self.run(ctx, op, params)
         except CommandError as exc:
             await surface.reply(exc.reply)
@@ -349,8 +349,22 @@ class Router:
                 Reply.error(f"`{op.name}` needs the {needed.value} role; ask an admin to add you")
             )
 
+    async def _authorize_audited(self, ctx: OpContext, op: Operation, target: str | None = None) -> None:
+        """``_authorize``, with an audit row for a refusal: who tried what they may not do."""
+        try:
+            self._authorize(op, ctx.caller)
+        except CommandError as exc:
+            detail = {"operation": op.name, "reason": f"needs the {op.required_role.value} role"}
+            await self._write_audit(ctx, "command", "refused", target, detail)
+            raise exc from None
+
     async def _audit(self, ctx: OpContext, op: Operation, params: Params, action: str, result: str) -> None:
         detail: dict[str, Any] = {"operation": op.name, "params": params.public_dump()}
+        await self._write_audit(ctx, action, result, params.target(), detail)
+
+    async def _write_audit(
+        self, ctx: OpContext, action: str, result: str, target: str | None, detail: dict[str, Any]
+    ) -> None:
         try:
             async with self.runtime.db.session() as session:
                 audit(
@@ -359,8 +373,8 @@ class Router:
                     actor=ctx.caller.user_id,
                     action=action,
                     result=result,
-                    target=params.target(),
+                    target=target,
                     detail=detail,
                 )
         except Exception:  # an audit hiccup must not hide the answer from the user
-            log.exception("could not write the audit row for %s", op.name)
+            log.exception("could not write the audit row for %s", detail.get("operation"))

@@ -4,16 +4,24 @@
 (connection failures, throttling and gateway answers), waits through the injected Clock, tags
 each request with a request id and logs one line per attempt. Headers and bodies are never
 logged: they carry tokens, BGP keys and signatures.
+
+An answer is read within bounds (``AnswerBounds``): a body larger than ``max_bytes`` is refused
+(``AnswerTooLarge``), and a body that has not fully arrived ``seconds`` after its headers, as
+measured on the Clock, fails with ``httpx.ReadTimeout`` (a server that stalls or trickles mid-body
+would otherwise hold the caller forever: httpx's own read timeout restarts with every byte, and
+in-process transports have none). Both are transport errors, so a write whose answer was cut off
+is settled as any lost answer is, by reading the resource back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import logging
 import random
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -235,6 +243,71 @@ def parse_retry_after(headers: Mapping[str, str] | httpx.Headers, clock: Clock) 
     return max(0.0, (when - clock.now()).total_seconds())
 
 
+@dataclass(frozen=True)
+class AnswerBounds:
+    """How much of an answer is read, and for how long: ``max_bytes`` of body at most (ARM's
+    largest pages are well under a megabyte), arriving within ``seconds`` of its headers."""
+
+    max_bytes: int = 32 * 1024 * 1024
+    seconds: float = 30.0
+
+
+class AnswerTooLarge(httpx.ReadError):
+    """An answer's body is larger than ``AnswerBounds.max_bytes``; it was not read past that."""
+
+
+class _BoundedStream(httpx.AsyncByteStream):
+    """An answer's body, cut off past its size bound or its deadline on the clock."""
+
+    def __init__(
+        self, inner: httpx.AsyncByteStream, request: httpx.Request, bounds: AnswerBounds, clock: Clock
+    ) -> None:
+        self._inner = inner
+        self._request = request
+        self._bounds = bounds
+        self._clock = clock
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        deadline = self._clock.monotonic() + self._bounds.seconds
+        received = 0
+        chunks = aiter(self._inner)
+        while True:
+            try:
+                chunk = await self._next(chunks, deadline)
+            except StopAsyncIteration:
+                return
+            received += len(chunk)
+            if received > self._bounds.max_bytes:
+                raise AnswerTooLarge(
+                    f"the answer is larger than {self._bounds.max_bytes} bytes", request=self._request
+                )
+            yield chunk
+
+    async def _next(self, chunks: AsyncIterator[bytes], deadline: float) -> bytes:
+        reading = asyncio.ensure_future(anext(chunks))
+        waiting = asyncio.ensure_future(self._clock.sleep(deadline - self._clock.monotonic()))
+        try:
+            await asyncio.wait({reading, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+            if not reading.done():
+                reading.cancel()
+        if reading.cancelled() or not reading.done():
+            message = f"the answer did not arrive within {self._bounds.seconds:g} s"
+            raise httpx.ReadTimeout(message, request=self._request)
+        return reading.result()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def _declared_length(response: httpx.Response) -> int | None:
+    try:
+        return int(response.headers["content-length"])
+    except (KeyError, ValueError):
+        return None
+
+
 class RetryingTransport(httpx.AsyncBaseTransport):
     """Wraps another transport; retries, assigns request ids and logs each attempt."""
 
@@ -246,10 +319,12 @@ class RetryingTransport(httpx.AsyncBaseTransport):
         policy: RetryPolicy | None = None,
         clock: Clock | None = None,
         request_id_header: str = "x-request-id",
+        bounds: AnswerBounds | None = None,
     ) -> None:
         self._inner = inner
         self.provider = provider
         self.policy = policy or RetryPolicy()
+        self.bounds = bounds or AnswerBounds()
         self._clock: Clock = clock or SystemClock()
         self._rng = random.Random(self.policy.seed)
         self._request_id_header = request_id_header
@@ -303,13 +378,26 @@ class RetryingTransport(httpx.AsyncBaseTransport):
             if wait is None or attempt >= policy.max_attempts:
                 level = logging.DEBUG if status < 400 else logging.INFO
                 self._log(level, request, request_id, attempt, elapsed, outcome=str(status))
-                return response
+                return await self._bounded(response, request)
             self._log(logging.INFO, request, request_id, attempt, elapsed, outcome=str(status), delay=wait)
             await response.aclose()
             await self._clock.sleep(wait)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+    async def _bounded(self, response: httpx.Response, request: httpx.Request) -> httpx.Response:
+        """The answer with its body read within ``bounds``; one that says it is too large, refused."""
+        declared = _declared_length(response)
+        if declared is not None and declared > self.bounds.max_bytes:
+            await response.aclose()
+            raise AnswerTooLarge(
+                f"the answer is {declared} bytes, more than {self.bounds.max_bytes}", request=request
+            )
+        stream = response.stream
+        assert isinstance(stream, httpx.AsyncByteStream), "an async transport answers with an async stream"
+        response.stream = _BoundedStream(stream, request, self.bounds, self._clock)
+        return response
 
     def _retry_delay(self, response: httpx.Response, attempt: int) -> float | None:
         """Seconds to wait before the next attempt; None when the server asked for longer than
@@ -369,15 +457,22 @@ def make_client(
     auth: httpx.Auth | None = None,
     event_hooks: Mapping[str, Iterable[Any]] | None = None,
     request_id_header: str = "x-request-id",
+    bounds: AnswerBounds | None = None,
 ) -> httpx.AsyncClient:
     """An AsyncClient for one provider, retrying through ``RetryingTransport``.
 
     ``transport`` is the real network by default; pass a simulator's ``transport()`` to run the
-    same client in-process. ``RetryPolicy(max_attempts=1)`` turns retries off.
+    same client in-process. ``RetryPolicy(max_attempts=1)`` turns retries off. ``bounds``
+    (default: 32 MiB of body, read within ``timeout`` seconds of its headers) limits each answer.
     """
     inner = transport if transport is not None else httpx.AsyncHTTPTransport()
     retrying = RetryingTransport(
-        inner, provider=provider, policy=retry, clock=clock, request_id_header=request_id_header
+        inner,
+        provider=provider,
+        policy=retry,
+        clock=clock,
+        request_id_header=request_id_header,
+        bounds=bounds or AnswerBounds(seconds=timeout),
     )
     hooks = {name: list(funcs) for name, funcs in (event_hooks or {}).items()}
     return httpx.AsyncClient(
