@@ -302,3 +302,13 @@ def approvals_settings(tmp_path, **overrides: Any) -> Settings:
     )
     values.update(overrides)
     return Settings(**values)
+
+
+def buttons_of(message: dict[str, Any]) -> dict[str, str]:
+    """A posted Slack message's buttons: action_id → value."""
+    return {
+        element["action_id"]: element["value"]
+        for block in message.get("blocks", [])
+        for element in block.get("elements", [])
+        if element.get("type") == "button"
+    }

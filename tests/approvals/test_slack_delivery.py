@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from approvals_support import PortProvider, approvals_settings, register_demo
+from approvals_support import PortProvider, approvals_settings, buttons_of, register_demo
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
@@ -124,15 +124,6 @@ async def bot(tmp_path) -> AsyncIterator[Bot]:
         finally:
             assert await work.drain(timeout=30)
             await runtime.close()
-
-
-def buttons_of(message: dict) -> dict[str, str]:
-    return {
-        e["action_id"]: e["value"]
-        for block in message.get("blocks", [])
-        for e in block.get("elements", [])
-        if e.get("type") == "button"
-    }
 
 
 async def approve_and_check_it_ran(bot: Bot, request_id: str, card: dict) -> None:

@@ -11,7 +11,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from approvals_support import SECRET, FakeWatches, PortProvider, approvals_settings, register_demo
+from approvals_support import (
+    SECRET,
+    FakeWatches,
+    PortProvider,
+    approvals_settings,
+    buttons_of,
+    register_demo,
+)
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -104,15 +111,6 @@ async def bot(tmp_path) -> AsyncIterator[Bot]:
         finally:
             assert await work.drain(timeout=30)
             await runtime.close()
-
-
-def buttons_of(message: dict) -> dict[str, str]:
-    return {
-        element["action_id"]: element["value"]
-        for block in message.get("blocks", [])
-        for element in block.get("elements", [])
-        if element.get("type") == "button"
-    }
 
 
 async def request(bot: Bot, text: str, user: str) -> tuple[str, str]:
