@@ -9,7 +9,7 @@ Sizes: 20 rounds × 50 clicks (4 approvers, two approvals required) per database
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+import json
 
 import pytest
 from reliability_support import (
@@ -101,10 +101,13 @@ async def test_approve_click_storms_write_once_and_show_one_decision(
         assert copies == [APPROVALS_CHANNEL, "CGENERAL"], "the card and the requester's copy, once each"
         outcomes = [p for p in posts if f"`{request_id}` succeeded" in p["text"]]
         assert len(outcomes) == 2, "the outcome said once in each copy's thread"
-    shown = Counter(
-        c.args["ts"]
-        for c in fake_slack.calls_to("chat.update", ok=True)
-        if c.args["channel"] == APPROVALS_CHANNEL and "Succeeded" in str(c.args.get("blocks"))
-    )
-    assert shown == Counter(dict.fromkeys(ids.values(), 1)), "each card shows its decision once"
+    for ts in ids.values():
+        edits = [
+            json.dumps(c.args.get("blocks"))
+            for c in fake_slack.calls_to("chat.update", ok=True)
+            if (c.args["channel"], c.args["ts"]) == (APPROVALS_CHANNEL, ts)
+        ]
+        decided = edits.index(next(e for e in edits if "Succeeded" in e))
+        # Replicas may repaint a card with the same decision; none ever shows another state after it.
+        assert set(edits[decided:]) == {edits[decided]}, "one decision shown, and it stays"
     assert cluster.tracebacks() == []
