@@ -6,12 +6,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from circuitbot.approvals.status import RequestStatus
+from circuitbot.sandbox.azure import PROVIDER_STATES, AzureSimulator
 from circuitbot.store.db import Database
-from circuitbot.store.tables import ApprovalRequest
+from circuitbot.store.tables import ApprovalRequest, Watch
 from circuitbot.testing.fake_slack import FakeSlack
 from circuitbot.testing.payloads import block_action_body, slash_command_body
 from support.processes import BotProcess, wait_until
@@ -95,3 +97,64 @@ class Cluster:
     async def stop(self) -> None:
         for bot in self.bots:
             await bot.stop()
+
+
+def transition_posts(slack: FakeSlack) -> list[dict]:
+    """Every watch transition the bots posted (each delivery Slack took), in arrival order."""
+    return [
+        c.args
+        for c in slack.calls_to("chat.postMessage", ok=True)
+        if c.args.get("thread_ts") and "changed\n" in c.args.get("text", "")
+    ]
+
+
+async def seed_watches(
+    db: Database, slack: FakeSlack, simulator: AzureSimulator, keys: Sequence[str]
+) -> dict[str, str]:
+    """A watch per circuit, each in a channel of its own with its card already in Slack, due now;
+    returns the channel of each circuit. (Starting 500 watches through Slack would only repeat
+    what the watch tests cover, slowly.)"""
+    from circuitbot.providers.azure import models as m
+    from circuitbot.providers.azure.poller import snapshot
+
+    now = datetime.now(UTC)
+    subscription = simulator.world.partner_subscription_id
+    rows, channels = [], {}
+    for n, key in enumerate(keys):
+        channel = f"CW{n:04d}"
+        body = simulator._render(simulator.cross_connection(key), subscription)  # the sandbox's own view
+        card = slack._new_message(channel, {"text": f"watching {key}"})
+        channels[key] = channel
+        rows.append(
+            {
+                "provider": "azure",
+                "resource_id": key,
+                "label": key,
+                "channel": channel,
+                "thread_ts": card["ts"],
+                "status_ts": card["ts"],
+                "created_by": REQUESTER,
+                "request_id": None,
+                "snapshot": snapshot(m.ExpressRouteCrossConnection.model_validate(body)),
+                "version": 0,
+                "status": "active",
+                "status_reason": None,
+                "next_poll_at": now - timedelta(seconds=1),
+                "error_count": 0,
+                "unreachable": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    async with db.session() as session:
+        await session.execute(insert(Watch), rows)
+    return channels
+
+
+def move_on(simulator: AzureSimulator, key: str) -> tuple[str, str]:
+    """Move a circuit's provider state on by one, as the customer or the partner would."""
+    cross_connection = simulator.cross_connection(key)
+    before = cross_connection.provider_state
+    after = PROVIDER_STATES[(PROVIDER_STATES.index(before) + 1) % len(PROVIDER_STATES)]
+    cross_connection.provider_state = after
+    return before, after
