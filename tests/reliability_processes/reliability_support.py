@@ -3,7 +3,9 @@ on one database, and reading the approval flow back from the fake Slack and the 
 
 from __future__ import annotations
 
+import re
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,12 +34,14 @@ APPROVAL_SETTINGS = {
 }
 
 
-def command(slack: FakeSlack, text: str, user: str = REQUESTER, channel: str = "CGENERAL") -> str:
+def command(
+    slack: FakeSlack, text: str, user: str = REQUESTER, channel: str = "CGENERAL", token: str | None = None
+) -> str:
     return slash_command_body(
         text,
         user_id=user,
         channel_id=channel,
-        response_url=slack.response_url(channel=channel, user=user),
+        response_url=slack.response_url(channel=channel, user=user, token=token),
         trigger_id=f"trigger-{time.monotonic_ns()}",
     )
 
@@ -99,13 +103,29 @@ class Cluster:
             await bot.stop()
 
 
-def transition_posts(slack: FakeSlack) -> list[dict]:
-    """Every watch transition the bots posted (each delivery Slack took), in arrival order."""
-    return [
-        c.args
-        for c in slack.calls_to("chat.postMessage", ok=True)
-        if c.args.get("thread_ts") and "changed\n" in c.args.get("text", "")
-    ]
+_PROVIDER_STATE = re.compile(r"`serviceProviderProvisioningState`: (\w+) → \*(\w+)\*")
+
+
+def transition_posts(slack: FakeSlack) -> list[tuple[str, str, tuple[str, str]]]:
+    """Every change of a circuit's provider state the bots posted in a watch's thread (each
+    delivery Slack took), in arrival order: (channel, thread, (old, new))."""
+    found = []
+    for call in slack.calls_to("chat.postMessage", ok=True):
+        args = call.args
+        match = _PROVIDER_STATE.search(args.get("text", ""))
+        if args.get("thread_ts") and "changed\n" in args.get("text", "") and match:
+            found.append((args["channel"], args["thread_ts"], (match.group(1), match.group(2))))
+    return found
+
+
+def posted_per_channel(slack: FakeSlack) -> dict[str, list[tuple[str, str]]]:
+    """The provider-state changes posted in each channel, in order; each in the channel's one thread."""
+    seen: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    thread_of: dict[str, str] = {}
+    for channel, thread, change in transition_posts(slack):
+        assert thread_of.setdefault(channel, thread) == thread, "in the watch's own thread"
+        seen[channel].append(change)
+    return dict(seen)
 
 
 async def seed_watches(

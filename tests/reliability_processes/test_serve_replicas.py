@@ -10,11 +10,10 @@ so the survivor takes over the dead one's work within seconds.
 from __future__ import annotations
 
 import random
-import re
 from collections import defaultdict
 
 import pytest
-from reliability_support import move_on, seed_watches, transition_posts
+from reliability_support import move_on, posted_per_channel, seed_watches, transition_posts
 
 from circuitbot.sandbox.server import SimulatorServer
 from circuitbot.sandbox.world import World
@@ -31,7 +30,6 @@ FAST = {
     "watch__fast_interval_seconds": "1",
     "watch__slow_interval_seconds": "1",
 }
-_NEW_STATE = re.compile(r"`serviceProviderProvisioningState`: (\w+) → \*(\w+)\*")
 
 
 async def test_every_transition_is_posted_once_across_replicas_and_a_kill_9(
@@ -79,13 +77,6 @@ async def test_every_transition_is_posted_once_across_replicas_and_a_kill_9(
                 await bot.stop()
             await db.dispose()
 
-    seen: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    thread_of = {}
-    for post in transition_posts(fake_slack):
-        match = _NEW_STATE.search(post["text"])
-        assert match, post["text"]
-        thread_of.setdefault(post["channel"], post["thread_ts"])
-        assert post["thread_ts"] == thread_of[post["channel"]], "in the watch's own thread"
-        seen[post["channel"]].append((match.group(1), match.group(2)))
+    seen = posted_per_channel(fake_slack)
     assert seen == {channels[key]: changes for key, changes in made.items()}, "each transition once"
     assert bots[1].tracebacks() == []

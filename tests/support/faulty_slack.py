@@ -2,7 +2,7 @@
 drop: for soak tests of everything the bot says in Slack.
 
 A share of Web API calls (``rate``) fails in one of the ways Slack and networks fail: 429 with
-Retry-After, 500, an answer that comes only after the caller's timeout (the call takes effect),
+Retry-After, 500, an answer that comes only after the caller's timeout (the call took effect),
 a connection closed with no answer (before the call, or after it took effect), and a 200 whose
 JSON is cut off. The same seed gives the same faults for the same sequence of calls.
 """
@@ -66,9 +66,14 @@ class FaultySlack:
             await _json(send, 500, b'{"ok": false, "error": "fatal_error"}')
         elif kind == "malformed":
             await _json(send, 200, b'{"ok": tru')
-        elif kind == "late":
-            await asyncio.sleep(self.late_seconds)
-            await self.slack.app(scope, receive, send)
+        elif kind == "late":  # done at once; the answer comes after the caller stopped waiting
+
+            async def held(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    await asyncio.sleep(self.late_seconds)
+                await send(message)
+
+            await self.slack.app(scope, receive, held)
         elif kind == "dropped":
             drop()
         else:  # answer_lost: Slack did the work; the answer never arrives
