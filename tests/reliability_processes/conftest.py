@@ -12,12 +12,12 @@ from circuitbot.sandbox.server import SimulatorServer
 from circuitbot.sandbox.world import World
 from circuitbot.store.db import Database
 from circuitbot.testing.fake_slack import FakeSlack
-from support.processes import azure_simulator
+from support.processes import azure_simulator, slack_workspace
 
 
 @pytest.fixture
 def fake_slack() -> FakeSlack:
-    return FakeSlack()
+    return slack_workspace()
 
 
 @pytest.fixture

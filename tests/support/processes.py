@@ -25,6 +25,7 @@ from circuitbot.clock import SystemClock
 from circuitbot.sandbox.azure import AzureSimulator
 from circuitbot.sandbox.faults import FaultConfig
 from circuitbot.sandbox.world import World
+from circuitbot.testing.fake_slack import FakeSlack
 from circuitbot.testing.payloads import signed_request_headers
 from support.paths import REPOSITORY
 
@@ -42,6 +43,12 @@ def azure_simulator(world: World, faults: FaultConfig | None = None) -> AzureSim
     return AzureSimulator(
         world, SystemClock(), faults, operation_seconds=0.5, table_seconds=0.5, retry_after_seconds=1
     )
+
+
+def slack_workspace() -> FakeSlack:
+    """The fake Slack for bot processes: message ts on the system clock, as the bots' look-ups
+    for posts they may already have made expect (they search from the time a message was owed)."""
+    return FakeSlack(clock=SystemClock())
 
 
 def puts(simulator: AzureSimulator) -> int:
