@@ -18,6 +18,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from slack_sdk.web.slack_response import SlackResponse
 
 from circuitbot import metrics
 from circuitbot.chat.reply import PostError, Reply
@@ -25,6 +26,7 @@ from circuitbot.chat.reply import PostError, Reply
 log = logging.getLogger(__name__)
 
 CONNECTION_ERROR = "connection_error"
+INVALID_RESPONSE = "invalid_response"  # an answer that is not JSON (cut off, a proxy's error page)
 FIND_PAGES = 5  # pages read by find_posted before it gives up
 FIND_PAGE_SIZE = 200  # Slack's recommended page size
 
@@ -33,6 +35,8 @@ def slack_error_code(exc: BaseException) -> str:
     """Slack's error code for a failed Web API call (``channel_not_found``, ``ratelimited``, …)."""
     if isinstance(exc, SlackApiError):
         response = exc.response
+        if not isinstance(response, SlackResponse | AsyncSlackResponse):  # not JSON: aiohttp's own is left
+            return INVALID_RESPONSE
         code = response.get("error") if isinstance(response.data, dict) else None
         return str(code or f"http_{response.status_code}")
     if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError):
@@ -63,7 +67,7 @@ def post_error(exc: BaseException) -> PostError:
     """The PostError for a failed Slack call; a 429 carries Slack's Retry-After."""
     code = slack_error_code(exc)
     retry_after = None
-    if isinstance(exc, SlackApiError) and exc.response.status_code == 429:
+    if code != INVALID_RESPONSE and isinstance(exc, SlackApiError) and exc.response.status_code == 429:
         code = "ratelimited"
         retry_after = _retry_after(exc.response) or 1.0
     return PostError(code, retry_after=retry_after)

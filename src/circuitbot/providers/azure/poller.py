@@ -196,8 +196,11 @@ class AzurePoller:
                     self._groups.pop((group[0].lower(), group[1].lower()), None)
                     return []
 
-        async with asyncio.TaskGroup() as tasks:
-            pending = [tasks.create_task(list_group(group)) for group in list(self._groups.values())]
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                pending = [tasks.create_task(list_group(group)) for group in list(self._groups.values())]
+        except ExceptionGroup as failed:  # one group's failure fails the sweep: say which, not "TaskGroup"
+            raise failed.exceptions[0] from None
         listing: Listing = {}
         for task in pending:
             for item in task.result():

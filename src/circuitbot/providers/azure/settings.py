@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from circuitbot.setting_types import CsvList
 
@@ -14,6 +14,9 @@ class AzureSettings(BaseModel):
     subscription_ids: CsvList = Field(default_factory=list)
     cross_connection_api_version: str = "2025-07-01"
     provider_ports_api_version: str = "2025-05-01"
+    # Sent as the bearer token instead of signing in: a simulator served on loopback by
+    # ``circuitbot sandbox serve`` (tests that run several bot processes on one sandbox).
+    static_token: SecretStr | None = Field(None, repr=False)
 
     @property
     def configured(self) -> bool:

@@ -101,12 +101,16 @@ class AzureProvider:
         )
 
     def client(self, settings: BaseModel, clock: Clock) -> AzurePartnerClient:
-        """The client of the real ARM; its DefaultAzureCredential is created on first use."""
+        """The client of the real ARM; its DefaultAzureCredential is created on first use, unless
+        a static token is set (a loopback sandbox)."""
         from circuitbot.providers.azure.client import AzurePartnerClient
+        from circuitbot.providers.azure.credentials import StaticTokenCredential
 
         azure = _azure(settings)
+        token = azure.static_token
         return AzurePartnerClient(
             subscription_ids=azure.subscription_ids,
+            credential=StaticTokenCredential(token.get_secret_value()) if token is not None else None,
             base_url=azure.base_url,
             token_scope=azure.token_scope,
             cross_connection_api_version=azure.cross_connection_api_version,
