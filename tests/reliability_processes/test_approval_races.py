@@ -12,7 +12,7 @@ import asyncio
 import json
 
 import pytest
-from reliability_support import (
+from process_support import (
     APPROVAL_SETTINGS,
     APPROVALS_CHANNEL,
     APPROVERS,

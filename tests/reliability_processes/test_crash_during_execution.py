@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from reliability_support import APPROVERS, REQUESTER, approve_click, cards, command, final_row
+from process_support import APPROVERS, REQUESTER, approve_click, cards, command, final_row
 from sqlalchemy import update
 
 from circuitbot.sandbox.azure import AzureSimulator

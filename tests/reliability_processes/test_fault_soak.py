@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import pytest
-from reliability_support import (
+from process_support import (
     APPROVALS_CHANNEL,
     APPROVERS,
     FINAL,

@@ -13,7 +13,7 @@ import random
 from collections import defaultdict
 
 import pytest
-from reliability_support import move_on, posted_per_channel, seed_watches, transition_posts
+from process_support import move_on, posted_per_channel, seed_watches, transition_posts
 
 from circuitbot.sandbox.server import SimulatorServer
 from circuitbot.sandbox.world import World
