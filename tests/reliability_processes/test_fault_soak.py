@@ -123,16 +123,18 @@ async def run_soak(migrated: str, tmp_path) -> Soak:
                     key = keys[wave * REQUESTS + n]
                     await ask(bot, slack, db, f"az notes {key} soak {wave}.{n}")
                 expected = sum(len(v) for v in run.made.values())
+                # Bounds, not timings: a "late" Slack answer costs the sender its 10 s timeout, and
+                # a wave can meet several in a row; the bound only keeps a lost message from hanging.
                 await wait_until(
-                    lambda e=expected: len(transition_posts(slack)) >= e, f"wave {wave}", timeout=150
+                    lambda e=expected: len(transition_posts(slack)) >= e, f"wave {wave}", timeout=300
                 )
             ids = await wait_until(lambda: request_ids(db, REQUESTS), "every request stored")
             for request_id, ts in ids.items():  # clicked on the card, or on where it should be
                 await bot.send(approve_click(slack, request_id, APPROVERS[0], ts or "0"))
-            run.requests = await wait_until(lambda: finished(db, ids), "every request finished", 120)
+            run.requests = await wait_until(lambda: finished(db, ids), "every request finished", 240)
             # The provider recovers (its flapping would keep the outbox busy for ever); Slack does not.
             simulator.faults = FaultConfig()
-            await wait_until(lambda: outbox_drained(db), "the outbox drained", 120)
+            await wait_until(lambda: outbox_drained(db), "the outbox drained", 240)
         finally:
             await bot.stop()
             await db.dispose()
@@ -186,11 +188,6 @@ async def test_watch_notifications_are_neither_lost_nor_doubled_under_faults(soa
     assert soak.tracebacks == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="approval messages are posted once and never retried (issue 10, defect 1): a failed "
-    "chat.postMessage loses the card; they are moving onto the outbox",
-)
 def test_approval_cards_and_their_edits_are_neither_lost_nor_doubled_under_faults(soak: Soak) -> None:
     tops = Counter(
         m["text"].split()[0]
