@@ -117,7 +117,7 @@ def request_blocks(row: ApprovalRequest, approvers: Sequence[str] = ()) -> list[
     if params:
         shown = " · ".join(f"{k.replace('_', '-')}={_show(v)}" for k, v in params.items() if v is not None)
         if shown:
-            blocks.append(bk.context(bk.escape(shown)))
+            blocks.append(bk.context(bk.escape_code(shown)))  # typed backticks open no code span
     for note in preview.get("notes") or []:
         blocks.append(bk.context(f":information_source: {bk.escape(str(note))}"))
     blocks.append(bk.section(status_line(row, approvers)))

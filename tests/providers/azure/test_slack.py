@@ -171,6 +171,8 @@ def leaks(payload: object) -> list[str]:
         found += [bad for bad in ("<!channel>", "<@U123>", "<https://evil.example") if bad in text]
         if text.startswith("```") and (text.count("```") != 2 or not text.endswith("```")):
             found.append(f"a code block ended early: {text!r}")
+        if not text.startswith("```") and "```" in text:
+            found.append(f"typed backticks open a code block: {text!r}")
         if "working on `" in text and text.count("`") != 2:
             found.append(f"an inline code span ended early: {text!r}")
     return found

@@ -188,7 +188,7 @@ def cross_connection(cross_connection: m.ExpressRouteCrossConnection) -> Reply:
         ),
     ]
     if properties.service_provider_notes:
-        blocks.append(bk.section(f"*Notes*\n{bk.escape(properties.service_provider_notes)}"))
+        blocks.append(bk.section(f"*Notes*\n{escaped(properties.service_provider_notes)}"))
     peering_items = properties.peerings or []
     if peering_items:
         blocks.append(bk.section("*Peerings*"))

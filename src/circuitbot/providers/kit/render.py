@@ -17,8 +17,8 @@ NONE = "—"
 
 
 def escaped(value: Any) -> str:
-    """``value`` as mrkdwn text, or ``NONE`` when absent."""
-    return bk.escape(str(value)) if value not in (None, "") else NONE
+    """``value`` as mrkdwn text, or ``NONE`` when absent; a typed backtick opens no code span."""
+    return bk.escape_code(str(value)) if value not in (None, "") else NONE
 
 
 def code(value: Any) -> str:
