@@ -35,6 +35,7 @@ FERNET_KEY = "Wy6ZanrTq0XRhhKQG27XBf_LcrRuBaN4ztnkq4UNYeE="
 SANDBOX_TOKEN = "sandbox-static-token"
 EVENTS_PATH = "/slack/events"
 START_TIMEOUT = 60.0
+KEEPALIVE_SECONDS = 1.0  # under uvicorn's 5 s, so the client never reuses a connection being closed
 _LISTENING = re.compile(r"serving Slack over HTTP on 127\.0\.0\.1:(\d+)")
 
 
@@ -124,7 +125,10 @@ class BotProcess:
             bot.kill()
             await bot.wait()
             raise AssertionError(f"{name} did not start:\n{bot.log()}")
-        bot._http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{bot.port}", timeout=30)
+        # A kept-alive connection is dropped well before uvicorn's 5 s keep-alive timeout: a
+        # request sent as the server closes an idle connection would fail with ReadError.
+        keepalive = httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS)
+        bot._http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{bot.port}", timeout=30, limits=keepalive)
         return bot
 
     async def _read(self) -> None:
