@@ -6,6 +6,7 @@ Pages are counted and cut in SQL, so a long history costs one page of rows, neve
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from circuitbot.approvals import policy
 from circuitbot.chat import blocks as bk
@@ -20,18 +21,26 @@ def _window(total: int, page: int, per_page: int) -> tuple[int, int, int]:
     return page, pages, rows[0] if rows else 0
 
 
+async def with_approvers(
+    session: AsyncSession, request_id: str, *, fresh: bool = False
+) -> tuple[ApprovalRequest | None, list[str]]:
+    """The request and the users who approved it so far, in order; ``fresh`` reads the row again
+    even where ``session`` already holds it."""
+    row = await session.get(ApprovalRequest, request_id, populate_existing=fresh)
+    if row is None:
+        return None, []
+    votes = await session.scalars(
+        select(ApprovalDecision.user_id)
+        .where(ApprovalDecision.request_id == row.id, ApprovalDecision.decision == "approve")
+        .order_by(ApprovalDecision.id)
+    )
+    return row, list(votes)
+
+
 async def load(db: Database, request_id: str) -> tuple[ApprovalRequest | None, list[str]]:
-    """The request and the users who approved it so far, in order."""
+    """The request (its id as typed) and the users who approved it so far, in order."""
     async with db.session() as session:
-        row = await session.get(ApprovalRequest, request_id.strip().upper())
-        if row is None:
-            return None, []
-        votes = await session.scalars(
-            select(ApprovalDecision.user_id)
-            .where(ApprovalDecision.request_id == row.id, ApprovalDecision.decision == "approve")
-            .order_by(ApprovalDecision.id)
-        )
-        return row, list(votes)
+        return await with_approvers(session, request_id.strip().upper())
 
 
 async def requests(

@@ -15,12 +15,12 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circuitbot.approvals import messages as msg
+from circuitbot.approvals.listings import with_approvers
 from circuitbot.chat.reply import Reply
-from circuitbot.store.tables import ApprovalDecision, ApprovalRequest, OutboxMessage
+from circuitbot.store.tables import ApprovalRequest, OutboxMessage
 from circuitbot.watch.delivery import Outcome
 from circuitbot.watch.outbox import enqueue, stream_of, supersede_updates
 from circuitbot.watch.sender import CHANNEL_ERRORS, OutboxSender
@@ -61,19 +61,6 @@ def undelivered_note(channel: str, outcome: Outcome) -> str:
         f":hourglass_flowing_sand: Slack did not take the message in <#{channel}> yet "
         f"({outcome.error}): it will be retried until it does."
     )
-
-
-async def _current(session: AsyncSession, request_id: str) -> tuple[ApprovalRequest | None, list[str]]:
-    """The request as committed (or written in ``session``) and its approvers so far, in order."""
-    row = await session.get(ApprovalRequest, request_id, populate_existing=True)
-    if row is None:
-        return None, []
-    votes = await session.scalars(
-        select(ApprovalDecision.user_id)
-        .where(ApprovalDecision.request_id == row.id, ApprovalDecision.decision == "approve")
-        .order_by(ApprovalDecision.id)
-    )
-    return row, list(votes)
 
 
 class Notifier:
@@ -123,7 +110,7 @@ class Notifier:
 
     async def enqueue_refresh(self, session: AsyncSession, request_id: str) -> list[int]:
         """An edit of each copy of the card to its current state, replacing edits not yet sent."""
-        row, approvers = await _current(session, request_id)
+        row, approvers = await with_approvers(session, request_id, fresh=True)
         if row is None:
             return []
         channels = card_channels(row)
