@@ -5,11 +5,13 @@ HTTP mode serves Slack's request URL and the endpoints an orchestrator needs::
     POST /slack/events   commands, buttons and modal submissions (Bolt verifies signatures;
                          bodies over MAX_BODY_BYTES get 413, see also ``guards``)
     GET  /healthz        200 while the process runs
-    GET  /readyz         200 when the database answers, else 503
+    GET  /readyz         200 when the database answers (and, in Socket Mode, the link to Slack
+                         is up), else 503 with the reason
     GET  /metrics        Prometheus text format
 
-SIGTERM stops taking new requests, lets interactions already acknowledged finish, then stops
-the background engines and closes the database.
+Socket Mode's link is ``socket_mode.SocketModeLink`` (backoff, readiness, stopping at any time).
+SIGTERM or Ctrl-C stops taking new requests, lets interactions already acknowledged finish, then
+stops the background engines and closes the database.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from circuitbot.settings import ConfigError, Settings
 from circuitbot.slack.app import BackgroundWork, build_app, group_members, outbox_client, slack_client
 from circuitbot.slack.guards import read_request
 from circuitbot.slack.poster import SlackPoster, slack_error_code
+from circuitbot.slack.socket_mode import SocketModeLink
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +84,12 @@ def attach_slack(runtime: Runtime, settings: Settings, *, work: BackgroundWork |
     return build_app(runtime, Router(runtime), settings=settings, client=client, work=work)
 
 
-def build_http_app(runtime: Runtime, bolt_app: AsyncApp | None) -> Starlette:
+def build_http_app(
+    runtime: Runtime, bolt_app: AsyncApp | None, *, link: SocketModeLink | None = None
+) -> Starlette:
     """Health, readiness and metrics; plus Slack's request URL in HTTP mode (``bolt_app`` given).
-    In Socket Mode the same app serves only the operational endpoints, for the container's checks."""
+    In Socket Mode the same app serves only the operational endpoints, for the container's checks,
+    and is ready only while ``link`` is connected."""
 
     async def healthz(_request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -95,6 +101,8 @@ def build_http_app(runtime: Runtime, bolt_app: AsyncApp | None) -> Starlette:
         except Exception as exc:
             log.warning("not ready: the database did not answer (%s)", type(exc).__name__)
             return PlainTextResponse("database unavailable", status_code=503)
+        if link is not None and not link.status.connected:
+            return PlainTextResponse(link.status.reason, status_code=503)
         return PlainTextResponse("ready")
 
     async def prometheus(_request: Request) -> Response:
@@ -237,24 +245,15 @@ async def serve(settings: Settings, *, http: bool, host: str, port: int, sandbox
                     log.info("serving Slack over HTTP on %s:%d%s", host, bound, EVENTS_PATH)
                     await stop.wait()
             elif settings.slack_app_token is not None:  # require_slack_settings made sure of it
-                async with http_server(build_http_app(runtime, None), host, port) as bound:
+                link = SocketModeLink(
+                    bolt_app, settings.slack_app_token.get_secret_value(), api_url=settings.slack_api_url
+                )
+                async with http_server(build_http_app(runtime, None, link=link), host, port) as bound:
                     log.info("health and metrics on %s:%d", host, bound)
-                    await _socket_mode(bolt_app, settings.slack_app_token.get_secret_value(), stop)
+                    await link.run(stop)
         log.info("stopping: %d interaction(s) still running", len(work))
         if not await work.drain(timeout=SHUTDOWN_GRACE_SECONDS):
             log.warning("stopped with %d interaction(s) unfinished", len(work))
     finally:
         await runtime.close()
     return 0
-
-
-async def _socket_mode(bolt_app: AsyncApp, app_token: str, stop: asyncio.Event) -> None:
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-    handler = AsyncSocketModeHandler(bolt_app, app_token)
-    await handler.connect_async()
-    log.info("connected to Slack in Socket Mode")
-    try:
-        await stop.wait()
-    finally:
-        await handler.close_async()

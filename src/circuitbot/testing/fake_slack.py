@@ -42,6 +42,8 @@ ANY_METHOD = "*"
 """``fail_next(ANY_METHOD, ...)`` fails the next call whatever its method."""
 
 _VALID_TOKEN_PREFIXES = ("xoxb-", "xoxp-")
+_APP_TOKEN_PREFIX = "xapp-"  # app-level tokens: Socket Mode's apps.connections.open, nothing else
+_OPEN_SOCKET_METHOD = "apps.connections.open"
 # Arguments Slack accepts either as JSON values or as JSON strings inside a form body.
 _JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata")
 
@@ -79,6 +81,10 @@ class FakeSlack(SlackModel):
         super().__init__(**workspace)
         self.calls: list[RecordedCall] = []
         self.root_url = "http://fake-slack.test"
+        # Socket Mode: the WebSocket URL apps.connections.open hands out (a FakeSocketMode's), and
+        # the app-level tokens it accepts (None: any xapp- token).
+        self.socket_url: str | None = None
+        self.app_tokens: set[str] | None = None
         self._faults: dict[str, deque[_Fault]] = {}
         self._response_targets: dict[str, ResponseTarget] = {}
         self._waiters: set[asyncio.Event] = set()
@@ -238,6 +244,8 @@ class FakeSlack(SlackModel):
             return self._fault_response(method, args, fault)
         if not token:
             return self._error_response(method, args, "not_authed")
+        if method == _OPEN_SOCKET_METHOD or token.startswith(_APP_TOKEN_PREFIX):
+            return self._open_socket(method, args, token)
         if not token.startswith(_VALID_TOKEN_PREFIXES):
             return self._error_response(method, args, "invalid_auth")
         handler = self._handlers.get(method)
@@ -251,6 +259,17 @@ class FakeSlack(SlackModel):
             return self._fault_response(method, args, fault)
         self._record(RecordedCall(method=method, args=args, at=self.clock.monotonic()))
         return JSONResponse({"ok": True, **result})
+
+    def _open_socket(self, method: str, args: dict[str, Any], token: str) -> Response:
+        """``apps.connections.open`` takes only an app-level token, and an app token nothing else."""
+        if method != _OPEN_SOCKET_METHOD or not token.startswith(_APP_TOKEN_PREFIX):
+            return self._error_response(method, args, "not_allowed_token_type")
+        if self.app_tokens is not None and token not in self.app_tokens:
+            return self._error_response(method, args, "invalid_auth")
+        if self.socket_url is None:
+            return self._error_response(method, args, "internal_error")
+        self._record(RecordedCall(method=method, args=args, at=self.clock.monotonic()))
+        return JSONResponse({"ok": True, "url": f"{self.socket_url}?ticket={secrets.token_hex(8)}"})
 
     async def _response_endpoint(self, request: Request) -> Response:
         token = request.path_params["token"]
