@@ -1,18 +1,28 @@
 """``circuitbot``: shell | serve | sandbox serve | db upgrade | check.
 
-A bad setting stops start-up with one line naming it, never a traceback.
+A bad setting stops start-up with one line naming it, never a traceback. Exit status: 0 done,
+1 a failure (``check`` found a FAIL), 2 a usage error (argparse), 78 a configuration error
+(``EX_CONFIG`` of sysexits.h), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from circuitbot import __version__
 from circuitbot.providers import catalog
-from circuitbot.settings import ConfigError, Settings, load_settings
+from circuitbot.settings import ConfigError, Settings, load_settings, unknown_environment
+
+log = logging.getLogger("circuitbot")
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_CONFIG = 78
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,8 +36,10 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the Slack bot (Socket Mode, or HTTP with --http)")
     serve.add_argument("--http", action="store_true", help="HTTP mode: POST /slack/events (signing secret)")
-    serve.add_argument("--host", default="0.0.0.0")
-    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument(
+        "--host", default="0.0.0.0", help="address for /slack/events, /healthz, /readyz, /metrics (0.0.0.0)"
+    )
+    serve.add_argument("--port", type=int, default=3000, help="port for the same (3000; 0 picks a free one)")
     serve.add_argument("--sandbox", action="store_true", help="use the in-process provider simulators")
 
     sandbox = sub.add_parser("sandbox", help="provider simulators")
@@ -35,15 +47,18 @@ def _parser() -> argparse.ArgumentParser:
     sim = sandbox_sub.add_parser("serve", help="serve one provider's simulator over HTTP on loopback")
     words = [word for spec in catalog.PROVIDERS for word in (spec.name, *spec.aliases)]
     sim.add_argument("--provider", required=True, choices=words, help="a provider's name or alias")
-    sim.add_argument("--host", default="127.0.0.1")
-    sim.add_argument("--port", type=int, required=True)
+    sim.add_argument("--host", default="127.0.0.1", help="a loopback address (127.0.0.1)")
+    sim.add_argument("--port", type=int, required=True, help="port to listen on (0 picks a free one)")
     sim.add_argument("--circuits", type=int, default=0, help="generated circuits on top of the demo world")
 
     db = sub.add_parser("db", help="database")
     db_sub = db.add_subparsers(dest="db_command")
     db_sub.add_parser("upgrade", help="apply migrations")
 
-    sub.add_parser("check", help="validate settings and reach the database")
+    check = sub.add_parser(
+        "check", help="prove the configuration: settings, database, Slack, each provider (OK/FAIL each)"
+    )
+    check.add_argument("--sandbox", action="store_true", help="against the fake Slack and the simulators")
     return parser
 
 
@@ -54,8 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         return asyncio.run(_run(command, args, settings))
     except ConfigError as exc:
+        if command == "check":
+            print(f"FAIL settings: {exc}", file=sys.stderr)
+            return EXIT_FAILED
         print(f"circuitbot: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
 
@@ -64,6 +82,9 @@ async def _run(command: str, args: argparse.Namespace, settings: Settings) -> in
     from circuitbot.logs import configure_logging
 
     configure_logging(settings, quiet=command == "shell")
+    if command != "check":  # check reports them as FAIL items
+        for problem in unknown_environment(os.environ):
+            log.warning("settings: %s", problem)
     if command == "shell":
         from circuitbot.shell.console import run_shell
 
@@ -77,7 +98,7 @@ async def _run(command: str, args: argparse.Namespace, settings: Settings) -> in
     if command == "sandbox":
         if args.sandbox_command != "serve":
             print("usage: circuitbot sandbox serve --provider NAME --port N", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
         from circuitbot.sandbox.server import serve_simulator
         from circuitbot.sandbox.world import World
 
@@ -92,12 +113,12 @@ async def _run(command: str, args: argparse.Namespace, settings: Settings) -> in
             )
         except ValueError as exc:  # e.g. a non-loopback host
             print(f"circuitbot: {exc}", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
         return 0
     if command == "db":
         if args.db_command != "upgrade":
             print("usage: circuitbot db upgrade", file=sys.stderr)
-            return 2
+            return EXIT_USAGE
         from circuitbot.store.db import Database
 
         db = Database(settings.effective_database_url)
@@ -106,33 +127,17 @@ async def _run(command: str, args: argparse.Namespace, settings: Settings) -> in
         print(f"database at {db.url.render_as_string(hide_password=True)} is up to date")
         return 0
     if command == "check":
-        return await _check(settings)
-    return 2
+        return await _check(settings, sandbox=args.sandbox)
+    return EXIT_USAGE
 
 
-async def _check(settings: Settings) -> int:
-    from sqlalchemy import text
+async def _check(settings: Settings, *, sandbox: bool) -> int:
+    from circuitbot.check import failed, run_checks
 
-    from circuitbot.store.db import Database
-
-    db = Database(settings.effective_database_url)
-    try:
-        async with db.session() as session:
-            await session.execute(text("SELECT 1"))
-    except Exception as exc:
-        from circuitbot.logs import scrub
-
-        print(
-            f"circuitbot: database unreachable: {exc.__class__.__name__}: {scrub(str(exc))}", file=sys.stderr
-        )
-        return 1
-    finally:
-        await db.dispose()
-    configured = [
-        spec.name for spec in catalog.PROVIDERS if spec.configured(settings.provider_settings(spec.name))
-    ]
-    print(f"settings ok; database reachable; providers configured: {', '.join(configured) or 'none'}")
-    return 0
+    items = await run_checks(settings, environ=os.environ, sandbox=sandbox)
+    for item in items:
+        print(item.line())
+    return EXIT_FAILED if failed(items) else 0
 
 
 if __name__ == "__main__":

@@ -9,7 +9,10 @@ variables win over the file.
 
 from __future__ import annotations
 
+import difflib
 import os
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -35,6 +38,8 @@ from circuitbot.setting_types import CsvList
 
 CONFIG_ENV = "CIRCUITBOT_CONFIG"
 ENV_PREFIX = "CIRCUITBOT_"
+# CIRCUITBOT_* variables that are not settings: the test suite's own (e.g. its PostgreSQL URL).
+NOT_SETTINGS_PREFIX = "CIRCUITBOT_TEST_"
 
 
 class ConfigError(Exception):
@@ -205,11 +210,84 @@ def _setting_name(loc: tuple[Any, ...]) -> str:
     return ENV_PREFIX + "__".join(parts).upper()
 
 
+def _groups() -> dict[str, type[BaseModel] | None]:
+    """Each top-level setting, with its nested model (a TOML table, ``__`` in a variable) or None."""
+    groups: dict[str, type[BaseModel] | None] = {}
+    for name, field in Settings.model_fields.items():
+        annotation = field.annotation
+        nested = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        groups[name] = nested
+    return groups
+
+
+def _unknown(kind: str, name: str, known: set[str], shown: str = "{}") -> str:
+    """``kind name`` is not a setting, with the closest known one when there is one."""
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    hint = f"; did you mean {shown.format(close[0])}?" if close else ""
+    return f"unknown {kind} {shown.format(name)}{hint}"
+
+
+def unknown_environment(environ: Mapping[str, str]) -> list[str]:
+    """``CIRCUITBOT_*`` variables that name no setting (misspelt, or left over), one line each."""
+    known = {CONFIG_ENV}
+    for name, nested in _groups().items():
+        known.add(ENV_PREFIX + name.upper())  # a nested group also takes a JSON object
+        if nested is not None:
+            known.update(f"{ENV_PREFIX}{name.upper()}__{sub.upper()}" for sub in nested.model_fields)
+    suffixes = {name.removeprefix(ENV_PREFIX) for name in known}
+    return [
+        _unknown("variable", variable.removeprefix(ENV_PREFIX), suffixes, ENV_PREFIX + "{}")
+        for variable in sorted(environ)
+        if variable.startswith(ENV_PREFIX)
+        and not variable.startswith(NOT_SETTINGS_PREFIX)
+        and variable not in known
+    ]
+
+
+def unknown_toml_keys(document: Mapping[str, Any]) -> list[str]:
+    """Keys and tables of a TOML settings file that name no setting, one line each."""
+    groups = _groups()
+    aliases = {"slack_bot_token", "slack_signing_secret", "slack_app_token", "slack_api_url"}
+    problems = []
+    for key, value in document.items():
+        nested = groups.get(key)
+        if key not in groups and key.lower() not in aliases:
+            if isinstance(value, dict):
+                tables = {name for name, model in groups.items() if model is not None}
+                problems.append(_unknown("table", key, tables, "[{}]"))
+            else:
+                problems.append(_unknown("key", key, set(groups)))
+        elif nested is not None and isinstance(value, dict):
+            fields = set(nested.model_fields)
+            problems.extend(
+                _unknown("key", f"{sub}", fields, f"{{}} in [{key}]") for sub in value if sub not in fields
+            )
+    return problems
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{CONFIG_ENV}: {path}: {exc}") from None
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Read settings, turning a validation failure into a one-line ConfigError."""
+    """Read settings, turning a validation failure into a one-line ConfigError.
+
+    A key or table of the TOML file that names no setting is an error too: a misspelt
+    ``approvals_chanel`` would otherwise leave the setting at its default without a word.
+    Unknown ``CIRCUITBOT_*`` variables are only reported (``unknown_environment``): the
+    environment is shared with other programs, the file is the bot's alone.
+    """
     config_file = os.environ.get(CONFIG_ENV)
     if config_file and not Path(config_file).is_file():
         raise ConfigError(f"{CONFIG_ENV}: expected a readable TOML file, got {config_file!r}")
+    if config_file:
+        problems = unknown_toml_keys(_read_toml(Path(config_file)))
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise ConfigError(f"{CONFIG_ENV}: {config_file}: {problems[0]}{more}")
     try:
         return Settings(**overrides)
     except ValidationError as exc:

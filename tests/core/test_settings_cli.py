@@ -94,9 +94,9 @@ def test_cli_prints_one_line_not_a_traceback(tmp_path) -> None:
         text=True,
         timeout=60,
     )
-    assert done.returncode == 2
+    assert done.returncode == 1  # check reports a bad setting as a FAIL
     assert done.stderr.strip().splitlines() == [
-        "circuitbot: configuration error: CIRCUITBOT_APPROVERS: 'not-an-id' is not a Slack user ID (U…/W…) "
+        "FAIL settings: CIRCUITBOT_APPROVERS: 'not-an-id' is not a Slack user ID (U…/W…) "
         "or user-group ID (S…)"
     ]
 
@@ -117,21 +117,42 @@ def test_db_upgrade_and_check(tmp_path) -> None:
     check = subprocess.run(
         [sys.executable, "-m", "circuitbot.cli", "check"], env=env, capture_output=True, text=True, timeout=60
     )
-    assert check.returncode == 0 and "database reachable" in check.stdout
+    assert "OK   database: " in check.stdout and "OK   migrations: at head" in check.stdout
 
 
-def test_check_names_the_configured_providers(tmp_path) -> None:
+def test_a_configuration_error_exits_78_and_a_usage_error_2(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CIRCUITBOT_", "SLACK_"))}
-    env["CIRCUITBOT_DATA_DIR"] = str(tmp_path)
+    command = [sys.executable, "-m", "circuitbot.cli"]
+    bad = subprocess.run(
+        [*command, "db", "upgrade"],
+        env={**env, "CIRCUITBOT_APPROVERS": "bob"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    usage = subprocess.run(
+        [*command, "serve", "--port", "x"], env=env, capture_output=True, text=True, timeout=60
+    )
 
-    def check(**extra: str) -> str:
-        command = [sys.executable, "-m", "circuitbot.cli", "check"]
-        done = subprocess.run(command, env={**env, **extra}, capture_output=True, text=True, timeout=60)
-        assert done.returncode == 0, done.stderr
-        return done.stdout.strip()
+    assert bad.returncode == 78 and bad.stderr.startswith(
+        "circuitbot: configuration error: CIRCUITBOT_APPROVERS"
+    )
+    assert usage.returncode == 2 and "invalid int value" in usage.stderr
 
-    assert check().endswith("providers configured: none")
-    assert check(CIRCUITBOT_AZURE__SUBSCRIPTION_IDS="sub-a").endswith("providers configured: azure")
+
+def test_unknown_variables_are_warned_of_at_start(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CIRCUITBOT_", "SLACK_"))}
+    env.update(CIRCUITBOT_DATA_DIR=str(tmp_path), CIRCUITBOT_NOTIFY_CHANEL="C1")
+    done = subprocess.run(
+        [sys.executable, "-m", "circuitbot.cli", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0
+    assert "unknown variable CIRCUITBOT_NOTIFY_CHANEL; did you mean CIRCUITBOT_NOTIFY_CHANNEL?" in done.stderr
 
 
 def test_version(capsys) -> None:

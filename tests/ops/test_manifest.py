@@ -10,25 +10,19 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from slack_sdk.web.async_client import AsyncWebClient
 
+from circuitbot.slack.scopes import BOT_SCOPES, METHOD_SCOPES
 from support.paths import CONTRACT_DATA, REPOSITORY
 
 MANIFEST_PATH = REPOSITORY / "app_manifest.yml"
 SCHEMA_PATH = CONTRACT_DATA / "slack" / "manifest.schema.1.0.0.json"
 
-REQUIRED_BOT_SCOPES = {
-    "commands",
-    "chat:write",
-    "chat:write.public",
-    "users:read",
-    "usergroups:read",
-    "channels:read",
-    "groups:read",
-    "im:write",
-    # the outbox looks for an earlier try's post (conversations.history / .replies) before re-sending
-    "channels:history",
-    "groups:history",
-    "im:history",
+SOURCE = REPOSITORY / "src" / "circuitbot"
+WEB_API_METHODS = {  # slack_sdk's method names (chat_postMessage) -> Slack's (chat.postMessage)
+    name: name.replace("_", ".")
+    for name in dir(AsyncWebClient)
+    if not name.startswith("_") and "_" in name and name not in {"api_call", "base_url"}
 }
 
 
@@ -75,8 +69,26 @@ def test_slash_command_and_bot_user(manifest) -> None:
     assert "url" not in command, "Socket Mode needs no request URL"
 
 
+def called_web_api_methods() -> set[str]:
+    """Slack's names of the Web API methods the bot's code calls (the fake Slack's excluded)."""
+    called = set()
+    for path in SOURCE.rglob("*.py"):
+        if "testing" in path.relative_to(SOURCE).parts:
+            continue
+        for name in re.findall(r"\.([a-z]+_[A-Za-z_]+)\(", path.read_text()):
+            if name in WEB_API_METHODS:
+                called.add(WEB_API_METHODS[name])
+    return called
+
+
+def test_every_web_api_method_the_code_calls_has_its_scopes_listed() -> None:
+    called = called_web_api_methods()
+    assert "chat.postMessage" in called and "conversations.replies" in called  # the scan sees calls
+    assert called == set(METHOD_SCOPES), "list each method's scopes in circuitbot/slack/scopes.py"
+
+
 def test_scopes_and_settings(manifest) -> None:
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == REQUIRED_BOT_SCOPES
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == BOT_SCOPES
     settings = manifest["settings"]
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["socket_mode_enabled"] is True

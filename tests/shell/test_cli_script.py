@@ -39,7 +39,7 @@ def test_a_piped_script_runs_and_exits_cleanly(tmp_path) -> None:
 
 def test_a_bad_setting_stops_the_shell_with_one_line_on_stderr(tmp_path) -> None:
     result = run_cli_shell(tmp_path, "help\n", CIRCUITBOT_SECRET_KEY="not-a-fernet-key")
-    assert result.returncode == 2
+    assert result.returncode == 78
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
     assert line.startswith("circuitbot: configuration error: CIRCUITBOT_SECRET_KEY: not a Fernet key")

@@ -14,6 +14,7 @@ Conventions every provider keeps, so the provider-neutral verbs and the engines 
   was lost land, or is it still in flight?) and ``follow`` (which resource to watch once it ran).
 * **The poller** answers :class:`circuitbot.providers.base.Poller`, including its optional
   ``begin_sweep`` and ``normalize``.
+* **``probe``** is one cheap read (a token obtained, one short list) for ``circuitbot check``.
 * **The vocabulary** says which state values are in flight (polled fast) and which end a
   watch; it is the provider's own, so one provider's states never change how often another's
   resources are polled.
@@ -112,6 +113,11 @@ class ProviderSpec(Protocol):
 
     def poller(self, client: ProviderClient, clock: Clock) -> Poller:
         """The watch engine's view of the provider, reading through ``client``."""
+        ...
+
+    async def probe(self, client: ProviderClient) -> str:
+        """One cheap read through ``client`` that proves its credentials work (``circuitbot check``):
+        a few words on what it saw, or the provider's error raised."""
         ...
 
     def sample_ids(self, world: World) -> SampleIds:

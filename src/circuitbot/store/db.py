@@ -56,6 +56,18 @@ class Database:
         """Apply Alembic migrations up to ``revision``."""
         await asyncio.to_thread(run_migrations, self.url.render_as_string(hide_password=False), revision)
 
+    async def revisions(self) -> tuple[str | None, str]:
+        """The schema's migration revision (None: never migrated) and the newest this code has."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory.from_config(alembic_config(str(self.url))).get_current_head()
+        async with self.engine.connect() as connection:
+            current = await connection.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+        return current, str(head)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 

@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from circuitbot.slack.scopes import BOT_SCOPES
 from circuitbot.testing.slack_model import ResponseTarget, SlackError, SlackModel
 
 RESPONSE_URL_METHOD = "response_url"
@@ -85,6 +86,8 @@ class FakeSlack(SlackModel):
         # the app-level tokens it accepts (None: any xapp- token).
         self.socket_url: str | None = None
         self.app_tokens: set[str] | None = None
+        # What the workspace granted the bot token; Slack shows it on every answer (x-oauth-scopes).
+        self.granted_scopes: set[str] = set(BOT_SCOPES)
         self._faults: dict[str, deque[_Fault]] = {}
         self._response_targets: dict[str, ResponseTarget] = {}
         self._waiters: set[asyncio.Event] = set()
@@ -258,7 +261,9 @@ class FakeSlack(SlackModel):
         if fault is not None:  # done, but the caller hears otherwise
             return self._fault_response(method, args, fault)
         self._record(RecordedCall(method=method, args=args, at=self.clock.monotonic()))
-        return JSONResponse({"ok": True, **result})
+        return JSONResponse(
+            {"ok": True, **result}, headers={"x-oauth-scopes": ",".join(sorted(self.granted_scopes))}
+        )
 
     def _open_socket(self, method: str, args: dict[str, Any], token: str) -> Response:
         """``apps.connections.open`` takes only an app-level token, and an app token nothing else."""

@@ -124,6 +124,13 @@ class AzureProvider:
 
         return AzurePoller(cast(AzurePartnerClient, client), clock=clock)
 
+    async def probe(self, client: ProviderClient) -> str:
+        """The provider-ports list: a token from the credential, one ARM read per subscription."""
+        from circuitbot.providers.azure.client import AzurePartnerClient
+
+        ports = await cast(AzurePartnerClient, client).list_provider_ports()
+        return f"{len(ports)} port pair(s) listed"
+
     def sample_ids(self, world: World) -> SampleIds:
         """Service keys, as engineers type them (a cross-connection's name)."""
         return SampleIds(
