@@ -18,8 +18,10 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /build
 COPY pyproject.toml README.md ./
 COPY src ./src
-# a regular (not editable) install, so the venv holds everything and /build can be left behind
-RUN pip install . && pip check
+# a regular (not editable) install, so the venv holds everything and /build can be left behind;
+# then the installers go: nothing at run time installs anything
+RUN pip install . && pip check \
+ && python -m pip uninstall --yes pip setuptools wheel
 
 
 FROM python:3.11-slim
@@ -32,8 +34,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     CIRCUITBOT_DATA_DIR=/data
 
-# a fixed uid/gid so volume ownership and Kubernetes runAsUser/fsGroup line up
-RUN groupadd --system --gid 10001 circuitbot \
+# the base image's own installers go too; then a fixed uid/gid so volume ownership and
+# Kubernetes runAsUser/fsGroup line up
+RUN python -m pip uninstall --yes pip setuptools wheel \
+ && groupadd --system --gid 10001 circuitbot \
  && useradd --system --uid 10001 --gid 10001 --home-dir /data --no-create-home \
             --shell /usr/sbin/nologin circuitbot \
  && mkdir -p /data \

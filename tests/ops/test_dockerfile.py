@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -215,3 +219,131 @@ def test_every_copied_build_file_exists_and_is_not_dockerignored(stages: list[St
 
 def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
     assert {".git", ".venv", ".env", ".env.*", "data", "*.db"} <= set(dockerignore_patterns())
+
+
+# --- the image's steps, run without an engine -------------------------------------------------------
+
+NOBODY = 65534
+
+
+def _substituted(text: str, paths: dict[str, Path]) -> str:
+    for image_path, local in paths.items():
+        text = text.replace(image_path, str(local))
+    return text
+
+
+def _interpreter_for_everyone() -> Path | None:
+    """A Python 3.11+ that another user can run (the image's is /usr/local/bin/python, readable by
+    all; a development interpreter under a private home directory is not)."""
+    for candidate in (Path(sys.executable).resolve(), Path("/usr/bin/python3")):
+        reachable = all(os.stat(p).st_mode & 0o001 for p in [*candidate.parents, candidate])
+        if candidate.exists() and reachable:
+            version = subprocess.run(
+                [candidate, "-c", "import sys, venv; print(sys.version_info >= (3, 11))"],
+                capture_output=True,
+                text=True,
+            )
+            if version.stdout.strip() == "True":
+                return candidate
+    return None
+
+
+def _run_builder(builder: Stage, paths: dict[str, Path], python: Path) -> None:
+    """The builder stage's ENV, WORKDIR, COPY and RUN, with the image's paths mapped onto ``paths``
+    and ``python`` as the image's ``python``."""
+    (paths["/build"].parent / "bin").mkdir()
+    (paths["/build"].parent / "bin" / "python").symlink_to(python)
+    env = {**os.environ, "PATH": f"{paths['/build'].parent / 'bin'}:{os.environ['PATH']}"}
+    cwd = paths["/build"].parent  # before any WORKDIR: the image's root
+    for instruction in builder.instructions:
+        arguments = _substituted(instruction.arguments, paths)
+        if instruction.keyword == "ENV":
+            for pair in shlex.split(arguments):
+                name, _, value = pair.partition("=")
+                env[name] = value.replace("$PATH", env["PATH"])
+        elif instruction.keyword == "WORKDIR":
+            cwd = Path(arguments)
+            cwd.mkdir(parents=True, exist_ok=True)
+        elif instruction.keyword == "COPY":
+            *sources, target = instruction.arguments.split()
+            for source in sources:
+                destination = cwd / target / Path(source).name if target.endswith("/") else cwd / target
+                if (REPOSITORY / source).is_dir():
+                    shutil.copytree(
+                        REPOSITORY / source, destination, ignore=shutil.ignore_patterns("*.egg-info")
+                    )
+                else:
+                    shutil.copy(REPOSITORY / source, destination)
+        elif instruction.keyword == "RUN":
+            subprocess.run(
+                ["bash", "-c", arguments], cwd=cwd, env=env, check=True, capture_output=True, timeout=900
+            )
+
+
+def _as_nobody() -> None:
+    if os.geteuid() == 0:
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)
+
+
+@pytest.fixture
+def image_root() -> Iterator[Path]:
+    """A world-readable directory (tmp_path is private to its owner; the image runs as another user)."""
+    root = Path(tempfile.mkdtemp(prefix="circuitbot-image-"))
+    root.chmod(0o755)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_the_image_steps_install_without_installers_and_run_as_a_non_root_user(
+    stages: list[Stage], final: Stage, image_root: Path
+) -> None:
+    python = _interpreter_for_everyone()
+    if python is None:
+        pytest.skip("no Python 3.11+ with venv that a non-root user can run on this machine")
+    paths = {"/opt/venv": image_root / "venv", "/build": image_root / "build", "/data": image_root / "data"}
+    _run_builder(stages[0], paths, python)
+    paths["/data"].mkdir(mode=0o777)
+    paths["/data"].chmod(0o777)
+    venv_bin = paths["/opt/venv"] / "bin"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CIRCUITBOT_", "SLACK_", "PIP_"))}
+    env.update(
+        PATH=f"{venv_bin}:{env['PATH']}", CIRCUITBOT_DATA_DIR=str(paths["/data"]), HOME=str(paths["/data"])
+    )
+    [entrypoint] = final.one("ENTRYPOINT").exec_form()
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [str(venv_bin / entrypoint), *args]
+        return subprocess.run(
+            command,
+            env=env,
+            cwd=paths["/data"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            preexec_fn=_as_nobody,
+        )
+
+    installers = subprocess.run(
+        [
+            str(venv_bin / "python"),
+            "-c",
+            "import importlib.util as u; print(u.find_spec('pip'), u.find_spec('setuptools'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    version, upgrade = run("--version"), run("db", "upgrade")
+    check = run("check", "--sandbox")
+
+    assert installers.stdout.split() == ["None", "None"], "pip and setuptools left in the runtime venv"
+    assert version.returncode == 0 and version.stdout.startswith("circuitbot ")
+    assert upgrade.returncode == 0, upgrade.stderr
+    # no Slack token is set, so the Slack item fails; everything else proves itself as that user
+    assert "OK   migrations: at head" in check.stdout and "OK   azure:" in check.stdout, (
+        check.stdout + check.stderr
+    )
+    assert "Traceback" not in check.stderr

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -26,3 +29,19 @@ async def test_upgrade_is_repeatable(database: Database) -> None:
         version = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
     [head] = ScriptDirectory.from_config(alembic_config(str(database.url))).get_heads()
     assert version == head
+
+
+async def test_replicas_migrating_together_apply_each_migration_once(database_url: str) -> None:
+    """Four processes' worth of upgrades at once on an empty database: one migrates under the
+    advisory lock, the others then find the schema at head. PostgreSQL only: SQLite serves one
+    process."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("replicas share PostgreSQL; SQLite serves one process")
+    replicas = [Database(database_url) for _ in range(4)]
+    try:
+        await asyncio.gather(*(db.upgrade() for db in replicas))
+        current, head = await replicas[0].revisions()
+    finally:
+        for db in replicas:
+            await db.dispose()
+    assert current == head
