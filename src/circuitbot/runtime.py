@@ -6,6 +6,7 @@ the provider clients, the clock, the poster (the bot's voice in channels) and th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -76,7 +77,7 @@ class Runtime:
     async def start_engines(self, on_error: Callable[[str, Exception], None] | None = None) -> list[str]:
         """Start the background engines (approvals executor, watch polling and outbox) and stop
         them on close. Without ``on_error`` a failing start is raised; with it, reported and skipped."""
-        started = []
+        started: dict[str, Engine] = {}
         for name, engine in self.engines().items():
             try:
                 await engine.start()
@@ -85,9 +86,10 @@ class Runtime:
                     raise
                 on_error(name, exc)
                 continue
-            self.on_close(engine.stop)
-            started.append(name)
-        return started
+            started[name] = engine
+        if started:
+            self.on_close(lambda: _stop_together(started))
+        return list(started)
 
     def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
         self._closers.append(closer)
@@ -99,3 +101,12 @@ class Runtime:
             except Exception:  # closing must go on past one failure
                 log.exception("error while closing")
         await self.db.dispose()
+
+
+async def _stop_together(engines: dict[str, Engine]) -> None:
+    """Stop the engines side by side: each finishes or gives back its work within its own bound,
+    so a stop takes the longest of those bounds, not their sum."""
+    results = await asyncio.gather(*(engine.stop() for engine in engines.values()), return_exceptions=True)
+    for name, result in zip(engines, results, strict=True):
+        if isinstance(result, Exception):
+            log.error("error while stopping %s: %s", name, type(result).__name__, exc_info=result)

@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 import yaml
 
+from circuitbot.approvals.engine import STOP_GRACE_SECONDS as ENGINE_GRACE
 from circuitbot.settings import unknown_environment
-from circuitbot.slack.server import build_http_app
+from circuitbot.slack.server import SHUTDOWN_GRACE_SECONDS, build_http_app
+from circuitbot.watch.engine import STOP_GRACE_SECONDS as WATCH_GRACE
+from circuitbot.watch.sender import FLUSH_SECONDS
 from support.paths import REPOSITORY
 
 COMPOSE = REPOSITORY / "docker-compose.yml"
@@ -18,6 +21,8 @@ KUBERNETES = REPOSITORY / "deploy" / "kubernetes"
 SLACK_NAMES = {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL"}
 AZURE_IDENTITY_NAMES = {"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET"}
 IMAGE_UID = 10001  # the Dockerfile's user
+# serve's stop after SIGTERM: acknowledged work, then the engines side by side (README)
+STOP_BOUND_SECONDS = SHUTDOWN_GRACE_SECONDS + max(ENGINE_GRACE, WATCH_GRACE + FLUSH_SECONDS) + 5
 
 
 def documents(path: Path) -> list[dict[str, Any]]:
@@ -58,6 +63,7 @@ def test_compose_runs_two_replicas_on_postgresql(compose: dict[str, Any]) -> Non
         assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
         assert service["command"][0] == "serve"
         assert "/readyz" in " ".join(service["healthcheck"]["test"])
+        assert int(service["stop_grace_period"].removesuffix("s")) >= STOP_BOUND_SECONDS
         assert_real_settings(set(env))
     assert len({tuple(s["ports"]) for s in replicas}) == 2, "each replica on its own host port"
 
@@ -76,7 +82,7 @@ def test_kubernetes_deployment_of_two_replicas_with_probes() -> None:
     sources = {next(iter(s.values()))["name"] for s in container["envFrom"]}
     assert sources == {objects["Secret"]["metadata"]["name"], objects["ConfigMap"]["metadata"]["name"]}
     assert pod["securityContext"]["runAsUser"] == IMAGE_UID and pod["securityContext"]["runAsNonRoot"]
-    assert pod["terminationGracePeriodSeconds"] > 20, "longer than the bot's own drain after SIGTERM"
+    assert pod["terminationGracePeriodSeconds"] >= STOP_BOUND_SECONDS, "longer than the bot's own stop"
 
 
 def test_kubernetes_settings_are_real_and_secrets_stay_in_the_secret() -> None:

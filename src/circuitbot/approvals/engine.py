@@ -44,12 +44,15 @@ from circuitbot.approvals.executing import Executing
 from circuitbot.approvals.recovering import Recovering
 from circuitbot.approvals.status import RequestStatus
 from circuitbot.approvals.submitting import Submitting
+from circuitbot.clock import until_set
 from circuitbot.store.tables import ApprovalRequest
 
 if TYPE_CHECKING:
     from circuitbot.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+STOP_GRACE_SECONDS = 20.0  # an execution under way at stop may finish within this
 
 
 class ApprovalEngine(Submitting, Deciding, Executing, Recovering):
@@ -142,7 +145,7 @@ class ApprovalEngine(Submitting, Deciding, Executing, Recovering):
         in_flight = {rid for rid, status in left.items() if status is RequestStatus.EXECUTING}
         self._task = asyncio.create_task(self._loop(in_flight), name="approvals")
 
-    async def stop(self, grace_seconds: float = 20.0) -> None:
+    async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
         """Stop the periodic jobs. A round under way may finish (within ``grace_seconds``): cut
         short, an execution would be left to recovery instead of ending normally."""
         task, self._task = self._task, None
@@ -187,10 +190,4 @@ class ApprovalEngine(Submitting, Deciding, Executing, Recovering):
 
     async def _pause(self, seconds: float) -> None:
         """The clock's sleep between rounds, over as soon as stop() is called."""
-        sleep = asyncio.ensure_future(self.clock.sleep(seconds))
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        try:
-            await asyncio.wait({sleep, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleep.cancel()
-            stopping.cancel()
+        await until_set(self._stopping, self.clock.sleep(seconds))

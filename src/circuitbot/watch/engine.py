@@ -25,8 +25,10 @@ from sqlalchemy.exc import IntegrityError
 
 from circuitbot.actions.registry import OperationError, WatchTarget
 from circuitbot.chat import blocks as bk
+from circuitbot.clock import until_set
 from circuitbot.logs import scrub
 from circuitbot.providers.base import Poller, SweepingPoller, normalize_resource_id, snapshot_of
+from circuitbot.store.db import rows_changed
 from circuitbot.store.tables import Watch
 from circuitbot.watch import messages
 from circuitbot.watch.announce import News, announce
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120.0  # a claimed watch is not due again for this long, unless its poll finishes
+STOP_GRACE_SECONDS = 10.0  # a round under way at stop may finish within this
 UNREACHABLE_AFTER = 3  # consecutive failed polls before "unreachable" is announced
 START_ATTEMPTS = 3  # rounds of ``watch`` racing other calls: the second finds what the first made
 
@@ -65,6 +68,8 @@ class WatchEngine:
         self.lease = timedelta(seconds=lease_seconds)
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._ticker: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._round: tuple[list[int], datetime] | None = None  # the claimed round: ids, leased until
 
     @property
     def settings(self) -> WatchSettings:
@@ -95,22 +100,49 @@ class WatchEngine:
             self._ticker = asyncio.create_task(self._tick_forever(), name="watch-ticks")
         await self.sender.start()
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+        """Stop polling, then the outbox (which first delivers what is due, within its bound).
+
+        No new round is claimed; the round under way may finish within ``grace_seconds`` (real
+        time: the host's deadline). One cut short gives its claims back, due at once, so another
+        replica or the next start polls them now rather than after the lease.
+        """
         ticker, self._ticker = self._ticker, None
-        if ticker is not None:  # a round cut short leaves its leases to expire: polled again, no more
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+        if ticker is not None:
+            self._stopping.set()
+            try:
+                await asyncio.wait({ticker}, timeout=grace_seconds)
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
+            finally:
+                self._stopping.clear()
+            await self._release_round()
         await self.sender.stop()
+
+    async def _release_round(self) -> None:
+        """Give back the claims of a round cut short: each watch due now, unless its poll was
+        recorded meanwhile (then its next poll time is no longer the lease's)."""
+        held, self._round = self._round, None
+        if held is None:
+            return
+        ids, leased_until = held
+        claimed = (Watch.id.in_(ids), Watch.next_poll_at == leased_until)
+        async with self.runtime.db.session() as session:
+            released = await rows_changed(
+                session, update(Watch).where(*claimed).values(next_poll_at=self.runtime.clock.now())
+            )
+        log.info("stopping: %d claimed watch(es) given back, due now", released)
 
     async def _tick_forever(self) -> None:
         """One tick at a time, on a beat of ``tick_seconds`` from start to start (a long tick is
-        followed at once by the next, never by a pile of them)."""
+        followed at once by the next, never by a pile of them), until stop()."""
         clock = self.runtime.clock
-        while True:
+        while not self._stopping.is_set():
             started = clock.monotonic()
             await self._scheduled_tick()
-            await clock.sleep(max(0.0, self.settings.tick_seconds - (clock.monotonic() - started)))
+            pause = max(0.0, self.settings.tick_seconds - (clock.monotonic() - started))
+            await until_set(self._stopping, clock.sleep(pause))
 
     async def _scheduled_tick(self) -> None:
         try:
@@ -242,12 +274,13 @@ class WatchEngine:
                 poller.begin_sweep()
         watch = self.settings
         round_size = watch.batch_size * watch.provider_concurrency * max(1, len(self.pollers))
-        while True:
+        while not self._stopping.is_set():
             due = await self._claim(cutoff, round_size)
             report.claimed += len(due)
             if due:
                 results = await self._read(due, report)
                 await self.recorder.record(due, results, report, claimed_at=cutoff)
+            self._round = None
             if len(due) < round_size:
                 break
         if report.messages:
@@ -269,7 +302,8 @@ class WatchEngine:
             .order_by(Watch.provider, Watch.resource_id, Watch.id)
             .limit(limit)
         )
-        claim = update(Watch).values(next_poll_at=self.runtime.clock.now() + self.lease)
+        leased_until = self.runtime.clock.now() + self.lease
+        claim = update(Watch).values(next_poll_at=leased_until)
         if db.skip_locked:
             chosen = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
             claim = claim.where(Watch.id == chosen.c.id)
@@ -278,6 +312,7 @@ class WatchEngine:
         claim = claim.returning(*DUE_COLUMNS).execution_options(synchronize_session=False)
         async with db.session() as session:
             rows = (await session.execute(claim)).all()
+        self._round = ([row.id for row in rows], leased_until)
         # RETURNING keeps no order
         return sorted((Due.of(r) for r in rows), key=lambda d: (d.provider, d.resource_id, d.id))
 

@@ -80,6 +80,7 @@ MESSAGE_ERRORS = frozenset(
 
 MAX_RETRY_SECONDS = 300.0
 LEASE_SECONDS = 4 * DELIVERY_TIMEOUT_SECONDS  # a row is never posted by two senders
+FLUSH_SECONDS = 5.0  # at stop, what is due is delivered for at most this long
 PENDING_GAUGE_SECONDS = 5.0  # how often the pending-count gauge is refreshed
 RETENTION = timedelta(days=7)  # delivered (or superseded) rows are kept this long, for inspection
 PURGE_EVERY_SECONDS = 60.0
@@ -111,7 +112,9 @@ class OutboxSender:
         self._free_at: dict[str, float] = {}  # channel -> monotonic time it may get the next message
         self._held: dict[str, float] = {}  # channel -> monotonic time its Retry-After ends
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._leased: dict[int, datetime] = {}  # rows claimed and not yet settled: leased until
         self._gauge_at = -math.inf
         self._purged_at = -math.inf
 
@@ -125,14 +128,48 @@ class OutboxSender:
         if self._task is None:
             self._task = asyncio.create_task(self.run(), name="outbox-sender")
 
-    async def stop(self) -> None:
+    async def stop(self, flush_seconds: float = FLUSH_SECONDS) -> None:
+        """Deliver what is due for at most ``flush_seconds`` (real time), then stop. Rows whose
+        delivery was cut short are given back, due at once: their ``last_error`` still says a
+        try was in flight, so the next try looks for its post before sending (exactly once)."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        self._stopping.set()
+        self._wake.set()
+        try:
+            await asyncio.wait({task}, timeout=flush_seconds)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        finally:
+            self._stopping.clear()
+        await self._release_leases()
+
+    async def _release_leases(self) -> None:
+        leased, self._leased = self._leased, {}
+        if not leased:
+            return
+        now = self.runtime.clock.now()
+        released = 0
+        async with self.runtime.db.session() as session:
+            for leased_until in set(leased.values()):
+                ids = [row_id for row_id, until in leased.items() if until == leased_until]
+                released += await rows_changed(
+                    session,
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id.in_(ids),
+                        OutboxMessage.status == "pending",
+                        OutboxMessage.next_attempt_at == leased_until,
+                    )
+                    .values(next_attempt_at=now),
+                )
+        log.info("stopping: %d outbox message(s) given back, due now", released)
 
     async def run(self) -> None:
+        """Passes until stop(): at once while there is work, else after a wake-up or idle_seconds.
+        Once stopping, it returns as soon as a pass finds nothing it may send."""
         while True:
             self._wake.clear()
             try:
@@ -141,6 +178,8 @@ class OutboxSender:
                 log.exception("outbox pass failed")
                 claimed = 0
             if not claimed:
+                if self._stopping.is_set():
+                    return
                 await self._idle()
 
     async def _idle(self) -> None:
@@ -219,11 +258,12 @@ class OutboxSender:
             target = OutboxMessage.id == locked.c.id
         else:
             target = OutboxMessage.id.in_(leasable)
+        leased_until = now + self.lease
         lease = (
             update(OutboxMessage)
             .where(target)
             .values(
-                next_attempt_at=now + self.lease,
+                next_attempt_at=leased_until,
                 attempts=OutboxMessage.attempts + 1,
                 last_error=case(  # the row's previous values: how its previous try ended
                     (
@@ -241,6 +281,7 @@ class OutboxSender:
         claimed = sorted((Claimed.of(r) for r in rows), key=lambda c: c.id)
         for row in claimed:
             self._free_at[row.channel] = tick + self.per_channel_interval
+            self._leased[row.id] = leased_until
         return claimed
 
     def _oldest_per_channel(self, now: datetime, only: Sequence[int] | None) -> Select[tuple[int]]:
@@ -312,6 +353,7 @@ class OutboxSender:
         async with self.runtime.db.session() as session:
             for outcome in outcomes:
                 row, error = outcome.row, outcome.error
+                self._leased.pop(row.id, None)
                 if error is None:
                     await self._mark_sent(session, row, outcome.sent_ts, now)
                     continue
