@@ -318,3 +318,42 @@ async def test_statuses_spelled_with_underscores_compare_the_same(clock: FakeClo
         created = await client.create_azure_connection(order())
     assert created.partner_status == "NOT_PROVISIONED"
     assert m.same_status(created.partner_status, m.PartnerPeeringStatus.NOT_PROVISIONED)
+
+
+def paged_api(items: list[dict], *, size: int, total: bool, link: bool) -> tuple[list[httpx.Request], object]:
+    """An API paging ``items`` by ``size``, saying its total and/or linking the next page."""
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        offset = int(request.url.params.get("offset", request.url.params.get("from", "0")))
+        body: dict = {"results": items[offset : offset + size]}
+        if total:
+            body["total"] = len(items)
+        if link and offset + size < len(items):
+            body["next"] = f"https://api.consoleconnect.com/api/company/Acme/connections?from={offset + size}"
+        return httpx.Response(200, json=body)
+
+    return sent, answer
+
+
+@pytest.mark.parametrize(
+    ("size", "total", "link", "requests"),
+    [
+        (100, False, False, 2),  # the limit ignored: everything at once, one more read finds the end
+        (2, False, False, 3),  # full pages until a short one
+        (2, False, True, 3),  # the next links
+        (2, True, False, 3),  # the total: the other pages side by side
+    ],
+)
+async def test_every_paging_style_lists_everything_once(
+    clock: FakeClock, size: int, total: bool, link: bool, requests: int
+) -> None:
+    items = [{"id": f"{n:024x}", "status": "ACTIVE"} for n in range(5)]
+    sent, answer = paged_api(items, size=size, total=total, link=link)
+    async with ConsoleConnectClient(
+        api_key="k", company="Acme", transport=httpx.MockTransport(answer), clock=clock, page_size=2
+    ) as client:
+        listed = await client.list_connections()
+    assert [c.id for c in listed] == [i["id"] for i in items]
+    assert len(sent) == requests

@@ -20,12 +20,14 @@ Pitfalls:
 * **Auth.** ``Authorization: Bearer <api key>``, or the deprecated ``portal-token: <token>``
   header; sent only to the API's own host. A 401 is not retried: an API key does not expire.
 * **Paging.** Lists answer ``{"results": [...]}``; how they page is not documented. The client
-  asks ``limit``/``offset`` and reads on while a page comes back full (or a ``total`` or a
-  ``next`` says there is more), so an API that ignores the parameters still lists once.
+  asks ``limit``/``offset``; once the first page gives the ``total`` the other pages are read
+  side by side, otherwise it follows a ``next`` link (only on the API's own host) or reads on
+  while a page comes back full, so an API that ignores the parameters still lists once.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -42,6 +44,7 @@ from .errors import PROVIDER, ConsoleConnectError, NotFound, WriteUnconfirmed, e
 DEFAULT_BASE_URL = "https://api.consoleconnect.com"
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGES = 1000  # a listing that pages on past this is broken, not large
+PAGES_AT_ONCE = 8  # pages read side by side once the total is known
 
 
 class ApiKeyAuth(httpx.Auth):
@@ -276,29 +279,68 @@ class ConsoleConnectClient:
             ) from None
 
     async def _pages(self, path: str) -> AsyncIterator[dict[str, Any]]:
-        offset = 0
-        next_url: str | None = None
+        """Every item of a listing. Once the first page says the ``total``, the other pages are
+        read side by side (offsets are known), in order; otherwise one after the other."""
+        first = await self._page(path, 0)
+        items, total = _items(first), first.get("total")
+        for item in items:
+            yield item
+        if not items or _next(first):
+            async for item in self._pages_in_turn(path, first, len(items)):
+                yield item
+            return
+        if not isinstance(total, int) or isinstance(total, bool):
+            if len(items) >= self.page_size:
+                async for item in self._pages_in_turn(path, first, len(items)):
+                    yield item
+            return
+        offsets = list(range(len(items), total, len(items)))
+        if len(offsets) >= MAX_PAGES:
+            raise ConsoleConnectError(status=None, message=f"{path} pages on past {MAX_PAGES} pages.")
+        at_once = asyncio.Semaphore(PAGES_AT_ONCE)
+
+        async def page(offset: int) -> list[dict[str, Any]]:
+            async with at_once:
+                return _items(await self._page(path, offset))
+
+        for chunk in await asyncio.gather(*(page(offset) for offset in offsets)):
+            for item in chunk:
+                yield item
+
+    async def _pages_in_turn(
+        self, path: str, page: dict[str, Any], offset: int
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The pages after ``page``, following its ``next`` or reading on while pages come full."""
         for _ in range(MAX_PAGES):
-            if next_url:
-                answer = await self._send("GET", next_url)
+            link = _next(page)
+            if link is not None:
+                link = link[len(self.base_url) :] if link.startswith(self.base_url) else link
+                if not link.startswith("/"):
+                    return  # another host would receive the API key
+                page = _object(await self._send("GET", link))
+            elif len(_items(page)) >= self.page_size:
+                page = await self._page(path, offset)
             else:
-                answer = await self._send("GET", path, params={"limit": self.page_size, "offset": offset})
-            page = _object(answer)
-            items = [item for item in page.get("results") or [] if isinstance(item, dict)]
+                return
+            items = _items(page)
+            if not items:
+                return
             for item in items:
                 yield item
             offset += len(items)
-            next_url = page.get("next") if isinstance(page.get("next"), str) else None
-            total = page.get("total")
-            if next_url and next_url.startswith(self.base_url):
-                next_url = next_url[len(self.base_url) :]
-            elif next_url and not next_url.startswith("/"):
-                next_url = None  # another host would receive the API key
-            if not items or (isinstance(total, int) and offset >= total):
-                return
-            if not next_url and len(items) < self.page_size and not isinstance(total, int):
-                return
         raise ConsoleConnectError(status=None, message=f"{path} pages on past {MAX_PAGES} pages.")
+
+    async def _page(self, path: str, offset: int) -> dict[str, Any]:
+        return _object(await self._send("GET", path, params={"limit": self.page_size, "offset": offset}))
+
+
+def _items(page: dict[str, Any]) -> list[dict[str, Any]]:
+    return [item for item in page.get("results") or [] if isinstance(item, dict)]
+
+
+def _next(page: dict[str, Any]) -> str | None:
+    link = page.get("next")
+    return link if isinstance(link, str) and link else None
 
 
 def _object(value: Any) -> dict[str, Any]:
