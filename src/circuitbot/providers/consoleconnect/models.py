@@ -208,6 +208,18 @@ def _mbps(value: Any) -> int | None:
     return int(value)
 
 
+def provisioning_status(peering: Any) -> str | None:
+    """Azure's provisioning status from ``connection.partner.peering``: the string, or the
+    status an object carries (read from JSON as it is, or from a model)."""
+    if isinstance(peering, dict):
+        for name in ("status", "provisioningStatus", "state"):
+            value = peering.get(name)
+            if isinstance(value, str):
+                return value
+        return None
+    return peering if isinstance(peering, str) else None
+
+
 class Partner(CCModel):
     """``connection.partner`` of an Azure connection."""
 
@@ -217,14 +229,7 @@ class Partner(CCModel):
 
     @property
     def provisioning_status(self) -> str | None:
-        peering = self.peering
-        if isinstance(peering, dict):
-            for name in ("status", "provisioningStatus", "state"):
-                value = peering.get(name)
-                if isinstance(value, str):
-                    return value
-            return None
-        return peering
+        return provisioning_status(self.peering)
 
 
 class Connection(CCModel):

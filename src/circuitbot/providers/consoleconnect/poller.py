@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from circuitbot.clock import Clock, SystemClock
 from circuitbot.providers.base import Snapshot, snapshot_of
@@ -37,7 +37,24 @@ LISTING_MAX_AGE_SECONDS = 1.0
 PEERING_READS_AT_ONCE = 8
 MOVING_SYNC = frozenset(m.status_key(s) for s in (m.SyncStatus.PENDING, m.SyncStatus.SYNCING))
 
-Listing = dict[str, Mapping[str, Any]]  # connection id (lower case) -> the item as listed
+
+class Entry(NamedTuple):
+    """What a sweep keeps of a listed connection: a few strings, not the whole JSON object."""
+
+    own: dict[str, Any]  # the connection's own snapshot fields
+    active: bool
+    updated_at: Any
+    name: str | None
+
+    @classmethod
+    def of(cls, item: Mapping[str, Any]) -> Entry:
+        name = item.get("name")
+        return cls(
+            own_snapshot(item), _active(item), item.get("updatedAt"), name if isinstance(name, str) else None
+        )
+
+
+Listing = dict[str, Entry]  # connection id (lower case) -> what the sweep keeps of it
 
 
 @dataclass
@@ -53,9 +70,10 @@ class _Configs:
 
 
 def own_snapshot(item: Mapping[str, Any]) -> dict[str, Any]:
-    """The connection's own fields of a snapshot, from its JSON."""
+    """The connection's own fields of a snapshot, from its JSON (read as it is: a sweep reads
+    thousands)."""
     partner = item.get("partner")
-    status = m.Partner.model_validate(partner).provisioning_status if isinstance(partner, Mapping) else None
+    status = m.provisioning_status(partner.get("peering")) if isinstance(partner, Mapping) else None
     return {"status": item.get("status"), "partnerPeering": status}
 
 
@@ -103,14 +121,15 @@ class ConsoleConnectPoller:
         listing = await self._listing.get(self._list)
 
         async def answer(resource_id: str) -> Snapshot | Exception | None:
+            handle = self.normalize(resource_id)
             try:
-                item = listing.get(self.normalize(resource_id))
-                if item is None:
+                entry = listing.get(handle)
+                if entry is None:
                     item = await self._read(resource_id)
                     if item is None:
                         return None
-                    return await self._snapshot(item, fresh=True)
-                return await self._snapshot(item, fresh=False)
+                    return await self._snapshot(handle, Entry.of(item), fresh=True)
+                return await self._snapshot(handle, entry, fresh=False)
             except Exception as exc:  # this id's failure, not the batch's
                 return exc
 
@@ -119,7 +138,9 @@ class ConsoleConnectPoller:
 
     async def snapshot_one(self, resource_id: str) -> Snapshot | None:
         item = await self._read(resource_id)
-        return None if item is None else await self._snapshot(item, fresh=True)
+        if item is None:
+            return None
+        return await self._snapshot(self.normalize(resource_id), Entry.of(item), fresh=True)
 
     def describe(self, resource_id: str, snapshot: Snapshot | None) -> str:
         """``Contoso EUAP Test (507f1f77…)`` once read; the id otherwise."""
@@ -133,7 +154,7 @@ class ConsoleConnectPoller:
         async for item in self.client.iter_connection_items():
             handle = item.get("id")
             if isinstance(handle, str) and handle:
-                listing[self.normalize(handle)] = item
+                listing[self.normalize(handle)] = Entry.of(item)
         return listing
 
     async def _read(self, resource_id: str) -> Mapping[str, Any] | None:
@@ -142,18 +163,15 @@ class ConsoleConnectPoller:
         except NotFound:
             return None
 
-    async def _snapshot(self, item: Mapping[str, Any], *, fresh: bool) -> Snapshot:
+    async def _snapshot(self, handle: str, entry: Entry, *, fresh: bool) -> Snapshot:
         """The snapshot of a connection as read; ``fresh``: its configs read whatever is known."""
-        handle = self.normalize(str(item.get("id") or ""))
-        name = item.get("name")
-        if isinstance(name, str) and name:
-            self._names[handle] = name
-        values = own_snapshot(item)
-        if _active(item):
+        if entry.name:
+            self._names[handle] = entry.name
+        values = dict(entry.own)
+        if entry.active:
             known = self._configs.get(handle)
-            updated_at = item.get("updatedAt")
-            if fresh or known is None or known.moving or known.updated_at != updated_at:
-                known = _Configs(updated_at, await self._read_configs(handle))
+            if fresh or known is None or known.moving or known.updated_at != entry.updated_at:
+                known = _Configs(entry.updated_at, await self._read_configs(handle))
                 self._configs[handle] = known
             values.update(known.parts)
         else:
