@@ -274,3 +274,25 @@ async def test_every_reply_is_text_a_person_can_read(harness: Harness) -> None:
         surface = await harness.command(text)
         assert "Traceback" not in surface.text and ":warning:" not in surface.text
         assert all(message_text(r) for r in surface.replies)
+
+
+async def test_peering_without_its_values_opens_a_form_whose_submission_is_a_request(
+    harness: Harness,
+) -> None:
+    surface = await harness.command(f"cc peering {CONTOSO} PRIVATE")
+    [view] = surface.modals
+    fields = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
+    assert fields[:4] == ["connection_id", "peering_type", "peer_asn", "vlan_id"]
+    assert {"shared_key", "advertised_prefixes", "routing_registry"} <= set(fields)
+    values = {
+        "connection_id": CONTOSO,
+        "peering_type": "PRIVATE",
+        "peer_asn": "65010",
+        "vlan_id": "310",
+        "primary_prefix": "10.31.0.1/30",
+        "secondary_prefix": "10.31.0.4/30",
+    }
+    errors, _ = await harness.submit(view, values)
+    assert errors is not None and "host bits" in errors["primary_prefix"]
+    errors, submitted = await harness.submit(view, values | {"primary_prefix": "10.31.0.0/30"})
+    assert errors is None and "created" in submitted.text
