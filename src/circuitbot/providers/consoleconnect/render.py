@@ -154,10 +154,9 @@ def service_key(key: str, info: m.ServiceKeyInfo) -> Reply:
         pairs.append(("Peering location", escaped(info.peering_location)))
     if info.service_provider_name:
         pairs.append(("Provider", escaped(info.service_provider_name)))
-    for name, label in (("serviceProviderProvisioningState", "Azure provider state"),):
-        extra = (info.model_extra or {}).get(name)
-        if extra:
-            pairs.append((label, escaped(extra)))
+    azure_state = (info.model_extra or {}).get("serviceProviderProvisioningState")
+    if azure_state:
+        pairs.append(("Azure provider state", escaped(azure_state)))
     blocks = [
         bk.header(":white_check_mark: Service key verified"),
         *bk.fields(pairs),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Awaitable, Callable, Sequence
+from http import HTTPStatus
 from typing import Any, ClassVar
 
 from starlette.requests import Request
@@ -100,8 +101,6 @@ class ConsoleConnectSimulator(Simulator):
         return self.state.status(self.connection(connection_id), self.clock.now())
 
     def error_body(self, status: int, code: str, message: str) -> tuple[Any, dict[str, str]]:
-        from http import HTTPStatus
-
         try:
             phrase = HTTPStatus(status).phrase
         except ValueError:

@@ -71,13 +71,13 @@ async def create_preview(ctx: OpContext, params: CreateParams) -> Preview:
     if bandwidth is not None and params.speed < bandwidth:
         notes.append(f"The circuit has {bandwidth} Mbps; the connection will carry {params.speed}.")
     notes.append("A GROUP_LAYER2 of two LAYER2 legs; CREATING until Azure has provisioned it, then ACTIVE.")
-    name = lambda port_id: ports[port_id].port_name or port_id  # noqa: E731
+    name = {port_id: port.port_name or port_id for port_id, port in ports.items()}
     return Preview(
         summary=f"order an Azure connection {params.name!r} for {params.service_key} at {params.speed} Mbps",
         changes=[
             ("name", None, params.name),
-            ("source port A", None, name(params.port_a)),
-            ("source port B", None, name(params.port_b)),
+            ("source port A", None, name[params.port_a]),
+            ("source port B", None, name[params.port_b]),
             ("speed", None, f"{params.speed} Mbps"),
             ("payment", None, params.payment_type),
         ],
