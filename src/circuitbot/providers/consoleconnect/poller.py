@@ -21,7 +21,7 @@ is ACTIVE, its three configs every time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -119,6 +119,15 @@ class ConsoleConnectPoller:
         An id the listing lacks is read on its own before it is called gone.
         """
         listing = await self._listing.get(self._list)
+        answers: dict[str, Snapshot | Exception | None] = {}
+        reads: list[str] = []  # ids that need a read: absent from the listing, or configs moving
+        for resource_id in resource_ids:
+            handle = self.normalize(resource_id)
+            entry = listing.get(handle)
+            if entry is not None and not self._configs_wanted(handle, entry):
+                answers[resource_id] = self._compose(handle, entry)
+            else:
+                reads.append(resource_id)
 
         async def answer(resource_id: str) -> Snapshot | Exception | None:
             handle = self.normalize(resource_id)
@@ -133,8 +142,8 @@ class ConsoleConnectPoller:
             except Exception as exc:  # this id's failure, not the batch's
                 return exc
 
-        answers = await asyncio.gather(*(answer(rid) for rid in resource_ids))
-        return dict(zip(resource_ids, answers, strict=True))
+        answers.update(await _each(reads, answer, PEERING_READS_AT_ONCE))
+        return {rid: answers[rid] for rid in resource_ids}
 
     async def snapshot_one(self, resource_id: str) -> Snapshot | None:
         item = await self._read(resource_id)
@@ -163,17 +172,27 @@ class ConsoleConnectPoller:
         except NotFound:
             return None
 
+    def _configs_wanted(self, handle: str, entry: Entry) -> bool:
+        """Whether a peering of this connection may be moving: its configs are to be read."""
+        if not entry.active:
+            return False
+        known = self._configs.get(handle)
+        return known is None or known.moving or known.updated_at != entry.updated_at
+
     async def _snapshot(self, handle: str, entry: Entry, *, fresh: bool) -> Snapshot:
         """The snapshot of a connection as read; ``fresh``: its configs read whatever is known."""
+        if entry.active and (fresh or self._configs_wanted(handle, entry)):
+            self._configs[handle] = _Configs(entry.updated_at, await self._read_configs(handle))
+        return self._compose(handle, entry)
+
+    def _compose(self, handle: str, entry: Entry) -> Snapshot:
+        """The connection's own fields and, while it is ACTIVE, its configs as last read."""
         if entry.name:
             self._names[handle] = entry.name
         values = dict(entry.own)
         if entry.active:
             known = self._configs.get(handle)
-            if fresh or known is None or known.moving or known.updated_at != entry.updated_at:
-                known = _Configs(entry.updated_at, await self._read_configs(handle))
-                self._configs[handle] = known
-            values.update(known.parts)
+            values.update(known.parts if known is not None else {})
         else:
             self._configs.pop(handle, None)
         return snapshot_of(values)
@@ -189,3 +208,19 @@ class ConsoleConnectPoller:
         kinds = [kind.value for kind in m.PeeringType]
         configs = await asyncio.gather(*(read(kind) for kind in kinds))
         return peering_parts(dict(zip(kinds, configs, strict=True)))
+
+
+async def _each(
+    ids: Sequence[str], answer: Callable[[str], Awaitable[Snapshot | Exception | None]], at_once: int
+) -> dict[str, Snapshot | Exception | None]:
+    """``answer`` for every id, ``at_once`` at a time: a few workers, not a task per id (the
+    first sweep after a start reads the configs of thousands of connections)."""
+    queue = iter(ids)
+    answers: dict[str, Snapshot | Exception | None] = {}
+
+    async def worker() -> None:
+        for resource_id in queue:
+            answers[resource_id] = await answer(resource_id)
+
+    await asyncio.gather(*(worker() for _ in range(min(at_once, len(ids)))))
+    return answers
