@@ -43,7 +43,6 @@ async def client(
         transport=recorder,
         clock=clock,
         retry=RetryPolicy(jitter=False),
-        confirm_interval=1.0,
     ) as made:
         yield made
 

@@ -357,3 +357,26 @@ async def test_every_paging_style_lists_everything_once(
         listed = await client.list_connections()
     assert [c.id for c in listed] == [i["id"] for i in items]
     assert len(sent) == requests
+
+
+async def test_deletes_whose_answers_are_lost_are_settled_by_reading_not_repeated(
+    sim: ConsoleConnectSimulator, client: ConsoleConnectClient
+) -> None:
+    sim.faults = FaultConfig(fail_next=[QueuedFault(kind="process_then_drop", method="DELETE", count=2)])
+
+    await client.delete_peering(CONTOSO, "PRIVATE")
+    deleting = await client.delete_connection(CONTOSO)
+
+    assert await client.get_peering(CONTOSO, "PRIVATE") is None
+    assert deleting is not None and deleting.status == "DELETING"
+    deletes = [key for key in sim.calls if key.startswith("DELETE")]
+    assert sum(sim.calls[key] for key in deletes) == 2, "each DELETE sent once"
+
+
+async def test_a_delete_lost_before_it_landed_is_unconfirmed(
+    sim: ConsoleConnectSimulator, client: ConsoleConnectClient
+) -> None:
+    sim.faults = FaultConfig(fail_next=[QueuedFault(kind="drop", method="DELETE")])
+    with pytest.raises(WriteUnconfirmed, match="RemoteProtocolError"):
+        await client.delete_connection(CONTOSO)
+    assert (await client.get_connection(CONTOSO)).status == "ACTIVE"

@@ -44,6 +44,7 @@ from .errors import PROVIDER, ConsoleConnectError, NotFound, WriteUnconfirmed, e
 DEFAULT_BASE_URL = "https://api.consoleconnect.com"
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGES = 1000  # a listing that pages on past this is broken, not large
+DELETED_OR_DELETING = (m.ConnectionStatus.DELETING, m.ConnectionStatus.DELETED)
 PAGES_AT_ONCE = 8  # pages read side by side once the total is known
 
 
@@ -87,14 +88,12 @@ class ConsoleConnectClient:
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
         page_size: int = DEFAULT_PAGE_SIZE,
-        confirm_interval: float = 5.0,
     ) -> None:
         if not api_key or not company:
             raise ValueError("Console Connect needs an API key and the company's username")
         self.company = company
         self.base_url = base_url.rstrip("/")
         self.page_size = page_size
-        self.confirm_interval = confirm_interval
         self.clock = clock or SystemClock()
         self._http = make_client(
             provider=PROVIDER,
@@ -177,9 +176,7 @@ class ConsoleConnectClient:
 
     # --- writes -------------------------------------------------------------------------------
 
-    async def create_azure_connection(
-        self, request: m.AzureLayer2CreateRequest, *, confirm_within: float = 60.0
-    ) -> m.Connection:
+    async def create_azure_connection(self, request: m.AzureLayer2CreateRequest) -> m.Connection:
         """PUT the create; a lost answer is settled by finding the key's connection, never resent."""
         body = request.model_dump(by_alias=True, exclude_none=True)
 
@@ -224,27 +221,45 @@ class ConsoleConnectClient:
         return await read()
 
     async def delete_peering(self, connection_id: str, kind: str) -> None:
-        await self._send("DELETE", self._peering_path(connection_id, kind))
+        """DELETE the config; a lost answer is settled by finding it gone (a repeated DELETE
+        would be answered 404 though the first one landed)."""
+
+        async def read() -> m.PeeringConfig | None:
+            return await self.get_peering(connection_id, kind)
+
+        await self._write("DELETE", self._peering_path(connection_id, kind), None, read, lambda c: c is None)
 
     async def delete_connection(self, connection_id: str) -> m.Connection | None:
-        """DELETE the connection (on the API's v2 path); its answer, when it sends one."""
+        """DELETE the connection (on the API's v2 path); its answer, when it sends one. A lost
+        answer is settled by reading it DELETING or DELETED (a repeat would be refused)."""
         company, connection = quote(self.company, safe=""), quote(connection_id.strip(), safe="")
         path = f"/api/v2/company/{company}/connections/{connection}"
-        answer = await self._send("DELETE", path)
+
+        async def read() -> m.Connection | None:
+            return await self.get_connection(connection_id)
+
+        def applied(found: m.Connection | None) -> bool:
+            return found is not None and any(m.same_status(found.status, s) for s in DELETED_OR_DELETING)
+
+        answer = await self._write("DELETE", path, None, read, applied)
+        if isinstance(answer, m.Connection):
+            return answer
         return m.Connection.model_validate(answer) if isinstance(answer, dict) and answer.get("id") else None
 
     # --- plumbing -----------------------------------------------------------------------------
 
-    async def _write(self, method: str, path: str, body: Mapping[str, Any], read: Any, applied: Any) -> Any:
+    async def _write(
+        self, method: str, path: str, body: Mapping[str, Any] | None, read: Any, applied: Any
+    ) -> Any:
         """Send a write once; when its answer is lost, read back whether it landed."""
         try:
-            return await self._send(method, path, json=dict(body), no_retry=True)
+            return await self._send(
+                method, path, json=dict(body) if body is not None else None, no_retry=True
+            )
         except (httpx.TransportError, ConsoleConnectError) as exc:
             if not maybe_processed(exc):
                 raise
-            confirmation = await confirm_write(
-                read, applied, clock=self.clock, poll_interval=self.confirm_interval, settle_within=0
-            )
+            confirmation = await confirm_write(read, applied, clock=self.clock)
             if confirmation.outcome is Outcome.NOT_VISIBLE:
                 raise WriteUnconfirmed(
                     status=getattr(exc, "status", None),

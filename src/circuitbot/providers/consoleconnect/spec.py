@@ -95,7 +95,6 @@ class ConsoleConnectProvider:
             base_url="http://consoleconnect.sandbox",
             transport=simulator.transport(),
             clock=clock,
-            confirm_interval=1.0,
         )
 
     def client(self, settings: BaseModel, clock: Clock) -> ConsoleConnectClient:
