@@ -15,7 +15,6 @@ from circuitbot.providers.consoleconnect.operations.params import (
     PeeringRefParams,
 )
 
-
 CREATE_CALL = "PUT /api/company/{username}/connections/directConnectPartner/AZURE/layer2/create"
 
 
