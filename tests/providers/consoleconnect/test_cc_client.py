@@ -4,6 +4,7 @@ reads back, the lifecycles it follows, and what it does when answers are lost or
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -24,6 +25,7 @@ from circuitbot.sandbox.faults import FaultConfig, QueuedFault
 from circuitbot.sandbox.world import World
 from support.http import Recorder
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "data" / "consoleconnect"
 CREATE_PATH = "PUT /api/company/{username}/connections/directConnectPartner/AZURE/layer2/create"
 LIST_PATH = "GET /api/company/{username}/connections"
 
@@ -380,3 +382,17 @@ async def test_a_delete_lost_before_it_landed_is_unconfirmed(
     with pytest.raises(WriteUnconfirmed, match="RemoteProtocolError"):
         await client.delete_connection(CONTOSO)
     assert (await client.get_connection(CONTOSO)).status == "ACTIVE"
+
+
+async def test_the_deprecated_sign_in_gives_a_portal_token_the_client_can_send(
+    sim: ConsoleConnectSimulator, clock: FakeClock
+) -> None:
+    sample = json.loads((EXAMPLES / "auth_token_request.example.json").read_text())
+    async with httpx.AsyncClient(transport=sim.transport(), base_url="http://cc.test") as http:
+        answer = await http.put("/api/auth/token", json=sample)
+        refused = await http.put("/api/auth/token", json={"email": "x@example.com"})
+    signed_in = m.AuthTokenResponse.model_validate(answer.json())
+    assert refused.status_code == 400 and signed_in.email == sample["email"]
+    token = signed_in.token.get_secret_value()
+    async with await _client(sim, clock, api_key=token, auth_header="portal-token") as client:
+        assert len(await client.list_connections()) == 3

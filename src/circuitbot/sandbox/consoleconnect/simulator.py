@@ -3,9 +3,9 @@
 Rules it keeps, from the API guide (seed 002) and the research notes:
 
 * **Auth.** ``Authorization: Bearer <api key>`` (or the deprecated ``portal-token: <key>``) with
-  one of the keys it was started with: ``DEFAULT_API_KEY`` and any given to the constructor.
-  Without one: 401. A path naming another company than ``company`` (default: the World's,
-  ``Acme``): 403.
+  one of the keys it was started with: ``DEFAULT_API_KEY`` and any given to the constructor, or
+  a token from the deprecated ``PUT /api/auth/token`` sign-in. Without one: 401. A path naming
+  another company than ``company`` (default: the World's, ``Acme``): 403.
 * **Verbs.** Create is PUT, update is POST, delete is DELETE; a connection is deleted on the
   ``/api/v2/`` path (the v1 path answers too).
 * **Service keys** of the World's circuits verify; others answer 400 ``InvalidServiceKey``.
@@ -19,6 +19,7 @@ Rules it keeps, from the API guide (seed 002) and the research notes:
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
@@ -36,6 +37,7 @@ from circuitbot.sandbox.consoleconnect.state import (
     PeeringRecord,
     SandboxConnection,
     Spelling,
+    object_id,
 )
 from circuitbot.sandbox.faults import FaultConfig
 from circuitbot.sandbox.world import CircuitStage, World
@@ -123,6 +125,7 @@ class ConsoleConnectSimulator(Simulator):
             Route(PEERING, self._api(self._peering_get), methods=["GET"]),
             Route(PEERING, self._api(self._peering_post), methods=["POST"]),
             Route(PEERING, self._api(self._peering_delete), methods=["DELETE"]),
+            Route("/api/auth/token", self._sign_in, methods=["PUT"]),
         ]
 
     def _api(self, handler: Handler) -> Handler:
@@ -148,6 +151,23 @@ class ConsoleConnectSimulator(Simulator):
             )
         if request.path_params.get("username", "").lower() != self.company.lower():
             raise CCError(403, "Forbidden", "The API key may not act for this company.")
+
+    async def _sign_in(self, request: Request) -> Response:
+        """The deprecated portal-token sign-in: any email and password get a token, which is
+        accepted from then on like an API key (in either header)."""
+        try:
+            body = await _json(request)
+            email, password = body.get("email"), body.get("password")
+            if not isinstance(email, str) or not email or not isinstance(password, str) or not password:
+                raise CCError(400, "ValidationError", "email and password are required.")
+        except CCError as error:
+            return self.error_response(error.status, error.code, error.message)
+        token = hashlib.sha256(f"{email}:{len(self.api_keys)}".encode()).hexdigest()
+        self.api_keys.add(token)
+        user = email.split("@")[0]
+        return JSONResponse(
+            {"token": token, "id": object_id(email), "username": user, "name": user.title(), "email": email}
+        )
 
     # --- connections --------------------------------------------------------------------------
 
