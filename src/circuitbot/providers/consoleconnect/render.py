@@ -1,6 +1,6 @@
 """Block Kit for the Console Connect commands: connections, ports, verified keys, peering configs.
 
-Everything goes through ``chat.blocks`` and the kit's ``render`` helpers: names and other text
+Everything goes through ``chat.blocks`` and the kit's ``render`` functions: names and other text
 people typed are escaped, ids are code spans, long lists are paged. A peering config's shared
 key is never shown: a config says only whether it has one.
 """
