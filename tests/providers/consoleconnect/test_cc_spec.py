@@ -50,3 +50,7 @@ def test_sample_ids_are_the_worlds_console_connect_legs() -> None:
         "5f1e2d3c4b5a69788796a5b4",
         "60a1b2c3d4e5f60718293a4b",
     )
+
+
+async def test_the_probe_reads_the_companys_ports(client) -> None:  # type: ignore[no-untyped-def]
+    assert await SPEC.probe(client) == "6 port(s) of Acme listed"

@@ -117,6 +117,14 @@ class ConsoleConnectProvider:
 
         return ConsoleConnectPoller(cast(ConsoleConnectClient, client), clock=clock)
 
+    async def probe(self, client: ProviderClient) -> str:
+        """The company's ports: the API key accepted for the company, in one read."""
+        from circuitbot.providers.consoleconnect.client import ConsoleConnectClient
+
+        connect = cast(ConsoleConnectClient, client)
+        ports = await connect.list_ports()
+        return f"{len(ports)} port(s) of {connect.company} listed"
+
     def sample_ids(self, world: World) -> SampleIds:
         """The GROUP_LAYER2 ids of the world's Console Connect legs."""
         return SampleIds(
