@@ -296,3 +296,19 @@ async def test_peering_without_its_values_opens_a_form_whose_submission_is_a_req
     assert errors is not None and "host bits" in errors["primary_prefix"]
     errors, submitted = await harness.submit(view, values | {"primary_prefix": "10.31.0.0/30"})
     assert errors is None and "created" in submitted.text
+
+
+async def test_a_peering_is_refused_while_syncing_unchanged_or_on_a_vlan_in_use(harness: Harness) -> None:
+    same = "peer-asn=500 vlan-id=200 primary-prefix=10.0.0.0/30 secondary-prefix=10.0.0.4/30"
+    text = await refusal(harness, f"cc peering {CONTOSO} private {same}")
+    assert "already has these values" in text
+    text = await refusal(
+        harness, f"cc peering {WOODGROVE} private {PRIVATE.replace('vlan-id=310', 'vlan-id=300')}"
+    )
+    assert "VLAN 300 is already used by the MICROSOFT peering" in text
+
+    request_id = await harness.request(f"cc peering {CONTOSO} private {PRIVATE}")
+    await harness.approve(request_id)
+    text = await refusal(harness, f"cc peering {CONTOSO} private {same}")
+    assert "another change is still running" in text
+    assert harness.sim.calls[PEERING_POST] == 1
