@@ -114,7 +114,8 @@ def peering(connection_id: str, kind: str, config: m.PeeringConfig) -> Reply:
         ("VLAN", escaped(config.vlan_id)),
         ("Primary prefix", code(config.primary_peer_address_prefix)),
         ("Secondary prefix", code(config.secondary_peer_address_prefix)),
-        ("Shared key", "set" if config.shared_key is not None else NONE),
+        # the API need not send a key back: its absence does not mean none is set
+        ("Shared key", "set (never shown)" if config.shared_key is not None else "not sent back"),
     ]
     if kind == m.PeeringType.MICROSOFT:
         prefixes = ", ".join(bk.code(p) for p in config.advertised_public_prefixes or []) or NONE
