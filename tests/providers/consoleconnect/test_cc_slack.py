@@ -220,3 +220,49 @@ async def test_deletes_go_through_an_approval_click(bot: Bot, text: str, done: s
     edited = await bot.approve(request_id)
     assert edited["text"].endswith("succeeded")
     assert done in json.dumps(bot.slack.thread("CAPPROVALS", edited["ts"]), ensure_ascii=False)
+
+
+HOSTILE = "<!channel> hi <@U123> ```x``` <https://evil.example|click>"
+
+
+def texts(payload: object) -> list[str]:
+    """Every string in a message (text, blocks, fields), wherever it is nested."""
+    if isinstance(payload, str):
+        return [payload]
+    if isinstance(payload, dict):
+        return [t for value in payload.values() for t in texts(value)]
+    if isinstance(payload, list):
+        return [t for value in payload for t in texts(value)]
+    return []
+
+
+def leaks(payload: object) -> list[str]:
+    """What Slack would turn into a ping or a link, or a code block typed text opened or ended."""
+    found = []
+    for text in texts(payload):
+        found += [bad for bad in ("<!channel>", "<@U123>", "<https://evil.example") if bad in text]
+        if text.startswith("```") and (text.count("```") != 2 or not text.endswith("```")):
+            found.append(f"a code block ended early: {text!r}")
+        if not text.startswith("```") and "```" in text:
+            found.append(f"typed backticks open a code block: {text!r}")
+    return found
+
+
+async def test_a_hostile_connection_name_never_pings_links_or_breaks_a_code_block(bot: Bot) -> None:
+    request_id = await bot.request(
+        f'cc create {NEW_KEY} name="{HOSTILE}" port-a={PORT_A} port-b={PORT_B} speed=200'
+    )
+    edited = await bot.approve(request_id)
+    assert edited["text"].endswith("succeeded")
+    connection = await bot.runtime.providers["consoleconnect"].find_by_service_key(NEW_KEY)
+    assert connection.name == "@channel hi U123 ```x``` click", "Slack's markup read as the words it shows"
+    await bot.command(f"cc show {connection.id}")
+    await bot.command("cc list")
+    everything = [
+        *bot.slack.messages("CAPPROVALS"),
+        *bot.slack.thread("CAPPROVALS", edited["ts"]),
+        *bot.slack.ephemerals(),
+    ]
+    assert len(everything) >= 5
+    for payload in everything:
+        assert leaks(payload) == [], payload

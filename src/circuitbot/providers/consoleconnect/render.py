@@ -55,21 +55,22 @@ def connection_line(connection: m.Connection) -> str:
 
 def connections(items: Sequence[m.Connection], *, filters: str, page: int, command_text: str) -> Reply:
     if not items:
-        return Reply.plain(bk.escape(f"No Console Connect connections{filters}."))
+        return Reply.plain(bk.escape_code(f"No Console Connect connections{filters}."))
     shown, page, pages = bk.paginate(list(items), page, CONNECTIONS_PER_PAGE)
     title = f"{counted(len(items), 'connection')}{filters}"
     blocks: list[dict[str, Any]] = [bk.header(f"Console Connect Azure connections{filters}")]
     blocks.extend(bk.section(connection_line(c)) for c in shown)
-    blocks.append(bk.context(f"{bk.escape(title)} · `cc show <id>` for one"))
-    text = bk.escape(title + "\n" + "\n".join(f"{c.name} {c.id} {c.status}" for c in shown))
+    blocks.append(bk.context(f"{bk.escape_code(title)} · `cc show <id>` for one"))
+    text = bk.escape_code(title + "\n" + "\n".join(f"{c.name} {c.id} {c.status}" for c in shown))
     return Reply(text=text, blocks=paged(blocks, command_text, page, pages))
 
 
 def connection(item: m.Connection, configs: dict[str, m.PeeringConfig | None] | None = None) -> Reply:
     blocks: list[dict[str, Any]] = [
-        bk.header(f"Console Connect {item.name or item.id}"),
+        bk.header(f"Console Connect connection {item.id}"),  # the typed name goes in a field, escaped
         *bk.fields(
             [
+                ("Name", escaped(item.name)),
                 ("Status", status(item.status)),
                 ("Azure provisioning", status(item.partner_status)),
                 ("Speed", mbps(item.speed_mbps)),
@@ -95,7 +96,7 @@ def connection(item: m.Connection, configs: dict[str, m.PeeringConfig | None] | 
     if not item.is_active():
         hint = "peerings can be configured once the connection is ACTIVE"
     blocks.append(bk.context(f"{code(item.id)} · {hint}"))
-    text = bk.escape(f"{item.name} {item.id}: {item.status}, Azure {item.partner_status}")
+    text = bk.escape_code(f"{item.name} {item.id}: {item.status}, Azure {item.partner_status}")
     return Reply(text=text, blocks=blocks)
 
 
@@ -130,7 +131,7 @@ def peering(connection_id: str, kind: str, config: m.PeeringConfig) -> Reply:
         *bk.fields(pairs),
         bk.context("PENDING: sent · SYNCING: being configured at Azure · SYNCED: active in Azure"),
     ]
-    text = bk.escape(f"{kind} peering of {connection_id}: {config.sync_status}")
+    text = bk.escape_code(f"{kind} peering of {connection_id}: {config.sync_status}")
     return Reply(text=text, blocks=blocks)
 
 
@@ -145,7 +146,9 @@ def ports(items: Sequence[m.Port], *, page: int, command_text: str) -> Reply:
     ]
     blocks: list[dict[str, Any]] = [bk.header("Console Connect ports"), *bk.sections(lines)]
     blocks.append(bk.context(f"{counted(len(items), 'port')} · `cc create` offers them as source ports"))
-    text = bk.escape(f"{counted(len(items), 'port')}\n" + "\n".join(f"{p.port_name} {p.id}" for p in shown))
+    text = bk.escape_code(
+        f"{counted(len(items), 'port')}\n" + "\n".join(f"{p.port_name} {p.id}" for p in shown)
+    )
     return Reply(text=text, blocks=paged(blocks, command_text, page, pages))
 
 
@@ -163,7 +166,7 @@ def service_key(key: str, info: m.ServiceKeyInfo) -> Reply:
         *bk.fields(pairs),
         bk.context("`cc create` orders the connection with this key"),
     ]
-    text = bk.escape(
+    text = bk.escape_code(
         f"Service key {key} is valid: {mbps(info.mbps)} at {info.peering_location or 'its location'}"
     )
     return Reply(text=text, blocks=blocks)

@@ -64,16 +64,14 @@ async def create_preview(ctx: OpContext, params: CreateParams) -> Preview:
     bandwidth = info.mbps
     if bandwidth is not None and params.speed > bandwidth:
         raise Refused(f"{params.speed} Mbps is more than the circuit's {bandwidth} Mbps")
-    notes = [
-        f"Service key verified: {bandwidth or '?'} Mbps at "
-        f"{bk.escape(info.peering_location or 'its location')}."
-    ]
+    notes = [f"Service key verified: {bandwidth or '?'} Mbps at {info.peering_location or 'its location'}."]
     if bandwidth is not None and params.speed < bandwidth:
         notes.append(f"The circuit has {bandwidth} Mbps; the connection will carry {params.speed}.")
     notes.append("A GROUP_LAYER2 of two LAYER2 legs; CREATING until Azure has provisioned it, then ACTIVE.")
     name = {port_id: port.port_name or port_id for port_id, port in ports.items()}
     return Preview(
-        summary=f"order an Azure connection {params.name!r} for {params.service_key} at {params.speed} Mbps",
+        # the typed name is among the changes, shown as a value; the summary holds no typed text
+        summary=f"order an Azure connection for {params.service_key} at {params.speed} Mbps",
         changes=[
             ("name", None, params.name),
             ("source port A", None, name[params.port_a]),
@@ -160,7 +158,7 @@ async def delete_preview(ctx: OpContext, params: ConnectionParams) -> Preview:
     if any(m.same_status(connection.status, s) for s in GONE):
         raise Refused(f"{bk.code(params.connection_id)} is already {connection.status}")
     return Preview(
-        summary=f"delete connection {connection.name or ''} {params.connection_id}".replace("  ", " "),
+        summary=f"delete connection {params.connection_id}",
         changes=[
             ("status", connection.status, "DELETING"),
             ("Azure provisioning", connection.partner_status, "DEPROVISIONING"),

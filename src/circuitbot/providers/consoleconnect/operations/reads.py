@@ -32,8 +32,9 @@ async def verified_key(ctx: OpContext, key: str) -> m.ServiceKeyInfo:
         return await client_of(ctx).verify_service_key(key)
     except ConsoleConnectError as exc:
         if exc.status == 400 or isinstance(exc, NotFound):
+            words = bk.escape_code(exc.message)
             raise OperationError(
-                f"Console Connect does not accept the service key {bk.code(key)}: {bk.escape(exc.message)}"
+                f"Console Connect does not accept the service key {bk.code(key)}: {words}"
             ) from None
         async with cc_errors(key):
             raise
