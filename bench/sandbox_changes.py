@@ -15,3 +15,18 @@ def azure_change(runtime: Any, key: str) -> str:
     after = PROVIDER_STATES[(PROVIDER_STATES.index(before) + 1) % len(PROVIDER_STATES)]
     cross_connection.provider_state = after
     return f"{before} → {after}"
+
+
+def consoleconnect_change(runtime: Any, connection_id: str) -> str:
+    """Move a connection's Azure provisioning status on by one, as Azure's side would."""
+    from circuitbot.providers.consoleconnect import models as m
+
+    simulator = runtime.sandbox["consoleconnect"]
+    connection = simulator.connection(connection_id)
+    status, before = simulator.status_of(connection_id)
+    order = [s.value for s in m.PartnerPeeringStatus]
+    index = next(i for i, value in enumerate(order) if m.same_status(value, before))
+    after = order[(index + 1) % len(order)]
+    connection.fixed = (status, after)
+    connection.updated_at = simulator.clock.now()  # a change of the connection touches it
+    return f"{before} → {after}"

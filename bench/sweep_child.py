@@ -18,9 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import common
-from sandbox_changes import azure_change
+from sandbox_changes import azure_change, consoleconnect_change
 
-PROVIDERS_POLLED = ("azure",)  # providers with a poller today; the watches are spread over these
+PROVIDERS_POLLED = ("azure", "consoleconnect")  # providers with a poller today; each is swept on its own
+# Providers whose batched poller remembers per resource what the listing does not carry (Console
+# Connect: peering configs), so its first sweep after a start reads more than the steady ones:
+# their batched sweep is measured after one warm-up sweep, whose requests are reported too.
+WARMED_UP = frozenset({"consoleconnect"})
 CREATED_BY = "U0BENCH"
 
 
@@ -88,8 +92,52 @@ def azure_seed(runtime: Any, keys: Sequence[str]) -> list[Seeded]:
     return seeded
 
 
-SEEDERS = {"azure": azure_seed}
-CHANGERS = {"azure": azure_change}
+def consoleconnect_seed(runtime: Any, ids: Sequence[str]) -> list[Seeded]:
+    """Each connection's snapshot as the poller will read it, from the simulator's own view."""
+    from circuitbot.providers.base import snapshot_of
+    from circuitbot.providers.consoleconnect import models as m
+    from circuitbot.providers.consoleconnect.poller import own_snapshot, peering_parts
+
+    simulator = runtime.sandbox["consoleconnect"]
+    state, now = simulator.state, simulator.clock.now()
+    seeded = []
+    for connection_id in ids:
+        connection = simulator.connection(connection_id)
+        item = state.render(connection, now)
+        values = own_snapshot(item)
+        if m.same_status(item["status"], "ACTIVE"):
+            configs = {
+                kind: state.render_peering(record, now) for kind, record in connection.peerings.items()
+            }
+            values.update(peering_parts(configs))
+        seeded.append(Seeded(connection_id, f"bench {connection_id[:8]}", snapshot_of(values)))
+    return seeded
+
+
+def azure_world(circuits: int, seed: int) -> tuple[Any, list[str]]:
+    """The demo world with ``circuits`` generated circuits; the watched ones are those."""
+    from circuitbot.sandbox.world import World
+
+    world = World.demo(extra_circuits=circuits, seed=seed)
+    return world, [c.service_key for c in world.circuits[-circuits:]]
+
+
+def consoleconnect_world(circuits: int, seed: int) -> tuple[Any, list[str]]:
+    """A world of ``circuits`` circuits carried by Console Connect (two in five generated ones
+    are), so the simulators hold no more than is watched; the watched ids are their connections."""
+    from circuitbot.sandbox.world import World
+
+    world = World.demo(extra_circuits=circuits * 3, seed=seed)
+    carried = world.carried_by("consoleconnect")[-circuits:]
+    if len(carried) < circuits:
+        raise SystemExit(f"the world carries only {len(carried)} Console Connect circuits")
+    world.circuits = carried
+    return world, [leg.connection_id for c in carried if (leg := c.leg("consoleconnect"))]
+
+
+SEEDERS = {"azure": azure_seed, "consoleconnect": consoleconnect_seed}
+CHANGERS = {"azure": azure_change, "consoleconnect": consoleconnect_change}
+WORLDS = {"azure": azure_world, "consoleconnect": consoleconnect_world}
 
 
 def card_ts(number: int) -> str:
@@ -160,12 +208,10 @@ class Sweep:
 async def child(args: argparse.Namespace) -> dict[str, Any]:
     """Seed, change, sweep once and deliver, in this process; the figures of the run."""
     from circuitbot.sandbox.faults import FaultConfig
-    from circuitbot.sandbox.world import World
 
     started = time.perf_counter()
-    provider = PROVIDERS_POLLED[0]
-    world = World.demo(extra_circuits=args.circuits, seed=args.seed)
-    watched_keys = [c.service_key for c in world.circuits[-args.circuits :]]
+    provider = args.provider or PROVIDERS_POLLED[0]
+    world, watched_keys = WORLDS[provider](args.circuits, args.seed)
     with tempfile.TemporaryDirectory(prefix="circuitbot-sweep-") as data_dir:
         runtime = await sweep_runtime(args, Path(data_dir), world)
         poster = RecordingPoster()
@@ -174,7 +220,7 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
             if provider not in runtime.pollers:
                 raise SystemExit(f"no {provider} poller is wired: nothing to sweep")
             simulator = runtime.sandbox[provider]
-            cards, changed = await prepare(runtime, args, provider, watched_keys)
+            cards, changed, warm_up = await prepare(runtime, args, provider, watched_keys)
             seeded_seconds = time.perf_counter() - started
             sweep = await sweep_once(runtime, simulator, args.sweep_timeout)
             simulator.faults = FaultConfig()
@@ -184,6 +230,7 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             await runtime.close()
     return {
+        "provider": provider,
         "strategy": args.strategy,
         "circuits": args.circuits,
         "providers": {provider: args.circuits},
@@ -191,6 +238,7 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
         "changed": len(changed),
         **sweep_figures(sweep, args.sweep_timeout),
         "seed_seconds": seeded_seconds,
+        "warm_up_requests": warm_up,
         "transitions_found": transitions,
         "outbox_rows_written": sweep.report.messages if sweep.report else None,
         "delivery": delivery,
@@ -213,13 +261,15 @@ async def sweep_runtime(args: argparse.Namespace, data_dir: Path, world: Any) ->
 
 async def prepare(
     runtime: Any, args: argparse.Namespace, provider: str, watched_keys: Sequence[str]
-) -> tuple[dict[str, str], list[str]]:
-    """The watches inserted, some circuits changed, latency injected and the request count at
-    zero; returns the resource of each card ts and the changed circuits."""
+) -> tuple[dict[str, str], list[str], int | None]:
+    """The watches inserted, the poller warmed up where it needs to be, some circuits changed,
+    latency injected and the request count at zero; returns the resource of each card ts, the
+    changed circuits and the warm-up's requests."""
     from circuitbot.sandbox.faults import FaultConfig
 
     simulator = runtime.sandbox[provider]
     cards = await insert_watches(runtime, provider, SEEDERS[provider](runtime, watched_keys), args.channels)
+    warm_up = await warm_up_sweep(runtime, args, provider, watched_keys)
     rng = random.Random(args.seed)
     changed = rng.sample(watched_keys, max(1, round(len(watched_keys) * args.changed_percent / 100)))
     for key in changed:
@@ -228,7 +278,22 @@ async def prepare(
         simulator.page_size = args.page_size
     simulator.faults = FaultConfig(latency_ms=args.latency_ms)
     simulator.reset_calls()
-    return cards, changed
+    return cards, changed, warm_up
+
+
+async def warm_up_sweep(
+    runtime: Any, args: argparse.Namespace, provider: str, ids: Sequence[str]
+) -> int | None:
+    """One sweep of the poller alone (no watch engine) before the measured one, for the batched
+    pollers of ``WARMED_UP``; the requests it made (None: no warm-up)."""
+    if args.strategy != "batched" or provider not in WARMED_UP:
+        return None
+    simulator, poller = runtime.sandbox[provider], runtime.pollers[provider]
+    before = sum(simulator.calls.values())
+    poller.begin_sweep()
+    size = runtime.settings.watch.batch_size
+    await asyncio.gather(*(poller.snapshot_many(ids[i : i + size]) for i in range(0, len(ids), size)))
+    return sum(simulator.calls.values()) - before
 
 
 async def sweep_once(runtime: Any, simulator: Any, timeout: float) -> Sweep:  # noqa: ASYNC109

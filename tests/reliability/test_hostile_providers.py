@@ -134,3 +134,35 @@ async def test_an_answer_within_bounds_reads_as_before(driver: Driver) -> None:
     async with client:
         response = await driver.clock.run_until(client.get("/things"))
     assert response.json() == {"ok": True}
+
+
+# --- Console Connect ------------------------------------------------------------------------------
+
+CC_CONNECTION = "507f1f77bcf86cd799439011"
+
+
+@pytest.mark.parametrize("answer", HOSTILE.values(), ids=HOSTILE.keys())
+async def test_a_hostile_console_connect_answer_ends_in_a_clear_error_reply(
+    driver: Driver, caplog, answer: Answer
+) -> None:
+    from circuitbot.providers.consoleconnect.client import ConsoleConnectClient
+
+    caplog.set_level(logging.WARNING)
+    client = ConsoleConnectClient(
+        api_key="k", company="Acme", transport=httpx.MockTransport(answer), clock=driver.clock, timeout=30.0
+    )
+    driver.runtime.providers["consoleconnect"] = client
+    try:
+        async with asyncio.timeout(GUARD_SECONDS):
+            said = [
+                await driver.command(f"cc show {CC_CONNECTION}"),
+                await driver.command("cc list"),
+                await driver.command(f"cc peering-show {CC_CONNECTION} PRIVATE"),
+            ]
+    finally:
+        await client.aclose()
+
+    for shown in said:
+        assert ":warning:" in shown.text, shown.text
+        assert "Traceback" not in shown.text and "error id" not in shown.text, "a known failure, told plainly"
+    assert [r for r in caplog.records if r.exc_info] == []

@@ -174,3 +174,76 @@ async def test_no_canary_leaves_the_bot_through_the_shell(tmp_path, caplog) -> N
         await assert_no_canary_in_rows(runtime)
     finally:
         await runtime.close()
+
+
+# --- Console Connect ------------------------------------------------------------------------------
+
+CC_API_KEY = "cc-CANARY-api-key"
+CC_SHARED_KEY = "CANARYccBgp7"
+CC_CONNECTION = "507f1f77bcf86cd799439011"  # ACTIVE, with a PRIVATE peering on VLAN 200
+CC_PEERING = (
+    f"cc peering {CC_CONNECTION} PRIVATE peer-asn=65010 vlan-id=211 primary-prefix=10.10.0.0/30 "
+    f"secondary-prefix=10.10.0.4/30 shared-key={CC_SHARED_KEY}"
+)
+CC_READS = [f"cc show {CC_CONNECTION}", f"cc peering-show {CC_CONNECTION} private", "cc list", "audit"]
+
+
+def with_canary_console_connect_key(runtime: Runtime) -> None:
+    """The Console Connect client sends a canary API key, which its simulator accepts."""
+    from circuitbot.providers.consoleconnect.client import ConsoleConnectClient
+    from circuitbot.providers.consoleconnect.spec import SPEC
+
+    sim = runtime.sandbox["consoleconnect"]
+    sim.add_api_keys([CC_API_KEY])
+    client = ConsoleConnectClient(
+        api_key=CC_API_KEY, company=sim.company, transport=sim.transport(), clock=runtime.clock
+    )
+    runtime.providers["consoleconnect"] = client
+    runtime.pollers["consoleconnect"] = SPEC.poller(client, runtime.clock)
+
+
+async def test_no_console_connect_canary_leaves_the_bot_through_the_shell(tmp_path, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    clock = FakeClock()
+    settings = shell_settings(canary_settings(tmp_path, requesters=[], approvers=[], admins=[]), sandbox=True)
+    runtime = await build_runtime(settings, sandbox=True, clock=clock)
+    with_canary_console_connect_key(runtime)
+    script = "\n".join([CC_PEERING, ":as bob", "1", "y", ":as alice", *CC_READS, ""])
+    out = io.StringIO()
+    try:
+        code = await clock.run_until(
+            run_shell(settings, stdin=io.StringIO(script), stdout=out, runtime=runtime, drain_seconds=5)
+        )
+        await clock.run_until(asyncio.sleep(0))
+        assert code == 0
+        transcript = out.getvalue()
+        [(row, _)] = (await runtime.approvals.requests("all"))[0]
+        assert row.status == "succeeded", transcript
+        config = runtime.sandbox["consoleconnect"].connection(CC_CONNECTION).peerings["PRIVATE"].config
+        assert config["sharedKey"] == CC_SHARED_KEY, "the key reached the provider"
+        log_file = (tmp_path / "shell.log").read_text()
+        assert CANARY not in transcript
+        assert CANARY not in caplog.text
+        assert CANARY not in log_file
+        await assert_no_canary_in_rows(runtime)
+    finally:
+        await runtime.close()
+
+
+async def test_a_refused_console_connect_key_is_not_echoed(tmp_path, caplog) -> None:
+    from circuitbot.providers.consoleconnect.client import ConsoleConnectClient
+    from circuitbot.providers.consoleconnect.errors import Unauthorized
+
+    caplog.set_level(logging.DEBUG)
+    clock = FakeClock()
+    runtime = await build_runtime(canary_settings(tmp_path), sandbox=True, clock=clock)
+    sim = runtime.sandbox["consoleconnect"]
+    try:
+        async with ConsoleConnectClient(
+            api_key=CC_API_KEY, company="Acme", transport=sim.transport(), clock=clock
+        ) as client:
+            with pytest.raises(Unauthorized) as refused:
+                await clock.run_until(client.list_connections())
+        assert CANARY not in str(refused.value) and CANARY not in caplog.text
+    finally:
+        await runtime.close()

@@ -12,9 +12,10 @@ re-install of the package to appear.
 from __future__ import annotations
 
 from circuitbot.providers.azure.spec import SPEC as AZURE
+from circuitbot.providers.consoleconnect.spec import SPEC as CONSOLECONNECT
 from circuitbot.providers.spec import ProviderSpec
 
-PROVIDERS: tuple[ProviderSpec, ...] = (AZURE,)
+PROVIDERS: tuple[ProviderSpec, ...] = (AZURE, CONSOLECONNECT)
 
 
 def names() -> tuple[str, ...]:
