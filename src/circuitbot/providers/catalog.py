@@ -12,9 +12,10 @@ re-install of the package to appear.
 from __future__ import annotations
 
 from circuitbot.providers.azure.spec import SPEC as AZURE
+from circuitbot.providers.equinix.spec import SPEC as EQUINIX
 from circuitbot.providers.spec import ProviderSpec
 
-PROVIDERS: tuple[ProviderSpec, ...] = (AZURE,)
+PROVIDERS: tuple[ProviderSpec, ...] = (AZURE, EQUINIX)
 
 
 def names() -> tuple[str, ...]:
