@@ -100,7 +100,18 @@ class EquinixClient:
         return self.gen.connection_items(filters)
 
     async def connection(self, uuid: str) -> ConnectionView:
-        return await self.gen.connection(uuid.strip().lower())
+        """One connection; NotFound (code ``ConnectionNotFound``, whatever code the generation
+        gave) when Equinix has none with that id."""
+        try:
+            return await self.gen.connection(uuid.strip().lower())
+        except NotFound as exc:
+            raise NotFound(
+                status=exc.status,
+                code="ConnectionNotFound",
+                message=f"No connection {uuid.strip()}: {exc.message}",
+                request_id=exc.request_id,
+                errors=exc.errors,
+            ) from exc
 
     async def find_connection(self, uuid: str) -> ConnectionView | None:
         """The connection, or None when Equinix has none with that id."""
