@@ -304,8 +304,14 @@ class V4:
         if order.secondary is None:
             return Ordered(first.uuid or "", None)
         group = first.redundancy.group if first.redundancy else None
+        return Ordered(first.uuid or "", await self.create_secondary(order, group))
+
+    async def create_secondary(self, order: Order, group: str | None) -> str | None:
+        """The secondary of a pair whose primary exists (in redundancy ``group``)."""
+        if order.secondary is None:
+            return None
         second = await self._create_one(order_body(order, secondary=True, group=group))
-        return Ordered(first.uuid or "", second.uuid)
+        return second.uuid
 
     async def _create_one(self, body: dict[str, Any]) -> m.Connection:
         response = await self.api.send("POST", f"{ROOT}/connections", json=body, once=True)

@@ -3,7 +3,8 @@
 Equinix has no etags: a preview records the connection's states, and execution refuses when a
 fresh read differs (another change ran in between). A create records that no live connection
 had its name; it is sent once (Equinix takes no idempotency key), and when its answer is lost
-the connection is looked up by name and service key rather than ordered again. A delete of a
+the connection is looked up by name and service key rather than ordered again (on v4, whose
+pair is two requests, a secondary never sent is then ordered in the primary's group). A delete of a
 connection already gone (v4 ``EQ-3142509``) counts as done. Both are followed by a watch of
 the connection, which ends at DEPROVISIONED.
 """
@@ -138,7 +139,15 @@ async def after_lost_answer(ctx: OpContext, params: CreateParams) -> Ordered:
             status=None, message=f"The order of {params.name} got no answer and is not visible."
         )
         raise EQUINIX_ERRORS.translate(lost, params.name) or OperationError(str(lost))
-    return Ordered(primary.uuid, next((c.uuid for c in found if c.name != params.name), None))
+    secondary = next((c.uuid for c in found if c.name != params.name), None)
+    client = client_of(ctx)
+    if secondary is None and params.secondary_port and client.api_version == "v4":
+        # v4 orders a pair in two requests: the primary landed, its twin was never sent
+        async with equinix_errors():
+            secondary = await client.v4.create_secondary(
+                await order_of(ctx, params), primary.redundancy_group
+            )
+    return Ordered(primary.uuid, secondary)
 
 
 def create_render(result: Ordered, params: CreateParams, ctx: OpContext) -> Reply:
