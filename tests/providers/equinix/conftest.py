@@ -3,16 +3,14 @@ generation), on a FakeClock."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
-from equinix_support import Bot, make_bot
+from equinix_support import Bot, MakeBot, make_bot
 
 from circuitbot.clock import FakeClock
 from circuitbot.sandbox.world import World
 from circuitbot.settings import Settings
-
-MakeBot = Callable[..., Awaitable[Bot]]
 
 
 @pytest.fixture

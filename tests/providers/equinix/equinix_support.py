@@ -4,6 +4,7 @@ and a client on the in-process simulator for either API generation."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -189,3 +190,6 @@ async def make_bot(settings: Settings, clock: FakeClock, generation: str, world:
     poster = RecordingPoster()
     runtime.poster = poster
     return Bot(runtime, poster, clock)
+
+
+MakeBot = Callable[..., Awaitable[Bot]]
