@@ -19,7 +19,7 @@ from circuitbot.clock import Clock, SystemClock
 from circuitbot.providers.http import NO_AMBIGUOUS_RETRY_EXTENSION, RetryPolicy, make_client
 from circuitbot.providers.kit.tokens import BearerAuth, SharedToken
 
-from .errors import PROVIDER, AuthenticationFailed, error_from_response, token_error
+from .errors import PROVIDER, AuthenticationFailed, EquinixError, error_from_response, token_error
 from .wire import TokenRequest, TokenResponse
 
 TOKEN_PATH = "/oauth2/v1/token"
@@ -100,7 +100,27 @@ class Api:
         return response
 
     async def get_json(self, path: str, params: Any = None) -> Any:
-        return (await self.send("GET", path, params=params)).json()
+        return decoded(await self.send("GET", path, params=params))
 
     async def post_json(self, path: str, body: Any) -> Any:
-        return (await self.send("POST", path, json=body)).json()
+        return decoded(await self.send("POST", path, json=body))
+
+
+def decoded(response: httpx.Response) -> Any:
+    """The answer's JSON; an answer that is not JSON (an HTML error page, a cut-off body) is
+    Equinix's error, said plainly."""
+    try:
+        return response.json()
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError both are
+        raise unexpected(response.status_code, "an answer that is not JSON") from None
+
+
+def unexpected(status: int | None, what: str) -> EquinixError:
+    return EquinixError(status=status, code="UnexpectedAnswer", message=f"Equinix sent {what}.")
+
+
+def identified(raw: Any, what: str) -> dict[str, Any]:
+    """One resource as Equinix sent it; an answer that is not one (no uuid) is an error."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("uuid"), str) or not raw["uuid"]:
+        raise unexpected(None, f"a {what} without its uuid")
+    return raw

@@ -8,16 +8,17 @@ lower case.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from circuitbot.clock import Clock
 from circuitbot.providers.http import RetryPolicy
 
-from .api import Api
+from .api import Api, unexpected
 from .errors import NotFound
 from .gen3 import V3
 from .gen4 import V4
@@ -34,6 +35,15 @@ from .views import (
     ProfileView,
     Validation,
 )
+
+
+@contextmanager
+def shaped() -> Iterator[None]:
+    """An answer in a shape the wire models cannot read is Equinix's error, not a crash."""
+    try:
+        yield
+    except (ValidationError, TypeError, AttributeError, KeyError) as exc:
+        raise unexpected(None, f"an answer of an unexpected shape ({type(exc).__name__})") from None
 
 
 class EquinixClient:
@@ -73,28 +83,36 @@ class EquinixClient:
         await self.api.aclose()
 
     async def ports(self) -> list[PortView]:
-        return await self.gen.ports()
+        with shaped():
+            return await self.gen.ports()
 
     async def port(self, uuid: str) -> PortView:
-        return await self.gen.port(uuid)
+        with shaped():
+            return await self.gen.port(uuid)
 
     async def metros(self) -> list[MetroView]:
-        return await self.gen.metros()
+        with shaped():
+            return await self.gen.metros()
 
     async def prices(self, port: str, metro: str, speeds: Sequence[int] = ()) -> PriceQuote:
-        return await self.gen.prices(port, metro, speeds)
+        with shaped():
+            return await self.gen.prices(port, metro, speeds)
 
     async def profiles(self, metros: Sequence[str] = ()) -> list[ProfileView]:
-        return await self.gen.profiles(metros)
+        with shaped():
+            return await self.gen.profiles(metros)
 
     async def profile(self, uuid: str) -> ProfileView:
-        return await self.gen.profile(uuid)
+        with shaped():
+            return await self.gen.profile(uuid)
 
     async def validate(self, key: str, metro: str, profile: str, region: str | None = None) -> Validation:
-        return await self.gen.validate(key, metro, profile, region)
+        with shaped():
+            return await self.gen.validate(key, metro, profile, region)
 
     async def connections(self, filters: ConnectionFilter | None = None) -> list[ConnectionView]:
-        return await self.gen.connections(filters)
+        with shaped():
+            return await self.gen.connections(filters)
 
     def connection_items(self, filters: ConnectionFilter | None = None) -> AsyncIterator[dict[str, Any]]:
         return self.gen.connection_items(filters)
@@ -103,7 +121,8 @@ class EquinixClient:
         """One connection; NotFound (code ``ConnectionNotFound``, whatever code the generation
         gave) when Equinix has none with that id."""
         try:
-            return await self.gen.connection(uuid.strip().lower())
+            with shaped():
+                return await self.gen.connection(uuid.strip().lower())
         except NotFound as exc:
             raise NotFound(
                 status=exc.status,
@@ -121,10 +140,13 @@ class EquinixClient:
             return None
 
     async def port_stats(self, port: str, start: str, end: str) -> PortStats:
-        return await self.gen.port_stats(port, start, end)
+        with shaped():
+            return await self.gen.port_stats(port, start, end)
 
     async def create(self, order: Order) -> Ordered:
-        return await self.gen.create(order)
+        with shaped():
+            return await self.gen.create(order)
 
     async def delete(self, uuid: str) -> None:
-        await self.gen.delete(uuid.strip().lower())
+        with shaped():
+            await self.gen.delete(uuid.strip().lower())

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from . import models_v3 as m
-from .api import Api
+from .api import Api, identified, unexpected
 from .errors import NotFound
 from .views import (
     ConnectionFilter,
@@ -40,6 +40,13 @@ from .views import (
 ROOT = "/ecx/v3"
 PAGE_SIZE = 100
 MAX_PAGES = 1000
+
+
+def listed(items: Any, what: str) -> list[Any]:
+    """A bare JSON array, as v3 lists ports and metros."""
+    if not isinstance(items, list):
+        raise unexpected(None, f"{what} that are not a list")
+    return items
 
 
 def _mbps(bits: int | None) -> int | None:
@@ -118,8 +125,8 @@ class V3:
         seen = 0
         for number in range(MAX_PAGES):
             page = await self.api.get_json(path, {**params, "pageSize": PAGE_SIZE, "pageNumber": number})
-            if not isinstance(page, dict):
-                return
+            if not isinstance(page, dict) or not isinstance(page.get("content", []), list):
+                raise unexpected(None, "a page that is not {content, totalCount, …}")
             content = [item for item in page.get("content") or () if isinstance(item, dict)]
             for item in content:
                 yield item
@@ -130,7 +137,7 @@ class V3:
 
     async def ports(self) -> list[PortView]:
         items = await self.api.get_json(f"{ROOT}/port/userport")
-        return [port_view(m.Port.model_validate(item)) for item in items or ()]
+        return [port_view(m.Port.model_validate(item)) for item in listed(items, "ports")]
 
     async def port(self, uuid: str) -> PortView:
         for port in await self.ports():
@@ -140,7 +147,7 @@ class V3:
 
     async def metros(self) -> list[MetroView]:
         items = await self.api.get_json(f"{ROOT}/l2/common/metros")
-        metros = [m.Metro.model_validate(item) for item in items or ()]
+        metros = [m.Metro.model_validate(item) for item in listed(items, "metros")]
         return [MetroView(x.code or "", x.name, x.region, tuple(x.cloud_reach or ())) for x in metros]
 
     async def prices(self, port: str, metro: str, speeds: Sequence[int]) -> PriceQuote:
@@ -173,7 +180,7 @@ class V3:
 
     async def profile(self, uuid: str) -> ProfileView:
         raw = await self.api.get_json(f"{ROOT}/l2/serviceprofiles/services/{quote(uuid, safe='')}")
-        return profile_view(m.Profile.model_validate(raw))
+        return profile_view(m.Profile.model_validate(identified(raw, "profile")))
 
     async def validate(self, key: str, metro: str, profile: str, region: str | None) -> Validation:
         params = {"authorizationKey": key, "metroCode": metro, "profileId": profile, "region": region or ""}
@@ -211,7 +218,7 @@ class V3:
             if not found:
                 raise NotFound(status=404, code="ConnectionNotFound", message=f"No connection {uuid}.")
             raw = found[0]
-        return raw if isinstance(raw, dict) else {}
+        return identified(raw, "connection")
 
     async def connection(self, uuid: str) -> ConnectionView:
         return connection_view(m.Connection.model_validate(await self.connection_raw(uuid)))

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from . import models_v4 as m
-from .api import Api
+from .api import Api, identified, unexpected
 from .errors import already_deleted
 from .views import (
     ConnectionFilter,
@@ -148,7 +148,9 @@ class V4:
 
     @staticmethod
     async def _items(page: Any, number: int) -> AsyncIterator[dict[str, Any]]:
-        for item in (page.get("data") if isinstance(page, dict) else None) or ():
+        if not isinstance(page, dict) or not isinstance(page.get("data", []), list):
+            raise unexpected(None, "a list that is not {pagination, data}")
+        for item in page.get("data") or ():
             if isinstance(item, dict):
                 yield item
 
@@ -215,7 +217,7 @@ class V4:
 
     async def profile(self, uuid: str) -> ProfileView:
         raw = await self.api.get_json(f"{ROOT}/serviceProfiles/{quote(uuid, safe='')}")
-        return profile_view(m.ServiceProfile.model_validate(raw))
+        return profile_view(m.ServiceProfile.model_validate(identified(raw, "profile")))
 
     async def validate(self, key: str, metro: str, profile: str, region: str | None) -> Validation:
         filters = [
@@ -278,8 +280,7 @@ class V4:
         return [connection_view(m.Connection.model_validate(i)) async for i in self.connection_items(filters)]
 
     async def connection_raw(self, uuid: str) -> dict[str, Any]:
-        raw = await self.api.get_json(f"{ROOT}/connections/{quote(uuid, safe='')}")
-        return raw if isinstance(raw, dict) else {}
+        return identified(await self.api.get_json(f"{ROOT}/connections/{quote(uuid, safe='')}"), "connection")
 
     async def connection(self, uuid: str) -> ConnectionView:
         return connection_view(m.Connection.model_validate(await self.connection_raw(uuid)))

@@ -43,6 +43,9 @@ class TokenIssuer:
         self.tokens: dict[str, float] = {}  # token -> expiry (clock timestamp)
         self.issued = 0
 
+    def new_token(self) -> str:
+        return secrets.token_urlsafe(24)
+
     def add(self, client_id: str, client_secret: str) -> None:
         self.credentials[client_id] = client_secret
 
@@ -67,7 +70,7 @@ class TokenIssuer:
             or not secrets.compare_digest(known, client_secret)
         ):
             return _refused("S1006", "Login Failure", "Login Failure, please try again.")
-        token = secrets.token_urlsafe(24)
+        token = self.new_token()
         self.tokens[token] = self.clock.now().timestamp() + self.token_seconds
         self.issued += 1
         return JSONResponse(
