@@ -14,7 +14,7 @@ from circuitbot.actions.registry import Interaction
 from circuitbot.bootstrap import build_runtime
 from circuitbot.chat.reply import Reply
 from circuitbot.chat.router import Router
-from circuitbot.clock import FakeClock
+from circuitbot.clock import Clock, FakeClock
 from circuitbot.providers.equinix.client import EquinixClient
 from circuitbot.providers.equinix.settings import EquinixSettings
 from circuitbot.providers.http import RetryPolicy
@@ -38,10 +38,11 @@ ABSENT = "00000000-0000-4000-8000-000000000000"
 
 
 def make_client(
-    transport: httpx.AsyncBaseTransport,
-    clock: FakeClock,
+    transport: httpx.AsyncBaseTransport | None,
+    clock: Clock,
     generation: str,
     *,
+    base_url: str = "https://api.equinix.com",
     client_id: str = DEFAULT_CLIENT_ID,
     client_secret: str = DEFAULT_CLIENT_SECRET,
     retry: RetryPolicy | None = None,
@@ -50,6 +51,7 @@ def make_client(
         client_id=SecretStr(client_id),
         client_secret=SecretStr(client_secret),
         api_version=generation,  # type: ignore[arg-type]
+        base_url=base_url,
         clock=clock,
         transport=transport,
         retry=retry or RetryPolicy(max_attempts=3, jitter=False, base_delay=0.1),
