@@ -15,13 +15,14 @@ process of its own (so peak memory is per strategy):
 5. lets the outbox deliver to a recording poster and checks each changed circuit was announced
    exactly once and no other one was.
 
-Every watched circuit is an Azure cross-connection: Azure is the only provider with a poller so
-far. A sweep that outlives ``--sweep-timeout`` is stopped and reported as incomplete, with the
-requests it had made by then.
+The watches are spread evenly over the providers with a poller (Azure cross-connections,
+Equinix connections), or over those ``--providers`` names. A sweep that outlives
+``--sweep-timeout`` is stopped and reported as incomplete, with the requests it had made by then.
 
     python bench/poll_sweep.py                  # 1,000 and 10,000 circuits
     python bench/poll_sweep.py --smoke          # 50 circuits
     python bench/poll_sweep.py --circuits 2000 --sweep-timeout 600
+    python bench/poll_sweep.py --providers equinix   # 1,000 and 10,000 Equinix connections
 
 One sweep's work is in ``sweep_child`` and the report in ``sweep_report``; this script starts a
 child process per size and strategy and gathers their figures.
@@ -53,6 +54,7 @@ async def run_child(args: argparse.Namespace, circuits: int, strategy: str, data
     command += ["--seed", str(args.seed), "--channels", str(args.channels)]
     command += ["--latency-ms", str(args.latency_ms), "--changed-percent", str(args.changed_percent)]
     command += ["--sweep-timeout", str(args.sweep_timeout), "--delivery-timeout", str(args.delivery_timeout)]
+    command += ["--providers", *args.providers]
     if args.page_size:
         command += ["--page-size", str(args.page_size)]
     if database_url:
@@ -77,7 +79,7 @@ async def run(args: argparse.Namespace) -> int:
     parameters = {
         "circuits": sizes,
         "strategies": list(STRATEGIES),
-        "providers": list(PROVIDERS_POLLED),
+        "providers": list(args.providers),
         "latency_ms": args.latency_ms,
         "changed_percent": args.changed_percent,
         "channels": args.channels,
@@ -88,8 +90,8 @@ async def run(args: argparse.Namespace) -> int:
         "postgres": common.redact_url(args.postgres) if args.postgres else None,
     }
     print(
-        f"poll sweep: {', '.join(f'{n:,}' for n in sizes)} watched circuits, all on "
-        f"{'/'.join(PROVIDERS_POLLED)} (the only provider with a poller so far), "
+        f"poll sweep: {', '.join(f'{n:,}' for n in sizes)} watched resources, spread over "
+        f"{'/'.join(args.providers)}, "
         f"{args.latency_ms:g} ms per provider request, {args.changed_percent:g} % changed",
         flush=True,
     )
@@ -140,6 +142,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--delivery-timeout", type=float, default=120.0, help="wait this long for the outbox")
     parser.add_argument(
         "--page-size", type=int, help="what-if: list pages of this size at the simulator (default: its own)"
+    )
+    parser.add_argument(
+        "--providers",
+        nargs="+",
+        choices=PROVIDERS_POLLED,
+        default=list(PROVIDERS_POLLED),
+        help="the providers the watches are spread over (default: every one with a poller)",
     )
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

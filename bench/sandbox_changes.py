@@ -15,3 +15,18 @@ def azure_change(runtime: Any, key: str) -> str:
     after = PROVIDER_STATES[(PROVIDER_STATES.index(before) + 1) % len(PROVIDER_STATES)]
     cross_connection.provider_state = after
     return f"{before} → {after}"
+
+
+def equinix_change(runtime: Any, uuid: str) -> str:
+    """Move a settled connection between PROVISIONED and PROVISIONING, as Equinix would on a
+    reprovisioning: every watched state field of it changes."""
+    from circuitbot.sandbox.world import CircuitStage
+
+    state = runtime.sandbox["equinix"].state
+    connection = state.connections[uuid]
+    before = state.states(connection)
+    connection.settled = True
+    connection.deleted_at = None
+    provisioning = CircuitStage.PROVISIONING
+    connection.stage = CircuitStage.PROVISIONED if connection.stage is provisioning else provisioning
+    return f"{'/'.join(before)} → {'/'.join(state.states(connection))}"

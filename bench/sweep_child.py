@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import common
-from sandbox_changes import azure_change
+from sandbox_changes import azure_change, equinix_change
 
-PROVIDERS_POLLED = ("azure",)  # providers with a poller today; the watches are spread over these
+PROVIDERS_POLLED = ("azure", "equinix")  # providers with a poller today; the watches are spread over these
 CREATED_BY = "U0BENCH"
 
 
@@ -88,8 +88,51 @@ def azure_seed(runtime: Any, keys: Sequence[str]) -> list[Seeded]:
     return seeded
 
 
-SEEDERS = {"azure": azure_seed}
-CHANGERS = {"azure": azure_change}
+def equinix_seed(runtime: Any, uuids: Sequence[str]) -> list[Seeded]:
+    """Each connection's snapshot as the poller reads it, from the simulator's own rendering."""
+    from circuitbot.providers.equinix.poller import snapshot
+
+    simulator = runtime.sandbox["equinix"]
+    generation = runtime.providers["equinix"].api_version
+    seeded = []
+    for uuid in uuids:
+        connection = simulator.state.connections[uuid]
+        render = simulator.state.v4_connection if generation == "v4" else simulator.state.v3_connection
+        seeded.append(Seeded(uuid, f"bench {uuid[:8]}", snapshot(render(connection))))
+    return seeded
+
+
+def azure_ids(world: Any, count: int) -> list[str]:
+    return [c.service_key for c in world.circuits[-count:]]
+
+
+def equinix_ids(world: Any, count: int) -> list[str]:
+    """Both connections of each Equinix leg, from the generated circuits backwards."""
+    uuids = [
+        uuid
+        for circuit in world.carried_by("equinix")
+        if (leg := circuit.leg("equinix"))
+        for uuid in (leg.connection_id, leg.secondary_id)
+        if uuid
+    ]
+    return uuids[-count:] if count else []
+
+
+SEEDERS = {"azure": azure_seed, "equinix": equinix_seed}
+CHANGERS = {"azure": azure_change, "equinix": equinix_change}
+WATCHED = {"azure": azure_ids, "equinix": equinix_ids}
+
+
+def shares(total: int, providers: Sequence[str]) -> dict[str, int]:
+    """``total`` watches spread evenly over ``providers``."""
+    base, extra = divmod(total, len(providers))
+    return {provider: base + (1 if n < extra else 0) for n, provider in enumerate(providers)}
+
+
+def world_size(total: int, providers: Sequence[str]) -> int:
+    """Generated circuits enough for every provider's share (an Equinix leg is two connections on
+    about half the circuits, so Equinix alone needs a few more circuits than watches)."""
+    return total if "equinix" not in providers else int(total * 1.2) + 20
 
 
 def card_ts(number: int) -> str:
@@ -98,7 +141,7 @@ def card_ts(number: int) -> str:
 
 
 async def insert_watches(
-    runtime: Any, provider: str, seeded: Sequence[Seeded], channels: int
+    runtime: Any, provider: str, seeded: Sequence[Seeded], channels: int, *, first_card: int = 0
 ) -> dict[str, str]:
     """The watch rows, in bulk, due now, each one's card and thread already posted; returns the
     resource of each card ts."""
@@ -108,7 +151,7 @@ async def insert_watches(
 
     now = runtime.clock.now()
     rows = []
-    for number, item in enumerate(seeded):
+    for number, item in enumerate(seeded, start=first_card):
         rows.append(
             {
                 "provider": provider,
@@ -133,7 +176,7 @@ async def insert_watches(
     async with runtime.db.session() as session:
         for start in range(0, len(rows), 1000):
             await session.execute(insert(Watch), rows[start : start + 1000])
-    return {card_ts(number): item.resource_id for number, item in enumerate(seeded)}
+    return {card_ts(number): item.resource_id for number, item in enumerate(seeded, start=first_card)}
 
 
 # -- one sweep, in a child process -------------------------------------------------------------------
@@ -163,21 +206,29 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
     from circuitbot.sandbox.world import World
 
     started = time.perf_counter()
-    provider = PROVIDERS_POLLED[0]
-    world = World.demo(extra_circuits=args.circuits, seed=args.seed)
-    watched_keys = [c.service_key for c in world.circuits[-args.circuits :]]
+    providers = tuple(args.providers or PROVIDERS_POLLED)
+    counts = shares(args.circuits, providers)
+    world = World.demo(extra_circuits=world_size(args.circuits, providers), seed=args.seed)
     with tempfile.TemporaryDirectory(prefix="circuitbot-sweep-") as data_dir:
         runtime = await sweep_runtime(args, Path(data_dir), world)
         poster = RecordingPoster()
         runtime.poster = poster
         try:
-            if provider not in runtime.pollers:
-                raise SystemExit(f"no {provider} poller is wired: nothing to sweep")
-            simulator = runtime.sandbox[provider]
-            cards, changed = await prepare(runtime, args, provider, watched_keys)
+            missing = [p for p in providers if p not in runtime.pollers]
+            if missing:
+                raise SystemExit(f"no poller is wired for {', '.join(missing)}: nothing to sweep")
+            simulators = {provider: runtime.sandbox[provider] for provider in providers}
+            cards: dict[str, str] = {}
+            changed: list[str] = []
+            for provider in providers:
+                ids = WATCHED[provider](world, counts[provider])
+                more_cards, more_changed = await prepare(runtime, args, provider, ids, first_card=len(cards))
+                cards.update(more_cards)
+                changed += more_changed
             seeded_seconds = time.perf_counter() - started
-            sweep = await sweep_once(runtime, simulator, args.sweep_timeout)
-            simulator.faults = FaultConfig()
+            sweep = await sweep_once(runtime, simulators, args.sweep_timeout)
+            for simulator in simulators.values():
+                simulator.faults = FaultConfig()
             transitions = await count_transitions(runtime)
             delivery = await deliver(runtime, poster, args.delivery_timeout) if sweep.completed else None
             announced = announcements(poster, cards, changed)
@@ -186,8 +237,8 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "strategy": args.strategy,
         "circuits": args.circuits,
-        "providers": {provider: args.circuits},
-        "simulator_page_size": getattr(simulator, "page_size", None),
+        "providers": counts,
+        "simulator_page_size": getattr(simulators[providers[0]], "page_size", None),
         "changed": len(changed),
         **sweep_figures(sweep, args.sweep_timeout),
         "seed_seconds": seeded_seconds,
@@ -212,14 +263,15 @@ async def sweep_runtime(args: argparse.Namespace, data_dir: Path, world: Any) ->
 
 
 async def prepare(
-    runtime: Any, args: argparse.Namespace, provider: str, watched_keys: Sequence[str]
+    runtime: Any, args: argparse.Namespace, provider: str, watched_keys: Sequence[str], *, first_card: int = 0
 ) -> tuple[dict[str, str], list[str]]:
     """The watches inserted, some circuits changed, latency injected and the request count at
     zero; returns the resource of each card ts and the changed circuits."""
     from circuitbot.sandbox.faults import FaultConfig
 
     simulator = runtime.sandbox[provider]
-    cards = await insert_watches(runtime, provider, SEEDERS[provider](runtime, watched_keys), args.channels)
+    seeded = SEEDERS[provider](runtime, watched_keys)
+    cards = await insert_watches(runtime, provider, seeded, args.channels, first_card=first_card)
     rng = random.Random(args.seed)
     changed = rng.sample(watched_keys, max(1, round(len(watched_keys) * args.changed_percent / 100)))
     for key in changed:
@@ -231,7 +283,7 @@ async def prepare(
     return cards, changed
 
 
-async def sweep_once(runtime: Any, simulator: Any, timeout: float) -> Sweep:  # noqa: ASYNC109
+async def sweep_once(runtime: Any, simulators: dict[str, Any], timeout: float) -> Sweep:  # noqa: ASYNC109
     """One tick of the watch engine, stopped after ``timeout``, with what it cost."""
     rss_before = common.rss_mb()
     common.reset_peak_rss()
@@ -244,7 +296,12 @@ async def sweep_once(runtime: Any, simulator: Any, timeout: float) -> Sweep:  # 
     wall = time.perf_counter() - wall_before
     cpu = cpu_seconds() - cpu_before
     peak = common.peak_rss_mb()
-    return Sweep(completed, report, wall, cpu, rss_before, peak, dict(simulator.calls))
+    requests = {
+        (route if len(simulators) == 1 else f"{provider} {route}"): count
+        for provider, simulator in simulators.items()
+        for route, count in simulator.calls.items()
+    }
+    return Sweep(completed, report, wall, cpu, rss_before, peak, requests)
 
 
 def sweep_figures(sweep: Sweep, timeout: float) -> dict[str, Any]:

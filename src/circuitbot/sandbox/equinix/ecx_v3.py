@@ -27,7 +27,7 @@ from circuitbot.sandbox.equinix.common import (
     parse_time,
     traffic_series,
 )
-from circuitbot.sandbox.equinix.data import CURRENCY, LOCAL_PRICES, REMOTE_PRICES
+from circuitbot.sandbox.equinix.data import CURRENCY, LOCAL_PRICES, REMOTE_PRICES, Connection
 from circuitbot.sandbox.equinix.state import EquinixState
 
 ROOT = "/ecx/v3"
@@ -152,19 +152,28 @@ class EcxV3:
         )
 
     async def _v3_connections(self, request: Request) -> Response:
+        """Filtered on the state itself and rendered a page at a time: a listing of thousands
+        stays cheap to page through."""
         q = request.query_params
         statuses = {s.strip().upper() for v in q.getlist("status") for s in v.split(",") if s.strip()}
         metros = {m.upper() for m in q.getlist("metroCode")}
-        items = [self.state.v3_connection(c) for c in self.state.connections.values()]
-        items = [
-            i
-            for i in items
-            if (not statuses or i["status"] in statuses)
-            and (not metros or i["metroCode"] in metros)
-            and (not q.get("authorizationKey") or i["authorizationKey"] == q["authorizationKey"].lower())
-            and (not q.get("buyerPortUUID") or i["portUUID"] == q["buyerPortUUID"].lower())
-        ]
-        return JSONResponse(numbered_page(request, items))
+        key = (q.get("authorizationKey") or "").lower()
+        port = (q.get("buyerPortUUID") or "").lower()
+        state = self.state
+
+        def wanted(c: Connection) -> bool:
+            aside = state.ports.get(c.port_uuid)
+            return (
+                (not statuses or state.states(c)[1] in statuses)
+                and (not metros or (aside is not None and aside.metro in metros))
+                and (not key or c.key == key)
+                and (not port or c.port_uuid == port)
+            )
+
+        found = [c for c in state.connections.values() if wanted(c)]
+        listing = numbered_page(request, found)
+        listing["content"] = [state.v3_connection(c) for c in listing["content"]]
+        return JSONResponse(listing)
 
     async def _v3_create(self, request: Request) -> Response:
         body = await json_body(request)

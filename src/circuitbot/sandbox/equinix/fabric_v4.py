@@ -82,6 +82,20 @@ def matches(document: dict[str, Any], expression: Any) -> bool:
     raise SimError(400, Problem(f"Operator {operator} is not supported.", property="filter"))
 
 
+def uuids_wanted(expression: Any) -> list[str] | None:
+    """The uuids a filter's top-level ``and`` restricts it to (``/uuid`` ``=`` or ``IN``), so a
+    search by uuid renders those connections only; None when it does not restrict them."""
+    if not isinstance(expression, dict):
+        return None
+    terms = expression.get("and") if "and" in expression else [expression]
+    for term in terms if isinstance(terms, list) else []:
+        if isinstance(term, dict) and term.get("property") == "/uuid" and term.get("operator") in ("=", "IN"):
+            values = term.get("values")
+            if isinstance(values, list):
+                return [str(v).lower() for v in values]
+    return None
+
+
 class FabricV4:
     state: EquinixState
 
