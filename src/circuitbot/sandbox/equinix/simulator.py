@@ -65,6 +65,10 @@ class EquinixSimulator(EcxV3, FabricV4, Simulator):
         problem = Problem(message, code=V4_CODES.get(status))
         return v4_errors(status, (problem,)), {}
 
+    def add_client_credentials(self, client_id: str, client_secret: str) -> None:
+        """Another (id, secret) pair the token endpoint signs in (``--client-credentials``)."""
+        self.issuer.add(client_id, client_secret)
+
     # --- for tests and the shell: what the simulator holds --------------------------------------
 
     def connection(self, uuid: str) -> dict[str, Any]:
