@@ -10,9 +10,18 @@ keyed by the circuit's Azure service key.
 
 from __future__ import annotations
 
+import uuid as uuids
 from dataclasses import dataclass, field
 
-from circuitbot.sandbox.world import CircuitStage, World, _stable_uuid
+from circuitbot.sandbox.world import CircuitStage, World
+
+_NAMESPACE = uuids.UUID("0b8e2f6a-5c1d-4e7b-9a3f-6d2c8e1b4a70")
+
+
+def _stable_uuid(name: str) -> str:
+    """The same uuid for the same name, so a world's ports and pairs keep their ids."""
+    return str(uuids.uuid5(_NAMESPACE, name))
+
 
 AZURE_PROFILE = "a1390b22-bbe0-4e93-ad37-85beef9d254d"  # sellerServiceUUID of the seed's connections
 DEMO_PROFILE = "97d1850f-4df0-468c-9281-fa7b0dfa2096"  # the seed's "John-Doe Demo"
