@@ -248,9 +248,14 @@ class FabricV4:
         return JSONResponse(self.state.v4_profile(profile))
 
     async def _v4_search(self, request: Request) -> Response:
-        return await self._v4_search_page(
-            request, [self.state.v4_connection(c) for c in self.state.connections.values()]
+        """Connections by filter; a search by uuid renders only the connections it names."""
+        body = await json_body(request)
+        wanted = uuids_wanted(body.get("filter"))
+        connections = self.state.connections
+        chosen = (
+            connections.values() if wanted is None else [connections[u] for u in wanted if u in connections]
         )
+        return await self._v4_search_page(request, [self.state.v4_connection(c) for c in chosen])
 
     async def _v4_validate(self, request: Request) -> Response:
         body = await json_body(request)

@@ -41,6 +41,7 @@ from circuitbot.providers.equinix.operations.params import ConnectionParams, Cre
 from circuitbot.providers.equinix.views import ConnectionFilter, ConnectionView, Ordered
 from circuitbot.providers.http import maybe_processed
 from circuitbot.providers.kit.preconditions import expects_absent, require_unchanged
+from circuitbot.providers.kit.render import escaped
 
 # --- delete -----------------------------------------------------------------------------------
 
@@ -48,9 +49,9 @@ from circuitbot.providers.kit.preconditions import expects_absent, require_uncha
 async def delete_preview(ctx: OpContext, params: ConnectionParams) -> Preview:
     current = await read_connection(ctx, params.uuid)
     if is_gone(current):
-        raise Refused(f"{params.uuid} is already {current.status}")
+        raise Refused(f"{params.uuid} is already {escaped(current.status)}")
     if is_busy(current):
-        raise Refused(f"{params.uuid} is {current.status}: wait until its change has finished")
+        raise Refused(f"{params.uuid} is {escaped(current.status)}: wait until its change has finished")
     notes = [
         f"{render.mbps(current.speed_mbps)} to {current.profile or 'its profile'} in {current.seller_metro}."
     ]

@@ -17,6 +17,7 @@ from circuitbot.providers.equinix.operations.params import CreateParams
 from circuitbot.providers.equinix.render import mbps
 from circuitbot.providers.equinix.views import ConnectionFilter, Leg, Order, PortView
 from circuitbot.providers.kit.preconditions import absent
+from circuitbot.providers.kit.render import escaped
 
 
 async def create_choices(ctx: OpContext, data: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
@@ -45,7 +46,7 @@ async def _port(ctx: OpContext, uuid: str, what: str) -> PortView:
     if port is None:
         raise Refused(f"the {what} port {uuid} is not one of your ports (`eqx ports`)")
     if port.can_order is False:
-        raise Refused(f"you may not order connections on port {port.name}")
+        raise Refused(f"you may not order connections on port {escaped(port.name)}")
     return port
 
 
@@ -54,16 +55,17 @@ async def create_preview(ctx: OpContext, params: CreateParams) -> Preview:
     async with equinix_errors():
         validation = await client.validate(params.key, params.metro, params.profile)
     if not validation.valid:
-        raise Refused(f"Equinix says the key is not valid for this profile: {validation.message}")
+        raise Refused(f"Equinix says the key is not valid for this profile: {escaped(validation.message)}")
     async with equinix_errors(params.profile):
         profile = await client.profile(params.profile)
     if profile.speeds_mbps and params.speed not in profile.speeds_mbps and not profile.custom_speed:
         bands = ", ".join(mbps(s) for s in profile.speeds_mbps)
-        raise Refused(f"{profile.name} sells {bands}; {mbps(params.speed)} is not one of them")
+        raise Refused(f"{escaped(profile.name)} sells {bands}; {mbps(params.speed)} is not one of them")
     if profile.metros and params.metro not in profile.metros:
-        raise Refused(f"{profile.name} is not in metro {params.metro}; it is in {', '.join(profile.metros)}")
+        where = ", ".join(escaped(m) for m in profile.metros)
+        raise Refused(f"{escaped(profile.name)} is not in metro {params.metro}; it is in {where}")
     if profile.redundancy_required and params.secondary_port is None:
-        raise Refused(f"{profile.name} requires a redundant pair: give a secondary port and VLAN")
+        raise Refused(f"{escaped(profile.name)} requires a redundant pair: give a secondary port and VLAN")
     primary = await _port(ctx, params.port, "primary")
     secondary = await _port(ctx, params.secondary_port, "secondary") if params.secondary_port else None
     async with equinix_errors():
@@ -99,7 +101,7 @@ async def _vlan_free(ctx: OpContext, port: PortView, vlan: int) -> None:
             c for c in await client_of(ctx).connections(ConnectionFilter(port=port.uuid)) if not is_gone(c)
         ]
     if any(c.vlan == vlan for c in used):
-        raise Refused(f"VLAN {vlan} is already used on port {port.name}")
+        raise Refused(f"VLAN {vlan} is already used on port {escaped(port.name)}")
 
 
 async def order_of(ctx: OpContext, params: CreateParams) -> Order:

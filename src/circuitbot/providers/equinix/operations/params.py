@@ -18,6 +18,7 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 METRO = re.compile(r"^[A-Za-z]{2}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 RELATIVE = re.compile(r"^(\d{1,4})([hd])$", re.IGNORECASE)
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,45}$")  # room for "-SEC" in Equinix's 50
 STATUSES = (
     "PROVISIONING",
     "PROVISIONED",
@@ -187,6 +188,13 @@ class CreateParams(Params):
     )
     secondary_vlan: int | None = Field(None, title="Secondary VLAN", ge=2, le=4092)
     purchase_order: str | None = Field(None, title="Purchase order", max_length=50)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME.match(value):
+            raise ValueError("a name of up to 46 letters, digits, spaces, dots, dashes and underscores")
+        return value
 
     _port = field_validator("port")(lambda cls, v: uuid(v, "a port uuid"))
     _secondary_port = field_validator("secondary_port")(
