@@ -96,6 +96,12 @@ def uuids_wanted(expression: Any) -> list[str] | None:
     return None
 
 
+def _only_uuids(expression: Any) -> bool:
+    """The filter is nothing but a uuid restriction (the poller's search)."""
+    terms = expression.get("and") if isinstance(expression, dict) and "and" in expression else [expression]
+    return isinstance(terms, list) and len(terms) == 1 and uuids_wanted(expression) is not None
+
+
 class FabricV4:
     state: EquinixState
 
@@ -122,9 +128,12 @@ class FabricV4:
         limit = int_param(q.get("limit"), "limit", 20, low=1, high=MAX_LIMIT)
         return JSONResponse(page(items, offset, limit, request.url.path))
 
-    async def _v4_search_page(self, request: Request, items: list[dict[str, Any]]) -> Response:
+    async def _v4_search_page(
+        self, request: Request, items: list[dict[str, Any]], *, filtered: bool = False
+    ) -> Response:
+        """``items`` by the body's filter (unless ``filtered`` already) and pagination."""
         body = await json_body(request)
-        if "filter" in body:
+        if "filter" in body and not filtered:
             items = [item for item in items if matches(item, body["filter"])]
         pagination = body.get("pagination") or {}
         offset = int_param(pagination.get("offset"), "offset", 0, low=0, high=10**9)

@@ -14,6 +14,7 @@ v4 reports ``state``, ``operation.equinixStatus`` and ``operation.providerStatus
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,7 +35,9 @@ DEPROVISIONED = ("DEPROVISIONED", "DEPROVISIONED", "DEPROVISIONED")
 PROVIDER_GONE = ("DEPROVISIONING", "DEPROVISIONING", "DEPROVISIONED")
 
 
+@functools.lru_cache(maxsize=4096)
 def iso(timestamp: float) -> str:
+    """A clock timestamp as Equinix writes times (cached: many connections share one)."""
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
