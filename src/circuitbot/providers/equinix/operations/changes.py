@@ -185,7 +185,7 @@ CREATE = Operation(
         "against the profile first, the speed must be one of its bands, and a profile that "
         "requires redundancy (Azure does) needs a secondary port and VLAN."
     ),
-    examples=("/circuit eqx create",),
+    examples=("/circuit eqx create", "/circuit eqx create Contoso-DC-ER"),
 )
 
 

@@ -164,8 +164,11 @@ class StatsParams(Params):
 
 
 class CreateParams(Params):
-    """An order of a connection to a service profile; a redundant pair when the profile requires it."""
+    """An order of a connection to a service profile; a redundant pair when the profile requires it.
 
+    ``eqx create <name>`` opens the form with the name filled in."""
+
+    positional = ("name",)
     name: str = Field(
         title="Name", description="the connection's name; the secondary gets -SEC", max_length=50
     )
