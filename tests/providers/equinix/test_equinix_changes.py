@@ -47,6 +47,15 @@ async def test_a_delete_through_an_approval_is_watched_to_deprovisioned(bot: Bot
     assert await bot.runtime.watches.list_watches() == [], "the watch ends at DEPROVISIONED"
 
 
+async def test_a_delete_whose_answer_is_lost_is_retried_and_still_succeeds(bot: Bot) -> None:
+    request_id = await bot.request(f"eqx delete {FABRIKAM_PRIMARY}")
+    bot.sim.faults = FaultConfig(fail_next=[QueuedFault(kind="process_then_drop", method="DELETE")])
+    await bot.approve(request_id)
+    row = await bot.row(request_id)
+    assert row.status == "succeeded", row.error
+    assert bot.sim.connection(FABRIKAM_PRIMARY)["state"] == "DEPROVISIONING"
+
+
 async def test_a_delete_of_a_connection_already_deprovisioning_is_refused(bot: Bot) -> None:
     await bot.clock.run_until(bot.client.delete(FABRIKAM_PRIMARY))
     said = (await bot.command(f"eqx delete {FABRIKAM_PRIMARY}")).text

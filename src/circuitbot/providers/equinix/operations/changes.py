@@ -66,12 +66,26 @@ async def delete_preview(ctx: OpContext, params: ConnectionParams) -> Preview:
 
 
 async def delete_execute(ctx: OpContext, params: ConnectionParams) -> ConnectionView:
+    client = client_of(ctx)
     async with equinix_errors(params.uuid):
-        client = client_of(ctx)
         before = await client.connection(params.uuid)
-        require_unchanged(params.uuid, ctx.precondition or {}, before.states)
+    require_unchanged(params.uuid, ctx.precondition or {}, before.states)
+    try:
         await client.delete(params.uuid)
+    except Exception as exc:
+        # A DELETE is retried when its answer is lost; the retry then finds the connection
+        # deprovisioning and is refused (EQ-3142510). Whether it is going is read, not guessed.
+        async with equinix_errors(params.uuid):
+            after = await client.connection(params.uuid)
+        if not (is_gone(after) or _deprovisioning(after)):
+            raise EQUINIX_ERRORS.translate(exc, params.uuid) or exc from None
+        return after
+    async with equinix_errors(params.uuid):
         return await client.connection(params.uuid)
+
+
+def _deprovisioning(c: ConnectionView) -> bool:
+    return any((v or "").lower() == "deprovisioning" for v in c.states.values())
 
 
 def delete_render(result: ConnectionView, params: ConnectionParams, ctx: OpContext) -> Reply:
@@ -83,7 +97,7 @@ async def delete_verify(ctx: OpContext, params: ConnectionParams, precondition: 
     current = await read_connection(ctx, params.uuid)
     if is_gone(current):
         return Verified.LANDED
-    if any((v or "").lower() == "deprovisioning" for v in current.states.values()):
+    if _deprovisioning(current):
         return Verified.IN_FLIGHT
     return Verified.NOT_LANDED
 
