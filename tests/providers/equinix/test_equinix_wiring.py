@@ -11,7 +11,7 @@ from circuitbot.providers.equinix.client import EquinixClient
 from circuitbot.providers.equinix.poller import EquinixPoller
 from circuitbot.providers.equinix.settings import EquinixSettings
 from circuitbot.providers.equinix.spec import SPEC
-from circuitbot.sandbox.equinix import EquinixSimulator
+from circuitbot.sandbox.equinix import EquinixSimulator, parse_client_credentials
 from circuitbot.sandbox.world import World
 from circuitbot.settings import Settings
 
@@ -64,3 +64,10 @@ def test_the_simulator_takes_more_client_credentials() -> None:
     sim = EquinixSimulator(World.demo(), FakeClock(), client_credentials=[("a", "b")])
     sim.add_client_credentials("c", "d")
     assert {"a", "c", "circuitbot-sandbox"} <= set(sim.issuer.credentials)
+
+
+def test_client_credentials_are_written_id_colon_secret() -> None:
+    assert parse_client_credentials("ops-app:s3:cr3t") == ("ops-app", "s3:cr3t")
+    for bad in ("no-colon", ":secret", "id:"):
+        with pytest.raises(ValueError, match="ID:SECRET"):
+            parse_client_credentials(bad)

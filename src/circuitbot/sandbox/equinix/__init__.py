@@ -11,8 +11,14 @@ examples, and ecx-go's fixtures. Each module states what it models:
 * ``simulator``: ``EquinixSimulator``, put together.
 """
 
-from circuitbot.sandbox.equinix.auth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from circuitbot.sandbox.equinix.auth import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, parse_client_credentials
 from circuitbot.sandbox.equinix.data import AZURE_PROFILE
 from circuitbot.sandbox.equinix.simulator import EquinixSimulator
 
-__all__ = ["AZURE_PROFILE", "DEFAULT_CLIENT_ID", "DEFAULT_CLIENT_SECRET", "EquinixSimulator"]
+__all__ = [
+    "AZURE_PROFILE",
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_CLIENT_SECRET",
+    "EquinixSimulator",
+    "parse_client_credentials",
+]

@@ -25,6 +25,15 @@ DEFAULT_CLIENT_SECRET = "circuitbot-sandbox-secret"
 DEFAULT_TOKEN_SECONDS = 3600
 
 
+def parse_client_credentials(text: str) -> tuple[str, str]:
+    """``ID:SECRET`` (as ``--client-credentials`` takes it) → (id, secret); the secret may hold
+    colons, the id may not."""
+    client_id, colon, client_secret = text.partition(":")
+    if not colon or not client_id.strip() or not client_secret:
+        raise ValueError("client credentials are written ID:SECRET")
+    return client_id.strip(), client_secret
+
+
 class Unauthorized(Exception):
     """The request carries no token, or one the simulator did not issue or that expired."""
 
