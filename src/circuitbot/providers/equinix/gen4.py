@@ -64,6 +64,7 @@ def port_view(port: m.Port) -> PortView:
         bandwidth_mbps=port.bandwidth,
         encapsulation=port.encapsulation.type if port.encapsulation else None,
         priority=port.redundancy.priority if port.redundancy else None,
+        # v4 has no placeVcOrderPermission: a port takes orders once it is active
         can_order=(port.state or "").upper() in ("ACTIVE", "PROVISIONED") if port.state else None,
         state=port.state,
     )
