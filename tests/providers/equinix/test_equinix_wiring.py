@@ -25,6 +25,8 @@ async def test_the_sandbox_signs_in_to_the_simulator_on_v4_by_default(tmp_path) 
         sim = runtime.sandbox["equinix"]
         assert isinstance(sim, EquinixSimulator) and sim.state.operation_seconds == 6.0
         assert await runtime.clock.run_until(client.ports())  # type: ignore[attr-defined]
+        probed = await runtime.clock.run_until(SPEC.probe(client))
+        assert probed == "signed in on Fabric v4; 7 port(s) listed"
     finally:
         await runtime.close()
 

@@ -106,6 +106,14 @@ class EquinixProvider:
 
         return EquinixPoller(cast(EquinixClient, client), clock=clock)
 
+    async def probe(self, client: ProviderClient) -> str:
+        """``circuitbot check``: a token obtained and the ports listed (one short read)."""
+        from circuitbot.providers.equinix.client import EquinixClient
+
+        equinix = cast(EquinixClient, client)
+        ports = await equinix.ports()
+        return f"signed in on Fabric {equinix.api_version}; {len(ports)} port(s) listed"
+
     def sample_ids(self, world: World) -> SampleIds:
         """The primary connection of each Equinix leg (a connection's uuid)."""
         return SampleIds(
