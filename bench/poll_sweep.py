@@ -15,16 +15,18 @@ process of its own (so peak memory is per strategy):
 5. lets the outbox deliver to a recording poster and checks each changed circuit was announced
    exactly once and no other one was.
 
-Each provider with a poller (``sweep_child.PROVIDERS_POLLED``) is swept on its own, with the same
-sizes and targets: Azure cross-connections, Console Connect connections. Console Connect's batched
-poller reads a connection's peering configs the first time it sees it and then only where one
-may be moving, so its measured sweep follows one warm-up sweep (its requests are reported as
-``warm_up_requests``). A sweep that outlives ``--sweep-timeout`` is stopped and reported as
-incomplete, with the requests it had made by then.
+Each provider with a poller (``sweep_child.PROVIDERS_POLLED``, or those named with
+``--providers``) is swept on its own, with the same sizes and targets: Azure cross-connections,
+Equinix connections, Console Connect connections. Console Connect's batched poller reads a
+connection's peering configs the first time it sees it and then only where one may be moving, so
+its measured sweep follows one warm-up sweep (its requests are reported as ``warm_up_requests``).
+A sweep that outlives ``--sweep-timeout`` is stopped and reported as incomplete, with the requests
+it had made by then.
 
     python bench/poll_sweep.py                  # 1,000 and 10,000 circuits
     python bench/poll_sweep.py --smoke          # 50 circuits
     python bench/poll_sweep.py --circuits 2000 --sweep-timeout 600
+    python bench/poll_sweep.py --providers equinix   # 1,000 and 10,000 Equinix connections
 
 One sweep's work is in ``sweep_child`` and the report in ``sweep_report``; this script starts a
 child process per size and strategy and gathers their figures.
@@ -85,7 +87,7 @@ async def run(args: argparse.Namespace) -> int:
     parameters = {
         "circuits": sizes,
         "strategies": list(STRATEGIES),
-        "providers": list(PROVIDERS_POLLED),
+        "providers": list(args.providers),
         "latency_ms": args.latency_ms,
         "changed_percent": args.changed_percent,
         "channels": args.channels,
@@ -97,7 +99,7 @@ async def run(args: argparse.Namespace) -> int:
     }
     print(
         f"poll sweep: {', '.join(f'{n:,}' for n in sizes)} watched circuits, at each of "
-        f"{', '.join(PROVIDERS_POLLED)} in turn, "
+        f"{', '.join(args.providers)} in turn, "
         f"{args.latency_ms:g} ms per provider request, {args.changed_percent:g} % changed",
         flush=True,
     )
@@ -108,7 +110,7 @@ async def run(args: argparse.Namespace) -> int:
                 ("postgres", await stack.enter_async_context(common.throwaway_postgres(args.postgres)))
             )
         for database, url in databases:
-            for provider in PROVIDERS_POLLED:
+            for provider in args.providers:
                 for circuits in sizes:
                     for strategy in STRATEGIES:
                         print(f"  {database}: {circuits:,} {provider} circuits, {strategy} …", flush=True)
@@ -149,6 +151,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--delivery-timeout", type=float, default=120.0, help="wait this long for the outbox")
     parser.add_argument(
         "--page-size", type=int, help="what-if: list pages of this size at the simulator (default: its own)"
+    )
+    parser.add_argument(
+        "--providers",
+        nargs="+",
+        choices=PROVIDERS_POLLED,
+        default=list(PROVIDERS_POLLED),
+        help="the providers swept, each on its own (default: every one with a poller)",
     )
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

@@ -30,3 +30,18 @@ def consoleconnect_change(runtime: Any, connection_id: str) -> str:
     connection.fixed = (status, after)
     connection.updated_at = simulator.clock.now()  # a change of the connection touches it
     return f"{before} → {after}"
+
+
+def equinix_change(runtime: Any, uuid: str) -> str:
+    """Move a settled connection between PROVISIONED and PROVISIONING, as Equinix would on a
+    reprovisioning: every watched state field of it changes."""
+    from circuitbot.sandbox.world import CircuitStage
+
+    state = runtime.sandbox["equinix"].state
+    connection = state.connections[uuid]
+    before = state.states(connection)
+    connection.settled = True
+    connection.deleted_at = None
+    provisioning = CircuitStage.PROVISIONING
+    connection.stage = CircuitStage.PROVISIONED if connection.stage is provisioning else provisioning
+    return f"{'/'.join(before)} → {'/'.join(state.states(connection))}"

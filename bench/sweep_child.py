@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import common
-from sandbox_changes import azure_change, consoleconnect_change
+from sandbox_changes import azure_change, consoleconnect_change, equinix_change
 
-PROVIDERS_POLLED = ("azure", "consoleconnect")  # providers with a poller today; each is swept on its own
+# providers with a poller today; each is swept on its own
+PROVIDERS_POLLED = ("azure", "equinix", "consoleconnect")
 # Providers whose batched poller remembers per resource what the listing does not carry (Console
 # Connect: peering configs), so its first sweep after a start reads more than the steady ones:
 # their batched sweep is measured after one warm-up sweep, whose requests are reported too.
@@ -92,6 +93,20 @@ def azure_seed(runtime: Any, keys: Sequence[str]) -> list[Seeded]:
     return seeded
 
 
+def equinix_seed(runtime: Any, uuids: Sequence[str]) -> list[Seeded]:
+    """Each connection's snapshot as the poller reads it, from the simulator's own rendering."""
+    from circuitbot.providers.equinix.poller import snapshot
+
+    simulator = runtime.sandbox["equinix"]
+    generation = runtime.providers["equinix"].api_version
+    seeded = []
+    for uuid in uuids:
+        connection = simulator.state.connections[uuid]
+        render = simulator.state.v4_connection if generation == "v4" else simulator.state.v3_connection
+        seeded.append(Seeded(uuid, f"bench {uuid[:8]}", snapshot(render(connection))))
+    return seeded
+
+
 def consoleconnect_seed(runtime: Any, ids: Sequence[str]) -> list[Seeded]:
     """Each connection's snapshot as the poller will read it, from the simulator's own view."""
     from circuitbot.providers.base import snapshot_of
@@ -135,9 +150,27 @@ def consoleconnect_world(circuits: int, seed: int) -> tuple[Any, list[str]]:
     return world, [leg.connection_id for c in carried if (leg := c.leg("consoleconnect"))]
 
 
-SEEDERS = {"azure": azure_seed, "consoleconnect": consoleconnect_seed}
-CHANGERS = {"azure": azure_change, "consoleconnect": consoleconnect_change}
-WORLDS = {"azure": azure_world, "consoleconnect": consoleconnect_world}
+def equinix_world(circuits: int, seed: int) -> tuple[Any, list[str]]:
+    """A world whose generated circuits carry enough Equinix legs; the watched ids are both
+    connections of each leg (about half the circuits have one), newest first."""
+    from circuitbot.sandbox.world import World
+
+    world = World.demo(extra_circuits=int(circuits * 1.2) + 20, seed=seed)
+    uuids = [
+        uuid
+        for circuit in world.carried_by("equinix")
+        if (leg := circuit.leg("equinix"))
+        for uuid in (leg.connection_id, leg.secondary_id)
+        if uuid
+    ]
+    if len(uuids) < circuits:
+        raise SystemExit(f"the world carries only {len(uuids)} Equinix connections")
+    return world, uuids[-circuits:]
+
+
+SEEDERS = {"azure": azure_seed, "equinix": equinix_seed, "consoleconnect": consoleconnect_seed}
+CHANGERS = {"azure": azure_change, "equinix": equinix_change, "consoleconnect": consoleconnect_change}
+WORLDS = {"azure": azure_world, "equinix": equinix_world, "consoleconnect": consoleconnect_world}
 
 
 def card_ts(number: int) -> str:
@@ -146,7 +179,7 @@ def card_ts(number: int) -> str:
 
 
 async def insert_watches(
-    runtime: Any, provider: str, seeded: Sequence[Seeded], channels: int
+    runtime: Any, provider: str, seeded: Sequence[Seeded], channels: int, *, first_card: int = 0
 ) -> dict[str, str]:
     """The watch rows, in bulk, due now, each one's card and thread already posted; returns the
     resource of each card ts."""
@@ -156,7 +189,7 @@ async def insert_watches(
 
     now = runtime.clock.now()
     rows = []
-    for number, item in enumerate(seeded):
+    for number, item in enumerate(seeded, start=first_card):
         rows.append(
             {
                 "provider": provider,
@@ -181,7 +214,7 @@ async def insert_watches(
     async with runtime.db.session() as session:
         for start in range(0, len(rows), 1000):
             await session.execute(insert(Watch), rows[start : start + 1000])
-    return {card_ts(number): item.resource_id for number, item in enumerate(seeded)}
+    return {card_ts(number): item.resource_id for number, item in enumerate(seeded, start=first_card)}
 
 
 # -- one sweep, in a child process -------------------------------------------------------------------
@@ -219,11 +252,12 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
         try:
             if provider not in runtime.pollers:
                 raise SystemExit(f"no {provider} poller is wired: nothing to sweep")
-            simulator = runtime.sandbox[provider]
+            simulators = {provider: runtime.sandbox[provider]}
             cards, changed, warm_up = await prepare(runtime, args, provider, watched_keys)
             seeded_seconds = time.perf_counter() - started
-            sweep = await sweep_once(runtime, simulator, args.sweep_timeout)
-            simulator.faults = FaultConfig()
+            sweep = await sweep_once(runtime, simulators, args.sweep_timeout)
+            for simulator in simulators.values():
+                simulator.faults = FaultConfig()
             transitions = await count_transitions(runtime)
             delivery = await deliver(runtime, poster, args.delivery_timeout) if sweep.completed else None
             announced = announcements(poster, cards, changed)
@@ -234,7 +268,7 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
         "strategy": args.strategy,
         "circuits": args.circuits,
         "providers": {provider: args.circuits},
-        "simulator_page_size": getattr(simulator, "page_size", None),
+        "simulator_page_size": getattr(simulators[provider], "page_size", None),
         "changed": len(changed),
         **sweep_figures(sweep, args.sweep_timeout),
         "seed_seconds": seeded_seconds,
@@ -296,7 +330,7 @@ async def warm_up_sweep(
     return sum(simulator.calls.values()) - before
 
 
-async def sweep_once(runtime: Any, simulator: Any, timeout: float) -> Sweep:  # noqa: ASYNC109
+async def sweep_once(runtime: Any, simulators: dict[str, Any], timeout: float) -> Sweep:  # noqa: ASYNC109
     """One tick of the watch engine, stopped after ``timeout``, with what it cost."""
     rss_before = common.rss_mb()
     common.reset_peak_rss()
@@ -309,7 +343,12 @@ async def sweep_once(runtime: Any, simulator: Any, timeout: float) -> Sweep:  # 
     wall = time.perf_counter() - wall_before
     cpu = cpu_seconds() - cpu_before
     peak = common.peak_rss_mb()
-    return Sweep(completed, report, wall, cpu, rss_before, peak, dict(simulator.calls))
+    requests = {
+        (route if len(simulators) == 1 else f"{provider} {route}"): count
+        for provider, simulator in simulators.items()
+        for route, count in simulator.calls.items()
+    }
+    return Sweep(completed, report, wall, cpu, rss_before, peak, requests)
 
 
 def sweep_figures(sweep: Sweep, timeout: float) -> dict[str, Any]:

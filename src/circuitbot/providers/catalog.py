@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from circuitbot.providers.azure.spec import SPEC as AZURE
 from circuitbot.providers.consoleconnect.spec import SPEC as CONSOLECONNECT
+from circuitbot.providers.equinix.spec import SPEC as EQUINIX
 from circuitbot.providers.spec import ProviderSpec
 
-PROVIDERS: tuple[ProviderSpec, ...] = (AZURE, CONSOLECONNECT)
+PROVIDERS: tuple[ProviderSpec, ...] = (AZURE, EQUINIX, CONSOLECONNECT)
 
 
 def names() -> tuple[str, ...]:
