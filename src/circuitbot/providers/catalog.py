@@ -11,10 +11,11 @@ re-install of the package to appear.
 
 from __future__ import annotations
 
+from circuitbot.providers.alibaba.spec import SPEC as ALIBABA
 from circuitbot.providers.azure.spec import SPEC as AZURE
 from circuitbot.providers.spec import ProviderSpec
 
-PROVIDERS: tuple[ProviderSpec, ...] = (AZURE,)
+PROVIDERS: tuple[ProviderSpec, ...] = (AZURE, ALIBABA)
 
 
 def names() -> tuple[str, ...]:
