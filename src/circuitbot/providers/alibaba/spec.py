@@ -50,8 +50,9 @@ class AlibabaProvider:
     aliases: tuple[str, ...] = ("ali",)
     title = "Alibaba Cloud Express Connect: physical connections and their VBRs"
     settings_model: type[BaseModel] = AlibabaSettings
-    # Each provider-side step (review, allocation, installation, enabling) takes seconds here.
-    sandbox_timings = SandboxTimings(operation_seconds=6.0, table_seconds=2.0, retry_after_seconds=2)
+    # Each provider-side step (review, allocation, installation, enabling) takes 20 s here: longer
+    # than a watch's fast poll (15 s), so a watch shows every state on the way.
+    sandbox_timings = SandboxTimings(operation_seconds=20.0, table_seconds=2.0, retry_after_seconds=2)
 
     @cached_property
     def vocabulary(self) -> StateVocabulary:
