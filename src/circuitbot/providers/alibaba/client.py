@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from circuitbot.clock import Clock, SystemClock
 
 from . import models as m
-from .errors import AlibabaOperationTimeout, NotFound
+from .errors import AlibabaError, AlibabaOperationTimeout, NotFound
 from .rpc import Credentials, Rpc, SignatureVersion
 
 PAGE_SIZE = 50  # the documented maximum
@@ -35,6 +35,7 @@ MAX_FILTERS = 5
 MAX_FILTER_VALUES = 5
 
 Filters = Mapping[str, Sequence[str]]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def filter_params(filters: Filters) -> dict[str, str]:
@@ -53,6 +54,19 @@ def filter_params(filters: Filters) -> dict[str, str]:
 
 def new_client_token() -> str:
     return str(uuid.uuid4())
+
+
+def parsed(model: type[ModelT], body: dict[str, Any], action: str) -> ModelT:
+    """``body`` as ``model``; an answer of another shape is an error naming the action."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise AlibabaError(
+            status=200,
+            code="InvalidResponse",
+            message=f"the answer to {action} is not as documented ({exc.error_count()} field error(s))",
+            request_id=str(body.get("RequestId") or "") or None,
+        ) from None
 
 
 class AlibabaClient:
@@ -113,7 +127,7 @@ class AlibabaClient:
         params: dict[str, Any] = {"PageNumber": page, "PageSize": min(page_size, PAGE_SIZE)}
         params.update(filter_params(filters or {}))
         body = await self.rpc.call("DescribePhysicalConnections", region, params)
-        answer = m.DescribePhysicalConnectionsResponse.model_validate(body)
+        answer = parsed(m.DescribePhysicalConnectionsResponse, body, "DescribePhysicalConnections")
         for item in answer.items:
             self._region_of[item.physical_connection_id] = region
         return answer
@@ -180,7 +194,7 @@ class AlibabaClient:
         while True:
             params = {"PhysicalConnectionId": pc_id, "PageNumber": page, "PageSize": PAGE_SIZE}
             body = await self.rpc.call("DescribeVirtualBorderRoutersForPhysicalConnection", region, params)
-            answer = m.DescribeVbrsResponse.model_validate(body)
+            answer = parsed(m.DescribeVbrsResponse, body, "DescribeVirtualBorderRoutersForPhysicalConnection")
             items.extend(answer.items)
             if not answer.items or len(items) >= answer.total_count or len(answer.items) < PAGE_SIZE:
                 return items
@@ -193,7 +207,7 @@ class AlibabaClient:
         body = await self.rpc.call(
             "CreatePhysicalConnection", region, fields, client_token=client_token or new_client_token()
         )
-        created = m.CreatePhysicalConnectionResponse.model_validate(body)
+        created = parsed(m.CreatePhysicalConnectionResponse, body, "CreatePhysicalConnection")
         self._region_of[created.physical_connection_id] = region
         return created.physical_connection_id
 

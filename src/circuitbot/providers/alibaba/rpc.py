@@ -160,8 +160,7 @@ class Rpc:
                 await self._wait(attempt, None, action, type(exc).__name__)
                 continue
             if response.is_success:
-                body = response.json()
-                return body if isinstance(body, dict) else {}
+                return _json_object(response, action)
             error = error_from_response(response)
             if not self._retryable(error) or attempt >= self.max_attempts:
                 raise error
@@ -230,6 +229,23 @@ class Rpc:
             self.credentials.access_key_id, parts.signed_headers, signature
         )
         return headers
+
+
+def _json_object(response: httpx.Response, action: str) -> dict[str, Any]:
+    """The answer's JSON object; anything else (HTML from a proxy, a cut-off body) is an error."""
+    try:
+        body = response.json()
+    except ValueError:  # invalid JSON or not UTF-8
+        body = None
+    if not isinstance(body, dict):
+        raise AlibabaError(
+            status=response.status_code,
+            code="InvalidResponse",
+            message=f"the answer to {action} is not a JSON object "
+            f"({response.headers.get('content-type') or 'no content type'})",
+            request_id=response.headers.get("x-acs-request-id"),
+        )
+    return body
 
 
 def _wire(value: Any) -> str:
