@@ -111,6 +111,7 @@ class ListParams(Params):
 
 
 class CreateParams(Params):
+    positional: ClassVar[tuple[str, ...]] = ("access_point",)
     region: str | None = Field(
         None, description="where to apply, e.g. cn-beijing (default: the configured one)"
     )
