@@ -15,8 +15,10 @@ process of its own (so peak memory is per strategy):
 5. lets the outbox deliver to a recording poster and checks each changed circuit was announced
    exactly once and no other one was.
 
-Every watched circuit is an Azure cross-connection: Azure is the only provider with a poller so
-far. A sweep that outlives ``--sweep-timeout`` is stopped and reported as incomplete, with the
+Each provider with a poller (``PROVIDERS_POLLED``) is swept on its own: N Azure cross-connections,
+then N Alibaba physical connections (one generated per generated circuit), the Alibaba sandbox
+throttling each AccessKey (``Throttling.User``) as Alibaba would. A sweep that outlives
+``--sweep-timeout`` is stopped and reported as incomplete, with the
 requests it had made by then.
 
     python bench/poll_sweep.py                  # 1,000 and 10,000 circuits
@@ -32,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import sys
 from collections.abc import Sequence
@@ -48,8 +51,11 @@ RESULT_MARK = "POLL_SWEEP_RESULT "
 # -- the parent: a child per size and strategy -------------------------------------------------------
 
 
-async def run_child(args: argparse.Namespace, circuits: int, strategy: str, database_url: str | None) -> dict:
+async def run_child(
+    args: argparse.Namespace, circuits: int, strategy: str, database_url: str | None, provider: str = "azure"
+) -> dict:
     command = [common.python(), __file__, "--child", "--strategy", strategy, "--circuits", str(circuits)]
+    command += ["--provider", provider]
     command += ["--seed", str(args.seed), "--channels", str(args.channels)]
     command += ["--latency-ms", str(args.latency_ms), "--changed-percent", str(args.changed_percent)]
     command += ["--sweep-timeout", str(args.sweep_timeout), "--delivery-timeout", str(args.delivery_timeout)]
@@ -89,7 +95,7 @@ async def run(args: argparse.Namespace) -> int:
     }
     print(
         f"poll sweep: {', '.join(f'{n:,}' for n in sizes)} watched circuits, all on "
-        f"{'/'.join(PROVIDERS_POLLED)} (the only provider with a poller so far), "
+        f"{' and '.join(PROVIDERS_POLLED)}, each swept on its own, "
         f"{args.latency_ms:g} ms per provider request, {args.changed_percent:g} % changed",
         flush=True,
     )
@@ -100,17 +106,16 @@ async def run(args: argparse.Namespace) -> int:
                 ("postgres", await stack.enter_async_context(common.throwaway_postgres(args.postgres)))
             )
         for database, url in databases:
-            for circuits in sizes:
-                for strategy in STRATEGIES:
-                    print(f"  {database}: {circuits:,} circuits, {strategy} …", flush=True)
-                    if url:
-                        await reset_database(url)
-                    result = await run_child(args, circuits, strategy, url)
-                    result["database"] = database
-                    runs.append(result)
-                    state = "" if result["completed"] else f" (stopped at {args.sweep_timeout:g} s)"
-                    requests = result["provider_requests"]
-                    print(f"    {requests:,} requests, {result['wall_seconds']:.2f} s{state}", flush=True)
+            for provider, circuits, strategy in itertools.product(PROVIDERS_POLLED, sizes, STRATEGIES):
+                print(f"  {database}: {circuits:,} {provider} circuits, {strategy} …", flush=True)
+                if url:
+                    await reset_database(url)
+                result = await run_child(args, circuits, strategy, url, provider)
+                result["database"] = database
+                runs.append(result)
+                state = "" if result["completed"] else f" (stopped at {args.sweep_timeout:g} s)"
+                requests = result["provider_requests"]
+                print(f"    {requests:,} requests, {result['wall_seconds']:.2f} s{state}", flush=True)
     report(runs, parameters, args.output)
     return 0
 
@@ -144,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--strategy", choices=STRATEGIES, help=argparse.SUPPRESS)
+    parser.add_argument("--provider", choices=PROVIDERS_POLLED, help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:

@@ -15,3 +15,11 @@ def azure_change(runtime: Any, key: str) -> str:
     after = PROVIDER_STATES[(PROVIDER_STATES.index(before) + 1) % len(PROVIDER_STATES)]
     cross_connection.provider_state = after
     return f"{before} → {after}"
+
+
+def alibaba_change(runtime: Any, pc_id: str) -> str:
+    """Lock a physical connection for security or unlock it (BusinessStatus), as Alibaba would."""
+    connection = runtime.sandbox["alibaba"].connections[pc_id]
+    before = connection.business_status
+    connection.business_status = "SecurityLocked" if before == "Normal" else "Normal"
+    return f"{before} → {connection.business_status}"

@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import common
-from sandbox_changes import azure_change
+from sandbox_changes import alibaba_change, azure_change
 
-PROVIDERS_POLLED = ("azure",)  # providers with a poller today; the watches are spread over these
+PROVIDERS_POLLED = ("azure", "alibaba")  # providers with a poller today; each is swept on its own
+# Alibaba publishes no VPC API rate; the sandbox throttles each AccessKey at this rate (burst as
+# large), answering Throttling.User with x-acs-retry-after as Alibaba does.
+ALIBABA_RATE_PER_SECOND = 50.0
 CREATED_BY = "U0BENCH"
 
 
@@ -88,8 +91,36 @@ def azure_seed(runtime: Any, keys: Sequence[str]) -> list[Seeded]:
     return seeded
 
 
-SEEDERS = {"azure": azure_seed}
-CHANGERS = {"azure": azure_change}
+def alibaba_seed(runtime: Any, ids: Sequence[str]) -> list[Seeded]:
+    """Each physical connection's snapshot as the poller will read it, from the simulator's state."""
+    from circuitbot.providers.alibaba import models as m
+    from circuitbot.providers.alibaba.poller import snapshot
+
+    simulator = runtime.sandbox["alibaba"]
+    return [
+        Seeded(
+            pc_id,
+            f"bench {pc_id}",
+            snapshot(m.PhysicalConnection.model_validate(simulator.connections[pc_id].wire())),
+        )
+        for pc_id in ids
+    ]
+
+
+def azure_ids(runtime: Any, count: int) -> list[str]:
+    return [c.service_key for c in runtime.sandbox["azure"].world.circuits[-count:]]
+
+
+def alibaba_ids(runtime: Any, count: int) -> list[str]:
+    """The generated connections (one per generated circuit of the world)."""
+    simulator = runtime.sandbox["alibaba"]
+    simulator.rate_per_second, simulator.burst = ALIBABA_RATE_PER_SECOND, int(ALIBABA_RATE_PER_SECOND)
+    return list(simulator.connections)[-count:]
+
+
+SEEDERS = {"azure": azure_seed, "alibaba": alibaba_seed}
+CHANGERS = {"azure": azure_change, "alibaba": alibaba_change}
+WATCHED = {"azure": azure_ids, "alibaba": alibaba_ids}
 
 
 def card_ts(number: int) -> str:
@@ -163,9 +194,8 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
     from circuitbot.sandbox.world import World
 
     started = time.perf_counter()
-    provider = PROVIDERS_POLLED[0]
+    provider = getattr(args, "provider", None) or PROVIDERS_POLLED[0]
     world = World.demo(extra_circuits=args.circuits, seed=args.seed)
-    watched_keys = [c.service_key for c in world.circuits[-args.circuits :]]
     with tempfile.TemporaryDirectory(prefix="circuitbot-sweep-") as data_dir:
         runtime = await sweep_runtime(args, Path(data_dir), world)
         poster = RecordingPoster()
@@ -174,6 +204,7 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
             if provider not in runtime.pollers:
                 raise SystemExit(f"no {provider} poller is wired: nothing to sweep")
             simulator = runtime.sandbox[provider]
+            watched_keys = WATCHED[provider](runtime, args.circuits)
             cards, changed = await prepare(runtime, args, provider, watched_keys)
             seeded_seconds = time.perf_counter() - started
             sweep = await sweep_once(runtime, simulator, args.sweep_timeout)
@@ -186,6 +217,7 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "strategy": args.strategy,
         "circuits": args.circuits,
+        "provider": provider,
         "providers": {provider: args.circuits},
         "simulator_page_size": getattr(simulator, "page_size", None),
         "changed": len(changed),

@@ -106,7 +106,9 @@ class AlibabaSimulator(Simulator):
         self._buckets: dict[str, tuple[float, float]] = {}  # key id -> (tokens, monotonic time)
         self._tokens: dict[tuple[str, str], tuple[str, dict[str, Any], Any]] = {}
         now = clock.now()
-        extra = max(0, len(world.circuits) - 6) if extra_connections is None else extra_connections
+        if extra_connections is None:  # one generated connection per generated circuit of the world
+            extra_connections = max(0, len(world.circuits) - len(World.demo().circuits))
+        extra = extra_connections
         self.connections: dict[str, Connection] = {
             c.pc_id: c for c in [*seeded(now), *generated(extra, 0, now)]
         }
