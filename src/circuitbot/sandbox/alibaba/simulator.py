@@ -191,6 +191,9 @@ class AlibabaSimulator(Simulator):
         fingerprint = hashlib.sha256(
             json.dumps([action, region, params], sort_keys=True).encode()
         ).hexdigest()
+        now = self.clock.now()
+        for old in [k for k, (_, _, at) in self._tokens.items() if now - at > TOKEN_TTL]:
+            del self._tokens[old]  # a token is remembered for a day, as long as a retry may come
         stored = self._tokens.get((key_id, token))
         if stored is not None:
             if stored[0] != fingerprint:

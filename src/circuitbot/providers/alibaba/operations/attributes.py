@@ -122,6 +122,11 @@ def create_follow(params: CreateParams, result: Any) -> WatchTarget | None:
     return WatchTarget(PROVIDER, after.physical_connection_id) if after is not None else None
 
 
+async def create_choices(ctx: OpContext, data: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """The watched regions, for the form's region field."""
+    return {"region": [(region, region) for region in client_of(ctx).regions]}
+
+
 CREATE = Operation(
     provider=PROVIDER,
     verb="create",
@@ -133,6 +138,7 @@ CREATE = Operation(
     preview=create_preview,
     verify=create_verify,
     follow=create_follow,
+    choices=create_choices,
     slow=True,
     aliases=("apply",),
     help="Refused while five connections are not yet Enabled or one is locked for an overdue payment.",
