@@ -166,3 +166,11 @@ async def test_delete_runs_from_a_final_state_and_is_refused_elsewhere(bot: Bot)
     request_id = await bot.request(f"ali delete {TERMINATED}")
     assert (await bot.approve(request_id))["text"].endswith("succeeded")
     assert TERMINATED not in bot.sim.connections
+
+
+async def test_create_is_refused_with_a_redundant_connection_not_yet_allocated(bot: Bot) -> None:
+    said = await bot.command(
+        f"ali create ap-cn-beijing-ft-A line-operator=CT peer-location=Beijing redundant-id={INITIAL}"
+    )
+    assert "refused" in said and "must be Allocated, Confirmed or Enabled; it is Initial" in said
+    assert bot.slack.messages("CAPPROVALS") == []
