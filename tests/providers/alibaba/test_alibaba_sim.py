@@ -112,6 +112,9 @@ async def test_extra_access_key_pairs_are_accepted_alongside_the_default() -> No
     assert await rig.drive(rig.client.list_region("cn-beijing"))
     with pytest.raises(ValueError, match="ID:SECRET"):
         parse_access_key("no-colon")
+    rig.sim.add_access_key("LTAIthird:third:secret")  # the secret is all after the first colon
+    third, _ = make_client(rig.sim, rig.clock, key_id="LTAIthird", secret="third:secret")
+    assert await rig.drive(third.list_region("cn-beijing"))
 
 
 async def test_throttling_user_is_retried_after_x_acs_retry_after_with_a_fresh_signature() -> None:

@@ -42,6 +42,7 @@ from circuitbot.sandbox.alibaba.auth import (
     DEFAULT_ACCESS_KEY_SECRET,
     RpcError,
     Verifier,
+    parse_access_key,
 )
 from circuitbot.sandbox.alibaba.state import ALLOCATION_FAILED, Connection, Vbr, generated, key, seeded
 from circuitbot.sandbox.base import Simulator
@@ -122,6 +123,11 @@ class AlibabaSimulator(Simulator):
     def connection(self, pc_id: str) -> Connection:
         self._advance()
         return self.connections[pc_id]
+
+    def add_access_key(self, pair: str) -> None:
+        """Accept another AccessKey pair, given as ``ID:SECRET`` (``--access-key``)."""
+        key_id, secret = parse_access_key(pair)
+        self.verifier.access_keys[key_id] = secret
 
     def reject(self, pc_id: str) -> None:
         """The provider rejects the application."""
