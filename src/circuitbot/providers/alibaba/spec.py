@@ -90,11 +90,14 @@ class AlibabaProvider:
         )
 
         assert isinstance(simulator, AlibabaSimulator)
+        ali = _alibaba(settings)
+        # The configured region first (commands default to it), then the sandbox's others.
+        regions = sorted(simulator.regions, key=lambda region: region != ali.region)
         return AlibabaClient(
             access_key_id=DEFAULT_ACCESS_KEY_ID,
             access_key_secret=DEFAULT_ACCESS_KEY_SECRET,
-            regions=simulator.regions,
-            signature_version=_alibaba(settings).signature_version,
+            regions=regions,
+            signature_version=ali.signature_version,
             transport=simulator.transport(),
             clock=clock,
             poll_interval=self.sandbox_timings.retry_after_seconds,

@@ -55,6 +55,7 @@ class Step:
     verb: str
     summary: str
     send: Callable[[AlibabaClient, str, str | None, str | None], Awaitable[None]]
+    outcome: str  # what the preview says it becomes
     end: str | None  # the Status it is followed to (None: it ends at once, or the connection is gone)
     moving: tuple[str, ...] = ()  # statuses on the way to ``end``
     note: str = ""
@@ -111,12 +112,9 @@ def lifecycle_operation(step: Step) -> Operation:
     async def preview(ctx: OpContext, params: PcParams) -> Preview:
         pc = await read(ctx, params)
         await check(ctx, step, pc, params)
-        changes: list[tuple[str, Any, Any]] = [("Status", pc.status, step.end or "deleted")]
-        if step.verb == "cancel":
-            changes = [("Status", pc.status, "Canceled")]
         return Preview(
             summary=f"{step.verb} physical connection {params.pc_id} ({pc.name or 'no name'})",
-            changes=changes,
+            changes=[("Status", pc.status, step.outcome)],
             precondition=status_precondition(pc),
             notes=[step.note] if step.note else [],
         )
@@ -169,8 +167,7 @@ def landed(step: Step, found: m.PhysicalConnection | None) -> Verified:
         return Verified.LANDED if found is None else Verified.NOT_LANDED
     if found is None:
         return Verified.NOT_LANDED
-    wanted = step.end or "Canceled"
-    if is_(found.status, (wanted,)):
+    if is_(found.status, (step.outcome,)):
         return Verified.LANDED
     if step.verb == "terminate" and is_(found.status, ("Terminating",)):
         return Verified.IN_FLIGHT
@@ -182,6 +179,7 @@ STEPS: Sequence[Step] = (
         "cancel",
         "cancel an application for a physical connection (not once Enabled)",
         _cancel,
+        "Canceled",
         None,
         note="The application ends as Canceled; it can then only be deleted.",
         help="Cancels from Initial, Approved, Allocated or Confirmed; an Enabled one is terminated instead.",
@@ -192,6 +190,7 @@ STEPS: Sequence[Step] = (
         "enable a Confirmed physical connection (billing starts)",
         _enable,
         "Enabled",
+        "Enabled",
         moving=("Confirmed",),
         note="Billing starts once it is Enabled. Alibaba enables it asynchronously; followed to Enabled.",
         help="Only from Confirmed: once Alibaba installed the line and you checked it.",
@@ -200,6 +199,7 @@ STEPS: Sequence[Step] = (
         "terminate",
         "terminate an Enabled physical connection (its VBRs must be deleted first)",
         _terminate,
+        "Terminated",
         "Terminated",
         moving=("Enabled", "Terminating"),
         note="The line stops carrying traffic. It goes through Terminating to Terminated, followed here.",
@@ -210,6 +210,7 @@ STEPS: Sequence[Step] = (
         "delete",
         "delete a physical connection in a final state",
         _delete,
+        "deleted",
         None,
         note="The connection disappears from Alibaba's listings.",
         help="Only from the final states (Rejected, Canceled, AllocationFailed, Terminated by default; "
