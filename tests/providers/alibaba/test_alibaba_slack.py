@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import re
 
+from alibaba_slack_support import Bot
 from alibaba_support import ALLOCATED, CANCELED, CONFIRMED, INITIAL, NO_VBRS, REJECTED, TERMINATED, WITH_VBRS
-
-from conftest import Bot
 
 
 async def test_list_filters_by_status_and_operator(bot: Bot) -> None:

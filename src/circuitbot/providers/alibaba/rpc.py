@@ -11,8 +11,10 @@ Pitfalls this module handles:
   never by the shared transport below (its status retries are turned off; it only retries
   connections that were never made).
 * **Throttling is a 400.** ``Throttling``, ``Throttling.User`` and ``Throttling.Api`` come with
-  status 400 (some gateways 429 or 503), sometimes with ``x-acs-retry-after`` in milliseconds:
-  that wait is honoured, otherwise an exponential backoff with full jitter.
+  status 400 (some gateways 429), sometimes with ``x-acs-retry-after`` in milliseconds: that
+  wait is honoured by every call of the client (they share one AccessKey, hence one quota),
+  which then paces its requests that far apart; throttling is waited out for a budget of time
+  rather than a number of attempts, as a throttled request was not processed.
 * **Changes are retried only by their ClientToken.** Every mutating call carries one; a
   change whose answer was lost is sent again with the same token (Alibaba then does it once),
   and raised as unconfirmed if every answer was lost.
@@ -101,6 +103,7 @@ class Rpc:
         max_attempts: int = 5,
         base_delay: float = 1.0,
         max_delay: float = 30.0,
+        throttle_budget: float = 120.0,
         timeout: float = 30.0,
         seed: int | None = None,
     ) -> None:
@@ -111,6 +114,9 @@ class Rpc:
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
+        self.throttle_budget = throttle_budget
+        self._not_before = 0.0  # monotonic: while throttled, the next free slot for a request
+        self._spacing = 0.0  # seconds between slots: the last wait a throttling answer asked for
         self._rng = random.Random(seed)
         self.calls = 0  # requests sent, retries included (the bench reads it)
         # Status retries off: a resent request would repeat its nonce. Connections never made
@@ -137,14 +143,21 @@ class Rpc:
         *,
         client_token: str | None = None,
     ) -> dict[str, Any]:
-        """The JSON answer of ``action`` in ``region``; ``client_token`` marks a change."""
+        """The JSON answer of ``action`` in ``region``; ``client_token`` marks a change.
+
+        Throttling is waited out for at most ``throttle_budget`` seconds in all (a throttled
+        request was not processed); other failures get ``max_attempts`` attempts.
+        """
         query = {k: _wire(v) for k, v in (params or {}).items() if v is not None}
         query["RegionId"] = region
         if client_token is not None:
             query["ClientToken"] = client_token
-        attempt = 0
+        attempt, throttled_for, slotted = 0, 0.0, False
         while True:
             attempt += 1
+            if not slotted:
+                await self._gate()
+            slotted = False
             try:
                 response = await self._send(action, region, query)
             except httpx.TransportError as exc:
@@ -157,32 +170,64 @@ class Rpc:
                             "it may have been applied.",
                         ) from exc
                     raise
-                await self._wait(attempt, None, action, type(exc).__name__)
+                await self._sleep(self._backoff(attempt), action, type(exc).__name__)
                 continue
             if response.is_success:
                 return _json_object(response, action)
             error = error_from_response(response)
+            if isinstance(error, Throttled) or error.status == 429:
+                attempt -= 1  # throttling spends the time budget, not the attempts
+                wait = self._throttled(_retry_after(response))
+                if wait is None or throttled_for + wait > self.throttle_budget:
+                    raise error
+                throttled_for += wait
+                await self._sleep(wait, action, error.code or "throttled")
+                slotted = True  # its wait was its place in the queue
+                continue
             if not self._retryable(error) or attempt >= self.max_attempts:
                 raise error
-            if not await self._wait(attempt, _retry_after(response), action, error.code or str(error.status)):
+            asked = _retry_after(response)
+            if asked is not None and asked > self.max_delay:
                 raise error
+            await self._sleep(asked if asked is not None else self._backoff(attempt), action, str(error.code))
 
     @staticmethod
     def _retryable(error: AlibabaError) -> bool:
-        if isinstance(error, Throttled):
-            return True
-        return error.status in (429, 503) or error.code in ("ServiceUnavailable", "InternalError")
+        return error.status == 503 or error.code in ("ServiceUnavailable", "InternalError")
 
-    async def _wait(self, attempt: int, asked: float | None, action: str, why: str) -> bool:
-        """Wait before attempt ``attempt + 1``; False when the service asked for longer than
-        ``max_delay`` (the caller gives up rather than be refused again)."""
-        if asked is not None and asked > self.max_delay:
-            return False
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        delay = asked if asked is not None else self._rng.uniform(0, ceiling)
-        log.info("alibaba %s: %s, retrying in %.2fs (attempt %d)", action, why, delay, attempt)
+    def _backoff(self, attempt: int) -> float:
+        """Exponential with full jitter, capped by ``max_delay``."""
+        return self._rng.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+    def _throttled(self, asked: float | None) -> float | None:
+        """How long to wait after a throttling answer (None: longer than ``max_delay``, give up).
+
+        Every call of the client shares the AccessKey's quota, so once throttled the client
+        paces itself: each request (a retry, or a new call through ``_gate``) takes the next
+        slot, ``asked`` seconds after the previous one, rather than all coming back at once.
+        """
+        if asked is None:
+            asked = self.base_delay
+        if asked > self.max_delay:
+            return None
+        now = self.clock.monotonic()
+        self._spacing = asked
+        slot = max(self._not_before, now + asked)
+        self._not_before = slot + asked
+        return slot - now
+
+    async def _gate(self) -> None:
+        """While the client paces itself, wait for the next slot."""
+        now = self.clock.monotonic()
+        if self._not_before <= now:
+            return
+        slot = self._not_before
+        self._not_before = slot + self._spacing
+        await self.clock.sleep(slot - now)
+
+    async def _sleep(self, delay: float, action: str, why: str) -> None:
+        log.info("alibaba %s: %s, retrying in %.2fs", action, why, delay)
         await self.clock.sleep(delay)
-        return True
 
     async def _send(self, action: str, region: str, query: dict[str, str]) -> httpx.Response:
         base = endpoint_for(region, self.endpoint)

@@ -52,16 +52,6 @@ from circuitbot.sandbox.world import World
 API_VERSION = "2016-04-28"
 HOST_ID = "vpc.aliyuncs.com"
 MAX_PAGE_SIZE = 50
-FILTER_KEYS = (
-    "PhysicalConnectionId",
-    "AccessPointId",
-    "Type",
-    "LineOperator",
-    "Spec",
-    "Status",
-    "Name",
-    "ProductType",
-)
 DELETE_STATES = ("Rejected", "Canceled", "AllocationFailed", "Terminated")
 TOKEN_TTL = timedelta(hours=24)
 _NEUTRAL_CODES = {
@@ -265,7 +255,12 @@ class AlibabaSimulator(Simulator):
     def _describe(self, region: str, params: dict[str, str]) -> dict[str, Any]:
         page, size = _paging(params)
         filters = _filters(params)
-        items = [c for c in self.connections.values() if c.region == region and _matches(c, filters)]
+        ids = filters.get("PhysicalConnectionId")
+        if ids is not None:  # by id: looked up, not searched (the poller's filter)
+            candidates = [self.connections[i] for i in dict.fromkeys(ids) if i in self.connections]
+        else:
+            candidates = list(self.connections.values())
+        items = [c for c in candidates if c.region == region and _matches(c, filters)]
         shown = items[(page - 1) * size : page * size]
         return {
             "PageNumber": page,
@@ -349,7 +344,7 @@ def _filters(params: Mapping[str, str]) -> dict[str, list[str]]:
         if not 1 <= n <= 5 or m > 5:
             raise RpcError(400, "InvalidParameter", f"{name}: at most 5 filters of at most 5 values.")
         if match.group(2) == "Key":
-            if value not in FILTER_KEYS:
+            if value not in FILTERED_FIELDS:  # the documented filter keys
                 raise RpcError(
                     404,
                     "InvalidFilterKey.ValueNotSupported",
@@ -361,13 +356,22 @@ def _filters(params: Mapping[str, str]) -> dict[str, list[str]]:
     return {keys[n]: [v for _, v in sorted(values.get(n, []))] for n in keys}
 
 
+FILTERED_FIELDS = {
+    "PhysicalConnectionId": lambda c: c.pc_id,
+    "AccessPointId": lambda c: c.access_point_id,
+    "Type": lambda c: "VPC",
+    "LineOperator": lambda c: c.line_operator,
+    "Spec": lambda c: c.spec(),
+    "Status": lambda c: key(c.status),
+    "Name": lambda c: c.name or "",
+    "ProductType": lambda c: "PhysicalConnection",
+}
+
+
 def _matches(connection: Connection, filters: Mapping[str, list[str]]) -> bool:
-    wire = connection.wire()
+    """Every filter holds (AND), each by one of its values (OR); Status in either spelling."""
     for name, wanted in filters.items():
-        have = str(wire.get(name, ""))
-        if name == "Status":
-            if key(have) not in {key(w) for w in wanted}:
-                return False
-        elif have not in wanted:
+        have = FILTERED_FIELDS[name](connection)
+        if have not in ({key(w) for w in wanted} if name == "Status" else wanted):
             return False
     return True
