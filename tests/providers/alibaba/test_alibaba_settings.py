@@ -41,3 +41,13 @@ async def test_the_spec_builds_a_client_for_the_real_endpoints() -> None:
         assert "'s'" not in repr(client.rpc.credentials)
     finally:
         await client.aclose()
+
+
+def test_command_parameters_take_operators_and_port_types_in_any_case() -> None:
+    from circuitbot.providers.alibaba.operations.params import CreateParams, ModifyParams
+
+    created = CreateParams(
+        access_point="ap-x", line_operator="equinix", peer_location="x", port_type="10gbase-lr"
+    )
+    assert (created.line_operator, created.port_type) == ("Equinix", "10GBase-LR")
+    assert ModifyParams(pc_id="PC-119MFJZM7", line_operator="ct").changes() == {"line_operator": "CT"}

@@ -26,6 +26,17 @@ PortType = Literal[
 STATUS_WORDS = {m.status_key(s.value): s.value for s in m.Status}
 
 
+def spelled(choices: tuple[str, ...]) -> Any:
+    """A before-validator giving a value in any case its documented spelling (``ct`` → ``CT``)."""
+
+    def normalize(cls: Any, value: Any) -> Any:
+        if isinstance(value, str):
+            return {c.lower(): c for c in choices}.get(value.strip().lower(), value)
+        return value
+
+    return classmethod(normalize)
+
+
 def pc_id(value: str) -> str:
     value = value.strip().lower()
     if not PC_ID.match(value):
@@ -132,6 +143,8 @@ class CreateParams(Params):
     _region = field_validator("region")(classmethod(lambda cls, v: region(v)))
     _name = field_validator("name")(classmethod(lambda cls, v: name(v)))
     _description = field_validator("description")(classmethod(lambda cls, v: description(v)))
+    _operator = field_validator("line_operator", mode="before")(spelled(m.LINE_OPERATORS))
+    _port = field_validator("port_type", mode="before")(spelled(m.PORT_TYPES))
 
     @field_validator("redundant_id")
     @classmethod
@@ -191,6 +204,8 @@ class ModifyParams(PcParams):
 
     _name = field_validator("name")(classmethod(lambda cls, v: name(v)))
     _description = field_validator("description")(classmethod(lambda cls, v: description(v)))
+    _operator = field_validator("line_operator", mode="before")(spelled(m.LINE_OPERATORS))
+    _port = field_validator("port_type", mode="before")(spelled(m.PORT_TYPES))
 
     @field_validator("redundant_id")
     @classmethod
