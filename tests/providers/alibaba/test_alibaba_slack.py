@@ -135,6 +135,8 @@ async def test_cancel_runs_from_initial_and_is_refused_once_enabled(bot: Bot) ->
     request_id = await bot.request(f"ali cancel {INITIAL}")
     assert (await bot.approve(request_id))["text"].endswith("succeeded")
     assert bot.sim.connections[INITIAL].status == "Canceled"
+    tokens = [token for _, token in bot.sim._tokens]
+    assert tokens == [f"circuitbot-{request_id}"], "the change carried its request's ClientToken"
 
 
 async def test_enable_is_refused_unless_confirmed(bot: Bot) -> None:
