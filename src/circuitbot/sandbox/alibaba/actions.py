@@ -21,7 +21,6 @@ style as the documented ones.
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -133,14 +132,14 @@ def check_account(connections: Sequence[Connection]) -> None:
         )
 
 
-def new_connection(region: str, params: Mapping[str, str], now: datetime) -> Connection:
+def new_connection(pc_id: str, region: str, params: Mapping[str, str], now: datetime) -> Connection:
     if not params.get("AccessPointId"):
         raise RpcError(
             400, "MissingParameter", "The input parameter AccessPointId that is mandatory is not supplied."
         )
     bandwidth = bandwidth_of(params)
     return Connection(
-        pc_id="pc-" + secrets.token_hex(10)[:20],
+        pc_id=pc_id,
         region=region,
         status="Initial",
         access_point_id=params["AccessPointId"],

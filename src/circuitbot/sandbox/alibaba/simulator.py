@@ -94,6 +94,7 @@ class AlibabaSimulator(Simulator):
         self.throttle_status = throttle_status
         self.allocation_failed_spelling = allocation_failed_spelling
         self.throttled = 0  # answers of Throttling.User (the bench reads it)
+        self.created = 0  # connections created: new ids are numbered, the same in every run
         self._buckets: dict[str, tuple[float, float]] = {}  # key id -> (tokens, monotonic time)
         self._tokens: dict[tuple[str, str], tuple[str, dict[str, Any], Any]] = {}
         now = clock.now()
@@ -288,7 +289,8 @@ class AlibabaSimulator(Simulator):
         actions.check_account(list(self.connections.values()))
         actions.check_fields(params, creating=True)
         actions.check_redundant(params.get("RedundantPhysicalConnectionId"), self._same_account)
-        connection = actions.new_connection(region, params, self.clock.now())
+        self.created += 1
+        connection = actions.new_connection(new_id(region, self.created), region, params, self.clock.now())
         self.connections[connection.pc_id] = connection
         return {"PhysicalConnectionId": connection.pc_id}
 
@@ -312,6 +314,12 @@ class AlibabaSimulator(Simulator):
         actions.check_delete(connection, self.delete_states)
         del self.connections[connection.pc_id]
         return {}
+
+
+def new_id(region: str, number: int) -> str:
+    """The id of the ``number``-th connection created: ``pc-`` and 20 characters, as Alibaba's look,
+    the same in every run so a walk-through can be written down."""
+    return "pc-" + hashlib.sha256(f"{region}/{number}".encode()).hexdigest()[:20]
 
 
 def _request_id() -> str:
