@@ -62,10 +62,18 @@ async def test_a_new_user_applies_and_takes_a_connection_to_enabled_then_termina
     enable = await bot.request(f"ali enable {pc_id}")
     assert (await bot.approve(enable))["text"].endswith("succeeded")
     assert bot.sim.connections[pc_id].status == "Enabled"
+    await bot.watch_round(1)  # the watch, followed again after the change, is due at once
     terminate = await bot.request(f"ali terminate {pc_id}")
     assert (await bot.approve(terminate))["text"].endswith("succeeded")
+    assert bot.sim.connections[pc_id].status == "Terminating"
+    assert f"{pc_id} is now Terminating" in bot.thread(terminate)
+    for _ in range(2):
+        await bot.watch_round(16)
     assert bot.sim.connections[pc_id].status == "Terminated"
-    assert f"{pc_id} is now Terminated" in bot.thread(terminate)
+    # The create's watch followed every change, polled fast again once terminate began.
+    followed = bot.thread(request_id)
+    for change in ("Confirmed → *Enabled*", "Enabled → *Terminating*", "Terminating → *Terminated*"):
+        assert change in followed, change
 
 
 def _request_in(bot: Bot) -> str:
@@ -150,7 +158,7 @@ async def test_terminate_is_refused_while_vbrs_are_left_then_runs_once_they_are_
     bot.sim.delete_vbrs(WITH_VBRS)
     request_id = await bot.request(f"ali terminate {WITH_VBRS}")
     assert (await bot.approve(request_id))["text"].endswith("succeeded")
-    assert bot.sim.connections[WITH_VBRS].status == "Terminated"
+    assert bot.sim.connections[WITH_VBRS].status == "Terminating"
 
 
 async def test_terminate_is_refused_unless_enabled(bot: Bot) -> None:

@@ -5,10 +5,11 @@ anyone is asked to approve; execution reads again and refuses if the status move
 preview (nothing is sent then). Every call carries the approval request's ClientToken, so a
 retry after a lost answer or a crash is done once by Alibaba.
 
-Enable and Terminate answer at once and finish later: execution follows the connection to
-Enabled (from Confirmed) or Terminated (through Terminating) before it reports, and a watch of
-the connection follows it after. Terminate first lists the VBRs: Alibaba refuses it while any is
-left (seed 004).
+Enable and Terminate answer at once and finish later. An enabling connection shows no state of
+its own (it stays Confirmed until it is Enabled), so execution reads it until it is Enabled. A
+terminating one is Terminating: execution reports once it is, and the watch that follows every
+change follows it, polling fast, to Terminated. Terminate first lists the VBRs: Alibaba refuses
+it while any is left (seed 004).
 """
 
 from __future__ import annotations
@@ -134,7 +135,10 @@ def lifecycle_operation(step: Step) -> Operation:
                 )
             else:
                 after = await client.get(params.pc_id, params.region)
-        return Changed(f"{params.pc_id} is now {after.status}.", before, after)
+        title = f"{params.pc_id} is now {after.status}."
+        if step.outcome != step.end and not is_(after.status, (step.outcome,)):
+            title += f" Alibaba finishes it on its own; the watch follows it to {step.outcome}."
+        return Changed(title, before, after)
 
     async def verify(ctx: OpContext, params: PcParams, precondition: dict[str, Any]) -> Verified:
         async with alibaba_errors(params.pc_id):
@@ -200,8 +204,8 @@ STEPS: Sequence[Step] = (
         "terminate an Enabled physical connection (its VBRs must be deleted first)",
         _terminate,
         "Terminated",
-        "Terminated",
-        moving=("Enabled", "Terminating"),
+        "Terminating",
+        moving=("Enabled",),
         note="The line stops carrying traffic. It goes through Terminating to Terminated, followed here.",
         help="Only from Enabled, and only once no VBR is left on it (`ali vbrs <pc-id>`).",
         example="pc-bp1ciz7ekd2grn1as",
