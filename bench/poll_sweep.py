@@ -17,11 +17,12 @@ process of its own (so peak memory is per strategy):
 
 Each provider with a poller (``sweep_child.PROVIDERS_POLLED``, or those named with
 ``--providers``) is swept on its own, with the same sizes and targets: Azure cross-connections,
-Equinix connections, Console Connect connections. Console Connect's batched poller reads a
-connection's peering configs the first time it sees it and then only where one may be moving, so
-its measured sweep follows one warm-up sweep (its requests are reported as ``warm_up_requests``).
-A sweep that outlives ``--sweep-timeout`` is stopped and reported as incomplete, with the requests
-it had made by then.
+Equinix connections, Console Connect connections, Alibaba physical connections (one generated per
+generated circuit, the sandbox throttling each AccessKey with ``Throttling.User`` as Alibaba
+would). Console Connect's batched poller reads a connection's peering configs the first time it
+sees it and then only where one may be moving, so its measured sweep follows one warm-up sweep
+(its requests are reported as ``warm_up_requests``). A sweep that outlives ``--sweep-timeout`` is
+stopped and reported as incomplete, with the requests it had made by then.
 
     python bench/poll_sweep.py                  # 1,000 and 10,000 circuits
     python bench/poll_sweep.py --smoke          # 50 circuits

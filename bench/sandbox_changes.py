@@ -45,3 +45,11 @@ def equinix_change(runtime: Any, uuid: str) -> str:
     provisioning = CircuitStage.PROVISIONING
     connection.stage = CircuitStage.PROVISIONED if connection.stage is provisioning else provisioning
     return f"{'/'.join(before)} → {'/'.join(state.states(connection))}"
+
+
+def alibaba_change(runtime: Any, pc_id: str) -> str:
+    """Lock a physical connection for security or unlock it (BusinessStatus), as Alibaba would."""
+    connection = runtime.sandbox["alibaba"].connections[pc_id]
+    before = connection.business_status
+    connection.business_status = "SecurityLocked" if before == "Normal" else "Normal"
+    return f"{before} → {connection.business_status}"

@@ -18,14 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import common
-from sandbox_changes import azure_change, consoleconnect_change, equinix_change
+from sandbox_changes import alibaba_change, azure_change, consoleconnect_change, equinix_change
 
 # providers with a poller today; each is swept on its own
-PROVIDERS_POLLED = ("azure", "equinix", "consoleconnect")
+PROVIDERS_POLLED = ("azure", "equinix", "consoleconnect", "alibaba")
 # Providers whose batched poller remembers per resource what the listing does not carry (Console
 # Connect: peering configs), so its first sweep after a start reads more than the steady ones:
 # their batched sweep is measured after one warm-up sweep, whose requests are reported too.
 WARMED_UP = frozenset({"consoleconnect"})
+# Alibaba publishes no VPC API rate; the sandbox throttles each AccessKey at this rate (burst as
+# large), answering Throttling.User with x-acs-retry-after as Alibaba does.
+ALIBABA_RATE_PER_SECOND = 50.0
 CREATED_BY = "U0BENCH"
 
 
@@ -91,6 +94,22 @@ def azure_seed(runtime: Any, keys: Sequence[str]) -> list[Seeded]:
             Seeded(key, f"bench {key[:8]}", snapshot(m.ExpressRouteCrossConnection.model_validate(body)))
         )
     return seeded
+
+
+def alibaba_seed(runtime: Any, ids: Sequence[str]) -> list[Seeded]:
+    """Each physical connection's snapshot as the poller will read it, from the simulator's state."""
+    from circuitbot.providers.alibaba import models as m
+    from circuitbot.providers.alibaba.poller import snapshot
+
+    simulator = runtime.sandbox["alibaba"]
+    return [
+        Seeded(
+            pc_id,
+            f"bench {pc_id}",
+            snapshot(m.PhysicalConnection.model_validate(simulator.connections[pc_id].wire())),
+        )
+        for pc_id in ids
+    ]
 
 
 def equinix_seed(runtime: Any, uuids: Sequence[str]) -> list[Seeded]:
@@ -168,9 +187,40 @@ def equinix_world(circuits: int, seed: int) -> tuple[Any, list[str]]:
     return world, uuids[-circuits:]
 
 
-SEEDERS = {"azure": azure_seed, "equinix": equinix_seed, "consoleconnect": consoleconnect_seed}
-CHANGERS = {"azure": azure_change, "equinix": equinix_change, "consoleconnect": consoleconnect_change}
-WORLDS = {"azure": azure_world, "equinix": equinix_world, "consoleconnect": consoleconnect_world}
+def alibaba_world(circuits: int, seed: int) -> tuple[Any, None]:
+    """The demo world with ``circuits`` generated circuits: the Alibaba simulator makes a physical
+    connection of each; their ids are known once it runs (``alibaba_ids``)."""
+    from circuitbot.sandbox.world import World
+
+    return World.demo(extra_circuits=circuits, seed=seed), None
+
+
+def alibaba_ids(runtime: Any, count: int) -> list[str]:
+    """The generated connections (one per generated circuit of the world), the sandbox throttled
+    at ``ALIBABA_RATE_PER_SECOND``."""
+    simulator = runtime.sandbox["alibaba"]
+    simulator.rate_per_second, simulator.burst = ALIBABA_RATE_PER_SECOND, int(ALIBABA_RATE_PER_SECOND)
+    return list(simulator.connections)[-count:]
+
+
+SEEDERS = {
+    "azure": azure_seed,
+    "equinix": equinix_seed,
+    "consoleconnect": consoleconnect_seed,
+    "alibaba": alibaba_seed,
+}
+CHANGERS = {
+    "azure": azure_change,
+    "equinix": equinix_change,
+    "consoleconnect": consoleconnect_change,
+    "alibaba": alibaba_change,
+}
+WORLDS = {
+    "azure": azure_world,
+    "equinix": equinix_world,
+    "consoleconnect": consoleconnect_world,
+    "alibaba": alibaba_world,
+}
 
 
 def card_ts(number: int) -> str:
@@ -253,6 +303,8 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
             if provider not in runtime.pollers:
                 raise SystemExit(f"no {provider} poller is wired: nothing to sweep")
             simulators = {provider: runtime.sandbox[provider]}
+            if watched_keys is None:  # known once the simulator runs
+                watched_keys = alibaba_ids(runtime, args.circuits)
             cards, changed, warm_up = await prepare(runtime, args, provider, watched_keys)
             seeded_seconds = time.perf_counter() - started
             sweep = await sweep_once(runtime, simulators, args.sweep_timeout)

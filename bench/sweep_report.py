@@ -70,6 +70,11 @@ def report(runs: list[dict[str, Any]], parameters: dict[str, Any], output: Path 
     common.write_results(NAME, parameters, {"runs": runs, "ratios": comparisons, "targets": targets}, output)
 
 
+def provider_of(run: dict[str, Any]) -> str:
+    """The provider a sweep watched (runs written before there were several say it in ``providers``)."""
+    return run.get("provider") or next(iter(run.get("providers") or {"azure": 0}))
+
+
 def run_row(run: dict[str, Any]) -> list[str]:
     delivery = run["delivery"] or {}
     twice = run["announced_more_than_once"]

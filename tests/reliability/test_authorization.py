@@ -15,6 +15,8 @@ from circuitbot.sandbox.world import World
 
 MUTATING = [op for op in build_registry() if op.mutating]
 READER = "UREADER"  # in no role list: a reader only
+# The operation the form and decision tests request (az notes), whatever sorts first.
+AZURE_NOTES = next(op for op in MUTATING if op.name == "azure.notes")
 
 
 def words_of(op) -> str:
@@ -50,7 +52,7 @@ async def test_a_mutating_verb_without_the_requester_role_is_refused_and_audited
 
 
 async def test_a_modal_submitted_by_someone_without_the_role_is_refused_and_audited(driver: Driver) -> None:
-    key = sample_key(MUTATING[0])
+    key = sample_key(AZURE_NOTES)
     form = (await driver.command("az notes", user="UREQ")).modals[0]
     submitted = dict(
         form,
@@ -73,7 +75,7 @@ async def test_a_modal_submitted_by_someone_without_the_role_is_refused_and_audi
 
 
 async def request(driver: Driver, user: str) -> str:
-    key = sample_key(MUTATING[0])
+    key = sample_key(AZURE_NOTES)
     shown = await driver.command(f"az notes {key} 'reviewed by {user}'", user=user)
     match = re.search(r"`(R[A-Z2-7]{6})`", shown.text)
     assert match, shown.text

@@ -57,6 +57,9 @@ class Params(BaseModel):
 
     positional: ClassVar[tuple[str, ...]] = ()
     rest_of_line: ClassVar[bool] = False
+    # Optional fields of which a command needs at least one; given none, a mutating command
+    # opens its modal (a change of attributes, given only the resource's id).
+    modal_unless_one_of: ClassVar[tuple[str, ...]] = ()
 
     page: int = Field(1, ge=1, description="page of a long listing", json_schema_extra={"hidden": True})
 

@@ -113,7 +113,12 @@ def usage(op: Operation, command: str = "/circuit") -> str:
 
 
 def missing_required(model: type[Params], data: dict[str, Any]) -> list[str]:
-    return [n for n, info in model.model_fields.items() if info.is_required() and n not in data]
+    missing = [n for n, info in model.model_fields.items() if info.is_required() and n not in data]
+    # A change whose fields are all optional still needs one of them: without, its modal opens.
+    choose = model.modal_unless_one_of
+    if choose and not any(n in data for n in choose):
+        missing.extend(choose)
+    return missing
 
 
 def collect(model: type[Params], words: list[str], options: dict[str, str]) -> dict[str, Any]:

@@ -11,12 +11,13 @@ re-install of the package to appear.
 
 from __future__ import annotations
 
+from circuitbot.providers.alibaba.spec import SPEC as ALIBABA
 from circuitbot.providers.azure.spec import SPEC as AZURE
 from circuitbot.providers.consoleconnect.spec import SPEC as CONSOLECONNECT
 from circuitbot.providers.equinix.spec import SPEC as EQUINIX
 from circuitbot.providers.spec import ProviderSpec
 
-PROVIDERS: tuple[ProviderSpec, ...] = (AZURE, EQUINIX, CONSOLECONNECT)
+PROVIDERS: tuple[ProviderSpec, ...] = (AZURE, EQUINIX, CONSOLECONNECT, ALIBABA)
 
 
 def names() -> tuple[str, ...]:

@@ -56,6 +56,13 @@ async def start_round(
     async with runtime.db.session() as session:
         row = await _live_watch(runtime, session, start)
         if row is not None and row.status == WatchStatus.ACTIVE:
+            # Followed again after a change (enable, then terminate): poll at once when the fresh
+            # read differs from what the watch holds, else as soon as its states ask, rather than
+            # at the slow pace the watch kept while nothing moved.
+            due = now if snapshot != row.snapshot else now + schedule.interval(start.provider, snapshot)
+            await session.execute(
+                update(Watch).where(Watch.id == row.id, Watch.next_poll_at > due).values(next_poll_at=due)
+            )
             return WatchInfo.of(row)
         values = {
             "label": start.label,

@@ -1,0 +1,1 @@
+"""Alibaba Cloud Express Connect: physical connections (VPC API 2016-04-28)."""
