@@ -112,7 +112,8 @@ async def _slack_for(settings: Settings, sandbox: bool) -> AsyncIterator[Setting
             update={
                 "slack_api_url": api_url,
                 "slack_bot_token": SecretStr("xoxb-sandbox"),
-                "slack_app_token": SecretStr("xapp-sandbox") if settings.slack_app_token else None,
+                # Socket Mode, unless HTTP mode is what the settings set up
+                "slack_app_token": None if settings.slack_signing_secret else SecretStr("xapp-sandbox"),
             }
         )
 

@@ -13,10 +13,14 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from circuitbot import __version__
 from circuitbot.providers import catalog
 from circuitbot.settings import ConfigError, Settings, load_settings, unknown_environment
+
+if TYPE_CHECKING:
+    from circuitbot.sandbox.base import SandboxOption
 
 log = logging.getLogger("circuitbot")
 
@@ -50,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--host", default="127.0.0.1", help="a loopback address (127.0.0.1)")
     sim.add_argument("--port", type=int, required=True, help="port to listen on (0 picks a free one)")
     sim.add_argument("--circuits", type=int, default=0, help="generated circuits on top of the demo world")
+    for option in _simulator_options().values():
+        sim.add_argument(
+            option.flag,
+            action="store" if option.single else "append",
+            metavar=option.metavar,
+            help=option.help + ("" if option.single else " (repeatable)"),
+        )
 
     db = sub.add_parser("db", help="database")
     db_sub = db.add_subparsers(dest="db_command")
@@ -60,6 +71,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--sandbox", action="store_true", help="against the fake Slack and the simulators")
     return parser
+
+
+def _simulator_options() -> dict[str, SandboxOption]:
+    """Every simulator's own ``sandbox serve`` flags, by flag (each simulator says which it takes)."""
+    found: dict[str, SandboxOption] = {}
+    for spec in catalog.PROVIDERS:
+        for option in spec.simulator_class.options:
+            found.setdefault(option.flag, option)
+    return found
+
+
+def _given_options(args: argparse.Namespace, provider: str) -> dict[str, list[str]]:
+    """The simulator flags given, with their values; ValueError for one ``provider``'s lacks."""
+    given: dict[str, list[str]] = {}
+    takes = {option.flag for option in catalog.spec_of(provider).simulator_class.options}
+    for flag in _simulator_options():
+        value = getattr(args, flag.removeprefix("--").replace("-", "_"))
+        if value is None:
+            continue
+        if flag not in takes:
+            raise ValueError(f"{flag} is not an option of the {provider} simulator")
+        given[flag] = value if isinstance(value, list) else [value]
+    return given
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,7 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def _run(command: str, args: argparse.Namespace, settings: Settings) -> int:
     from circuitbot.logs import configure_logging
 
-    configure_logging(settings, quiet=command == "shell")
+    # The shell and check talk to a person on the terminal: only warnings and worse are logged.
+    configure_logging(settings, quiet=command in ("shell", "check"))
     if command != "check":  # check reports them as FAIL items
         for problem in unknown_environment(os.environ):
             log.warning("settings: %s", problem)
@@ -110,8 +145,9 @@ async def _run(command: str, args: argparse.Namespace, settings: Settings) -> in
                 port=args.port,
                 world=World.demo(extra_circuits=args.circuits),
                 on_listening=lambda url: print(f"{provider} simulator listening on {url}", flush=True),
+                options=_given_options(args, provider),
             )
-        except ValueError as exc:  # e.g. a non-loopback host
+        except ValueError as exc:  # a non-loopback host, an option or value the simulator refuses
             print(f"circuitbot: {exc}", file=sys.stderr)
             return EXIT_USAGE
         return 0

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import collections
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
@@ -57,8 +59,21 @@ from circuitbot.sandbox.world import World
 ADMIN_PREFIX = "/_sandbox/"
 
 
+@dataclass(frozen=True)
+class SandboxOption:
+    """A ``circuitbot sandbox serve`` flag a simulator takes, repeatable unless ``single``
+    (extra credentials it accepts, say); :meth:`Simulator.configure` applies it."""
+
+    flag: str  # "--client-credentials"
+    metavar: str  # "ID:SECRET"
+    help: str
+    single: bool = False
+
+
 class Simulator:
     provider: ClassVar[str]
+    # The ``sandbox serve`` flags this simulator takes; ``configure`` applies their values.
+    options: ClassVar[tuple[SandboxOption, ...]] = ()
 
     # Sent with status 200 when a malformed answer is injected: JSON cut off mid-value.
     malformed_body: ClassVar[bytes] = b'{"value": [{"id": "/truncat'
@@ -76,6 +91,10 @@ class Simulator:
             await self._asgi(scope, receive, send)
 
         self._entry = app
+
+    def configure(self, flag: str, values: Sequence[str]) -> None:
+        """Apply a ``sandbox serve`` flag of :attr:`options`; ValueError for a value it refuses."""
+        raise ValueError(f"the {self.provider} simulator takes no {flag}")
 
     # -- what subclasses provide -------------------------------------------------------------
 

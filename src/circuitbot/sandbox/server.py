@@ -13,7 +13,7 @@ import contextlib
 import ipaddress
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import uvicorn
@@ -152,12 +152,16 @@ async def serve_simulator(
     allow_non_loopback: bool = False,
     log_level: str = "info",
     on_listening: Callable[[str], None] | None = None,
+    options: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     """Run ``provider``'s simulator over HTTP until interrupted (``circuitbot sandbox serve``).
 
-    ``port=0`` picks a free port; ``on_listening`` receives the base URL once requests can be sent.
+    ``port=0`` picks a free port; ``on_listening`` receives the base URL once requests can be sent;
+    ``options`` are the simulator's own flags (``Simulator.options``) with their values.
     """
     simulator = build_simulator(provider, world=world, clock=clock, faults=faults)
+    for flag, values in (options or {}).items():
+        simulator.configure(flag, values)
     server = SimulatorServer(
         simulator, host=host, port=port, allow_non_loopback=allow_non_loopback, log_level=log_level
     )

@@ -45,7 +45,7 @@ from circuitbot.sandbox.alibaba.auth import (
     parse_access_key,
 )
 from circuitbot.sandbox.alibaba.state import ALLOCATION_FAILED, Connection, Vbr, generated, key, seeded
-from circuitbot.sandbox.base import Simulator
+from circuitbot.sandbox.base import SandboxOption, Simulator
 from circuitbot.sandbox.faults import FaultConfig
 from circuitbot.sandbox.world import World
 
@@ -66,6 +66,11 @@ _FILTER = re.compile(r"^Filter\.(\d+)\.(Key|Value\.(\d+))$")
 
 class AlibabaSimulator(Simulator):
     provider: ClassVar[str] = "alibaba"
+    options: ClassVar[tuple[SandboxOption, ...]] = (
+        SandboxOption(
+            "--access-key", "ID:SECRET", "alibaba: another AccessKey pair whose signatures it accepts"
+        ),
+    )
 
     def __init__(
         self,
@@ -114,6 +119,12 @@ class AlibabaSimulator(Simulator):
     def connection(self, pc_id: str) -> Connection:
         self._advance()
         return self.connections[pc_id]
+
+    def configure(self, flag: str, values: Sequence[str]) -> None:
+        if flag != "--access-key":
+            super().configure(flag, values)
+        for pair in values:
+            self.add_access_key(pair)
 
     def add_access_key(self, pair: str) -> None:
         """Accept another AccessKey pair, given as ``ID:SECRET`` (``--access-key``)."""

@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from circuitbot.clock import Clock
-from circuitbot.sandbox.base import Simulator
+from circuitbot.sandbox.base import SandboxOption, Simulator
 from circuitbot.sandbox.consoleconnect.state import (
     PEERING_TYPES,
     ConsoleConnectState,
@@ -64,6 +64,10 @@ class CCError(Exception):
 
 class ConsoleConnectSimulator(Simulator):
     provider: ClassVar[str] = "consoleconnect"
+    options: ClassVar[tuple[SandboxOption, ...]] = (
+        SandboxOption("--api-key", "KEY", "consoleconnect: another API key it accepts"),
+        SandboxOption("--company", "NAME", "consoleconnect: the company username in its paths", single=True),
+    )
 
     def __init__(
         self,
@@ -89,6 +93,14 @@ class ConsoleConnectSimulator(Simulator):
             spelling=spelling,
         )
         self.state.seed(clock.now())
+
+    def configure(self, flag: str, values: Sequence[str]) -> None:
+        if flag == "--api-key":
+            self.add_api_keys(values)
+        elif flag == "--company":
+            self.company = values[-1]
+        else:
+            super().configure(flag, values)
 
     def add_api_keys(self, keys: Sequence[str]) -> None:
         """Accept more API keys (``sandbox serve --api-key KEY``, repeatable)."""

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from circuitbot.clock import Clock
-from circuitbot.sandbox.base import Simulator
-from circuitbot.sandbox.equinix.auth import DEFAULT_TOKEN_SECONDS, TokenIssuer
+from circuitbot.sandbox.base import SandboxOption, Simulator
+from circuitbot.sandbox.equinix.auth import DEFAULT_TOKEN_SECONDS, TokenIssuer, parse_client_credentials
 from circuitbot.sandbox.equinix.common import V4_CODES, Handler, Problem, guarded, v4_errors
 from circuitbot.sandbox.equinix.ecx_v3 import EcxV3
 from circuitbot.sandbox.equinix.fabric_v4 import FabricV4
@@ -29,6 +29,11 @@ class EquinixSimulator(EcxV3, FabricV4, Simulator):
     """
 
     provider: ClassVar[str] = "equinix"
+    options: ClassVar[tuple[SandboxOption, ...]] = (
+        SandboxOption(
+            "--client-credentials", "ID:SECRET", "equinix: another client id and secret it signs in"
+        ),
+    )
     malformed_body: ClassVar[bytes] = b'{"pagination": {"offset": 0}, "data": [{"uuid": "trunc'
 
     def __init__(
@@ -64,6 +69,12 @@ class EquinixSimulator(EcxV3, FabricV4, Simulator):
     def error_body(self, status: int, code: str, message: str) -> tuple[Any, dict[str, str]]:
         problem = Problem(message, code=V4_CODES.get(status))
         return v4_errors(status, (problem,)), {}
+
+    def configure(self, flag: str, values: Sequence[str]) -> None:
+        if flag != "--client-credentials":
+            super().configure(flag, values)
+        for value in values:
+            self.add_client_credentials(*parse_client_credentials(value))
 
     def add_client_credentials(self, client_id: str, client_secret: str) -> None:
         """Another (id, secret) pair the token endpoint signs in (``--client-credentials``)."""
