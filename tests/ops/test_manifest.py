@@ -135,3 +135,19 @@ def test_schema_rejects_broken_manifests(validator, manifest, breakage, where) -
     found = errors(validator, broken)
     assert len(found) == 1, found
     assert found[0].startswith(f"{where}:")
+
+
+def test_the_usage_hint_and_description_name_only_what_exists(manifest) -> None:
+    from circuitbot.bootstrap import build_registry
+    from circuitbot.providers import catalog
+
+    registry = build_registry()
+    neutral = {op.verb for op in registry if op.provider is None}
+    words = neutral | {word for spec in catalog.PROVIDERS for word in (spec.name, *spec.aliases)}
+    [command] = manifest["features"]["slash_commands"]
+    for part in command["usage_hint"].split(" | "):
+        for word in part.split()[0].split("|"):
+            assert word in words, f"the usage hint names {word!r}, which is no verb or provider"
+    titles = {spec.name: spec.title for spec in catalog.PROVIDERS}
+    for name in ("Azure", "Equinix", "Console Connect", "Alibaba"):
+        assert name in command["description"] and any(name in title for title in titles.values())
