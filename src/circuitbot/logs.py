@@ -8,6 +8,7 @@ import re
 import sys
 from datetime import UTC, datetime
 
+from circuitbot.context import ContextFilter
 from circuitbot.settings import Settings
 
 # Tokens and keys that must never reach a log line, whatever logged them.
@@ -56,7 +57,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("request_id", "provider", "operation", "user"):
+        for key in ("correlation_id", "request_id", "provider", "operation", "user"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:
@@ -69,6 +70,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ContextFilter())
     handler.addFilter(ScrubFilter())
     if settings.log_format == "json":
         handler.setFormatter(JsonFormatter())

@@ -31,10 +31,36 @@ approvals = Counter(
     ["status"],
     registry=REGISTRY,
 )
-provider_requests = Counter(
-    "circuitbot_provider_requests_total",
-    "Provider HTTP requests, by provider and status class",
-    ["provider", "status"],
+provider_calls = Histogram(
+    "circuitbot_provider_call_seconds",
+    "Provider HTTP attempts and their latency, by provider, operation (circuitbot.context) and "
+    "status (an HTTP status, or the transport error)",
+    ["provider", "operation", "status"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+    registry=REGISTRY,
+)
+approval_requests = Gauge(
+    "circuitbot_approval_requests",
+    "Approval requests by status (counted each round of the approvals loop)",
+    ["status"],
+    registry=REGISTRY,
+)
+approval_decision_seconds = Histogram(
+    "circuitbot_approval_decision_seconds",
+    "Time from a request to its decision, by decision",
+    ["decision"],
+    buckets=(10, 30, 60, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600, 24 * 3600),
+    registry=REGISTRY,
+)
+sweep_seconds = Histogram(
+    "circuitbot_sweep_seconds",
+    "Duration of a watch tick that polled something",
+    buckets=(0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0),
+    registry=REGISTRY,
+)
+sweep_resources = Gauge(
+    "circuitbot_sweep_watches",
+    "Watches the last tick of this process polled",
     registry=REGISTRY,
 )
 polls = Counter(
@@ -54,10 +80,15 @@ outbox_pending = Gauge(
     "Notifications waiting for delivery",
     registry=REGISTRY,
 )
+outbox_oldest_seconds = Gauge(
+    "circuitbot_outbox_oldest_seconds",
+    "Age of the oldest notification waiting for delivery (0 when none waits)",
+    registry=REGISTRY,
+)
 slack_errors = Counter(
     "circuitbot_slack_errors_total",
-    "Slack Web API errors, by error",
-    ["error"],
+    "Slack Web API errors, by method (response_url for answers to one) and error",
+    ["method", "error"],
     registry=REGISTRY,
 )
 

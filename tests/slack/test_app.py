@@ -274,7 +274,8 @@ async def test_failure_after_the_ack_is_logged_and_told_to_the_user(
 ) -> None:
     fake_slack.fail_next("views.open", error="invalid_arguments")
     counted = metrics.REGISTRY.get_sample_value
-    before = counted("circuitbot_slack_errors_total", {"error": "invalid_arguments"}) or 0.0
+    labels = {"method": "views.open", "error": "invalid_arguments"}
+    before = counted("circuitbot_slack_errors_total", labels) or 0.0
 
     with caplog.at_level(logging.ERROR, logger="circuitbot.slack.app"):
         response = await dispatch(bolt_app, command_body(fake_slack, "test move"))
@@ -286,7 +287,7 @@ async def test_failure_after_the_ack_is_logged_and_told_to_the_user(
     logged = [r for r in caplog.records if match.group(1) in r.getMessage()]
     assert logged and logged[0].exc_info is not None
     assert fake_slack.calls_to("views.update") == []
-    assert counted("circuitbot_slack_errors_total", {"error": "invalid_arguments"}) == before + 1
+    assert counted("circuitbot_slack_errors_total", labels) == before + 1
 
 
 # ---------------------------------------------------------------------- watch channels

@@ -24,8 +24,9 @@ def poster(bot_settings: Settings) -> SlackPoster:
     return SlackPoster(slack_client(bot_settings, rate_limit_retries=0))
 
 
-def slack_errors(error: str) -> float:
-    return metrics.REGISTRY.get_sample_value("circuitbot_slack_errors_total", {"error": error}) or 0.0
+def slack_errors(method: str, error: str) -> float:
+    labels = {"method": method, "error": error}
+    return metrics.REGISTRY.get_sample_value("circuitbot_slack_errors_total", labels) or 0.0
 
 
 async def test_post_update_and_ephemeral(poster: SlackPoster, fake_slack: FakeSlack) -> None:
@@ -44,7 +45,7 @@ async def test_rate_limit_is_reported_with_retry_after_not_retried(
     poster: SlackPoster, fake_slack: FakeSlack
 ) -> None:
     fake_slack.fail_next("chat.postMessage", status=429, retry_after=7)
-    before = slack_errors("ratelimited")
+    before = slack_errors("chat.postMessage", "ratelimited")
 
     with pytest.raises(PostError) as raised:
         await poster.post(CHANNEL, Reply.plain("hello"))
@@ -53,7 +54,7 @@ async def test_rate_limit_is_reported_with_retry_after_not_retried(
     assert raised.value.retry_after == 7.0
     assert not raised.value.permanent
     assert len(fake_slack.calls_to("chat.postMessage")) == 1  # the caller decides when to retry
-    assert slack_errors("ratelimited") == before + 1
+    assert slack_errors("chat.postMessage", "ratelimited") == before + 1
 
 
 async def test_slack_error_codes_become_post_errors(poster: SlackPoster, fake_slack: FakeSlack) -> None:

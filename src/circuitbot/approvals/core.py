@@ -128,6 +128,8 @@ class EngineCore:
         moved = await rows_changed(session, stmt) == 1
         if moved:
             metrics.approvals.labels(new).inc()
+            if new in (RequestStatus.APPROVED, RequestStatus.REJECTED):
+                await self._time_decision(session, request, new)
             if audit is not None:
                 row = await session.get(ApprovalRequest, request_id) if isinstance(request, str) else request
                 self._audit(
@@ -139,6 +141,15 @@ class EngineCore:
                     **audit.detail,
                 )
         return moved
+
+    async def _time_decision(
+        self, session: AsyncSession, request: ApprovalRequest | str, decision: RequestStatus
+    ) -> None:
+        """``circuitbot_approval_decision_seconds``: from the request to its decision."""
+        row = await session.get(ApprovalRequest, request) if isinstance(request, str) else request
+        if row is not None:
+            waited = (self.clock.now() - row.created_at).total_seconds()
+            metrics.approval_decision_seconds.labels(decision).observe(max(0.0, waited))
 
     async def load(self, request_id: str) -> tuple[ApprovalRequest | None, list[str]]:
         """The request and the users who approved it so far, in order."""

@@ -34,9 +34,10 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from circuitbot import metrics
 from circuitbot.approvals import listings
 from circuitbot.approvals.core import Audited
 from circuitbot.approvals.deciding import Deciding
@@ -171,7 +172,7 @@ class ApprovalEngine(Submitting, Deciding, Executing, Recovering):
             if self.db.skip_locked:  # orphans of replicas that never came back
                 jobs.append(self.recover)
             if self.clock.monotonic() >= next_expiry:
-                jobs.append(self.expire_due)
+                jobs += [self.expire_due, self.count_requests]
                 next_expiry = self.clock.monotonic() + self.expiry_seconds
             for job in jobs:
                 if self._stopping.is_set():
@@ -181,6 +182,14 @@ class ApprovalEngine(Submitting, Deciding, Executing, Recovering):
                 except Exception:  # one bad round must not stop the next
                     log.exception("approvals job %s failed", job.__name__)
             await self._pause(self.sweep_seconds)
+
+    async def count_requests(self) -> None:
+        """``circuitbot_approval_requests`` by status, counted in SQL."""
+        async with self.db.session() as session:
+            query = select(ApprovalRequest.status, func.count()).group_by(ApprovalRequest.status)
+            counts: dict[str, int] = {status: count for status, count in await session.execute(query)}
+        for status in RequestStatus:
+            metrics.approval_requests.labels(status.value).set(counts.get(status.value, 0))
 
     def _recover_in_flight(self, ids: frozenset[str]) -> Callable[[], Awaitable[Any]]:
         async def recover_in_flight() -> dict[str, RequestStatus]:

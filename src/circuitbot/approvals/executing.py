@@ -36,6 +36,7 @@ from circuitbot.approvals.secrets import Masker, secret_fields
 from circuitbot.approvals.status import RequestStatus
 from circuitbot.chat import blocks as bk
 from circuitbot.chat.reply import Reply
+from circuitbot.context import correlated, doing
 from circuitbot.store.tables import ApprovalRequest
 
 if TYPE_CHECKING:
@@ -119,7 +120,12 @@ class Executing(EngineCore):
             yield session, (await session.scalars(query)).first()
 
     async def _run_claimed(self, request_id: str) -> str | None:
-        """Run a request this instance claimed; the final status (None: no such request)."""
+        """Run a request this instance claimed; the final status (None: no such request). Its
+        logs, provider calls and audit rows are correlated under the request's id."""
+        with correlated(request_id):
+            return await self._run_correlated(request_id)
+
+    async def _run_correlated(self, request_id: str) -> str | None:
         async with self._lease(request_id) as (session, row):
             if row is None or row.status != RequestStatus.EXECUTING or row.claimed_by != self.instance_id:
                 # Between the claim and the lease another replica's recovery took it for an orphan.
@@ -152,7 +158,8 @@ class Executing(EngineCore):
             masker = Masker(secret_fields(run.params).values())
             ctx = await request_context(self.runtime, row)
             # The one and only call: nothing below may retry it.
-            run.result = await run.op.execute(ctx, run.params)
+            with doing(run.op.name):
+                run.result = await run.op.execute(ctx, run.params)
         except OutcomeUnknown as exc:
             run.error = masker.text(str(exc)) or exc.__class__.__name__
             run.unknown = True

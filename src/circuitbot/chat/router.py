@@ -29,6 +29,7 @@ from circuitbot.actions.registry import (
 from circuitbot.chat import blocks as bk
 from circuitbot.chat import grammar, modals
 from circuitbot.chat.reply import Reply, Surface
+from circuitbot.context import doing, in_request
 from circuitbot.runtime import Runtime
 from circuitbot.store.audit import audit
 
@@ -138,6 +139,7 @@ class Router:
 
     # -- the command path ----------------------------------------------------------------------
 
+    @in_request
     async def handle_command(
         self,
         text: str,
@@ -212,6 +214,7 @@ class Router:
         await modals.fill_choices(ctx, form)
         return "modal"
 
+    @in_request
     async def handle_action(
         self, interaction: Interaction, *, user_id: str, surface: Surface, ack: Ack
     ) -> None:
@@ -256,6 +259,7 @@ class Router:
         ctx.command_text = inv.shown
         await self.run(ctx, inv.op, params, replace=True)
 
+    @in_request
     async def handle_view(
         self,
         view: dict[str, Any],
@@ -318,6 +322,10 @@ class Router:
     async def run(self, ctx: OpContext, op: Operation, params: Params, *, replace: bool = False) -> None:
         """Do the work behind an acknowledged command and answer on the surface (``replace``: in
         place of the message the interaction came from, as a page turn does)."""
+        with doing(op.name):  # its provider calls are counted under it
+            await self._run(ctx, op, params, replace=replace)
+
+    async def _run(self, ctx: OpContext, op: Operation, params: Params, *, replace: bool) -> None:
         if op.mutating:
             await self._request(ctx, op, params)
             return

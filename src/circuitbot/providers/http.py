@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from circuitbot import context, metrics
 from circuitbot.clock import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
@@ -352,12 +353,12 @@ class RetryingTransport(httpx.AsyncBaseTransport):
                     idempotent and isinstance(exc, _MAYBE_SENT_ERRORS)
                 )
                 if not retryable or attempt >= policy.max_attempts:
-                    self._log(
+                    self._attempted(
                         logging.WARNING, request, request_id, attempt, elapsed, outcome=type(exc).__name__
                     )
                     raise
                 delay = policy.backoff(attempt, self._rng)
-                self._log(
+                self._attempted(
                     logging.INFO,
                     request,
                     request_id,
@@ -377,9 +378,11 @@ class RetryingTransport(httpx.AsyncBaseTransport):
             wait = self._retry_delay(response, attempt) if retryable else None
             if wait is None or attempt >= policy.max_attempts:
                 level = logging.DEBUG if status < 400 else logging.INFO
-                self._log(level, request, request_id, attempt, elapsed, outcome=str(status))
+                self._attempted(level, request, request_id, attempt, elapsed, outcome=str(status))
                 return await self._bounded(response, request)
-            self._log(logging.INFO, request, request_id, attempt, elapsed, outcome=str(status), delay=wait)
+            self._attempted(
+                logging.INFO, request, request_id, attempt, elapsed, outcome=str(status), delay=wait
+            )
             await response.aclose()
             await self._clock.sleep(wait)
 
@@ -407,7 +410,7 @@ class RetryingTransport(httpx.AsyncBaseTransport):
             return asked if asked <= self.policy.max_delay else None
         return self.policy.backoff(attempt, self._rng)
 
-    def _log(
+    def _attempted(
         self,
         level: int,
         request: httpx.Request,
@@ -418,6 +421,9 @@ class RetryingTransport(httpx.AsyncBaseTransport):
         outcome: str,
         delay: float | None = None,
     ) -> None:
+        """One attempt ended: counted with its latency (``circuitbot_provider_call_seconds``), and
+        logged at ``level``."""
+        metrics.provider_calls.labels(self.provider, context.operation.get(), outcome).observe(elapsed)
         if not logger.isEnabledFor(level):
             return
         url = redact_url(request.url)

@@ -37,7 +37,7 @@ from circuitbot.chat.router import Router
 from circuitbot.runtime import Runtime
 from circuitbot.settings import Settings
 from circuitbot.slack.guards import RequestGuards
-from circuitbot.slack.poster import slack_error_code
+from circuitbot.slack.poster import slack_error_code, slack_method_of
 from circuitbot.slack.surface import SlackSurface
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ async def _guarded(
         error_id = secrets.token_hex(4)
         log.exception("%s failed (error id %s)", what, error_id)
         if isinstance(exc, SlackClientError | aiohttp.ClientError):
-            metrics.slack_errors.labels(slack_error_code(exc)).inc()
+            metrics.slack_errors.labels(slack_method_of(exc), slack_error_code(exc)).inc()
         reply = Reply.error(f"something went wrong (error id {error_id})")
         try:
             if not ack.done:

@@ -44,6 +44,13 @@ def slack_error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def slack_method_of(exc: BaseException) -> str:
+    """The Web API method a failed call was to (``chat.postMessage``), as far as it says."""
+    response = getattr(exc, "response", None)
+    url = str(getattr(response, "api_url", "") or "")
+    return url.rstrip("/").rsplit("/", 1)[-1] or "unknown"
+
+
 def _retry_after(response: AsyncSlackResponse) -> float | None:
     for name, value in (response.headers or {}).items():
         if name.lower() == "retry-after":
@@ -174,6 +181,6 @@ class SlackPoster:
             return await call
         except (TimeoutError, SlackClientError, aiohttp.ClientError) as exc:
             error = post_error(exc)
-            metrics.slack_errors.labels(error.error).inc()
+            metrics.slack_errors.labels(method, error.error).inc()
             log.warning("%s failed: %s", method, error.error)
             raise error from exc

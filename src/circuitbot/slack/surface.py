@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 # A trigger_id lives 3 s and opens one view: past that, only a new command can open the form.
 TRIGGER_GONE = frozenset({"expired_trigger_id", "exchanged_trigger_id"})
+RESPONSE_URL = "response_url"  # the "method" of an answer to a response_url, in metrics
 TRIGGER_GONE_TEXT = "Slack gave the form too little time to open; run the command again"
 
 
@@ -62,12 +63,12 @@ class SlackSurface:
             )
         except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("response_url unreachable (%s); posting instead", type(exc).__name__)
-            metrics.slack_errors.labels("response_url_unreachable").inc()
+            metrics.slack_errors.labels(RESPONSE_URL, "unreachable").inc()
             return False
         if response.status_code == 200:
             return True
         log.warning("response_url answered %s %r; posting instead", response.status_code, response.body[:100])
-        metrics.slack_errors.labels(f"response_url_{response.status_code}").inc()
+        metrics.slack_errors.labels(RESPONSE_URL, f"http_{response.status_code}").inc()
         return False
 
     async def _post(self, reply: Reply) -> None:
@@ -93,7 +94,7 @@ class SlackSurface:
             if code not in TRIGGER_GONE:
                 raise
             log.warning("could not open a form: %s", code)
-            metrics.slack_errors.labels(code).inc()
+            metrics.slack_errors.labels("views.open", code).inc()
             await self.reply(Reply.error(TRIGGER_GONE_TEXT))
             return None
         return str(response["view"]["id"])

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from circuitbot.context import correlation_id
 from circuitbot.store.tables import AuditEvent
 
 
@@ -22,7 +23,8 @@ def audit(
     request_id: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Add an audit row to the session's transaction. ``detail`` must already be masked."""
+    """Add an audit row to the session's transaction. ``detail`` must already be masked. The row
+    carries the correlation id of the work that writes it (``circuitbot.context``)."""
     row = AuditEvent(
         at=at,
         actor=actor,
@@ -31,6 +33,7 @@ def audit(
         target=target,
         request_id=request_id,
         detail=detail or {},
+        correlation_id=correlation_id.get(),
     )
     session.add(row)
     return row

@@ -7,6 +7,7 @@ which claim work with ``SELECT … FOR UPDATE SKIP LOCKED`` (see ``Database.skip
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -94,7 +95,14 @@ def alembic_config(url: str):
     return config
 
 
+# Alembic keeps its migration context in module globals, so two upgrades on threads of one
+# process would run each other's migrations: one at a time here. Across processes (replicas),
+# the advisory lock in migrations/env.py serialises them.
+_ONE_UPGRADE_AT_A_TIME = threading.Lock()
+
+
 def run_migrations(url: str, revision: str = "head") -> None:
     from alembic import command
 
-    command.upgrade(alembic_config(url), revision)
+    with _ONE_UPGRADE_AT_A_TIME:
+        command.upgrade(alembic_config(url), revision)

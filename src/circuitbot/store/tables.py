@@ -66,6 +66,8 @@ class AuditEvent(Base):
     request_id: Mapped[str | None] = mapped_column(String(32))
     result: Mapped[str] = mapped_column(String(32))  # ok, refused, failed, …
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The Slack request (c-…) or approved change (R…) the row belongs to: see circuitbot.context.
+    correlation_id: Mapped[str | None] = mapped_column(String(40))
 
     __table_args__ = (
         Index("ix_audit_events_request_id", "request_id"),

@@ -16,6 +16,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -23,9 +24,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from circuitbot import metrics
 from circuitbot.actions.registry import OperationError, WatchTarget
 from circuitbot.chat import blocks as bk
 from circuitbot.clock import until_set
+from circuitbot.context import doing
 from circuitbot.logs import scrub
 from circuitbot.providers.base import Poller, SweepingPoller, normalize_resource_id, snapshot_of
 from circuitbot.store.db import rows_changed
@@ -145,12 +148,16 @@ class WatchEngine:
             await until_set(self._stopping, clock.sleep(pause))
 
     async def _scheduled_tick(self) -> None:
+        started = time.perf_counter()
         try:
-            report = await self.tick()
+            with doing("watch.poll"):  # the tick's provider calls are counted under it
+                report = await self.tick()
         except Exception:
             log.exception("watch tick failed")
             return
+        metrics.sweep_resources.set(report.claimed)
         if report.claimed:
+            metrics.sweep_seconds.observe(time.perf_counter() - started)
             log.info(
                 "watch tick: %d claimed, %d transitions, %d errors, %d ended",
                 report.claimed,

@@ -484,4 +484,14 @@ class OutboxSender:
         if tick - self._gauge_at < PENDING_GAUGE_SECONDS:
             return
         self._gauge_at = tick
-        metrics.outbox_pending.set(await self.pending())
+        async with self.runtime.db.session() as session:
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(OutboxMessage.created_at)).where(
+                        OutboxMessage.status == "pending"
+                    )
+                )
+            ).one()
+        metrics.outbox_pending.set(count)
+        age = (self.runtime.clock.now() - oldest).total_seconds() if oldest is not None else 0.0
+        metrics.outbox_oldest_seconds.set(max(0.0, age))

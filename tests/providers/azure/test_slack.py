@@ -4,6 +4,7 @@ loopback, and the sandbox ARM in-process; the FakeClock moves while operations r
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import AsyncIterator
@@ -14,13 +15,17 @@ from azure_support import FABRIKAM
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from sqlalchemy import select
 
+from circuitbot import metrics
 from circuitbot.bootstrap import build_runtime
 from circuitbot.clock import FakeClock
+from circuitbot.context import ContextFilter
 from circuitbot.runtime import Runtime
 from circuitbot.settings import Settings
 from circuitbot.slack.app import BackgroundWork
 from circuitbot.slack.server import attach_slack
+from circuitbot.store.tables import AuditEvent
 from circuitbot.testing.fake_slack import FakeSlack
 from circuitbot.testing.payloads import block_action_body, signed_request_headers, slash_command_body
 
@@ -240,3 +245,69 @@ async def test_typed_ampersand_and_brackets_reach_azure_as_typed(recorders, bot:
 
     [put] = [r for r in recorders[-1].sent("PUT") if "expressRouteCrossConnections" in r.url.path]
     assert json.loads(put.content)["properties"]["serviceProviderNotes"] == "a & b <#C123> C0OPS"
+
+
+# ---------------------------------------------------------------------- correlation and metrics
+
+
+def provider_calls(operation: str) -> float:
+    labels = {"provider": "azure", "operation": operation, "status": "200"}
+    return metrics.REGISTRY.get_sample_value("circuitbot_provider_call_seconds_count", labels) or 0.0
+
+
+async def audit_rows(bot: Bot) -> list[AuditEvent]:
+    async with bot.runtime.db.session() as session:
+        return list(await session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+
+
+async def test_a_request_is_correlated_from_slack_through_azure_calls_to_its_audit_rows(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.handler.addFilter(ContextFilter())
+    before = provider_calls("azure.show")
+    with caplog.at_level(logging.DEBUG, logger="circuitbot.providers.http"):
+        await bot.command(f"az show {FABRIKAM}", "UREQ")
+        await bot.settle()
+
+    calls = [r for r in caplog.records if r.name == "circuitbot.providers.http"]
+    [correlation] = {getattr(r, "correlation_id", None) for r in calls}
+    assert correlation and correlation.startswith("c-")
+    assert {getattr(r, "operation", None) for r in calls} == {"azure.show"}
+    [row] = [r for r in await audit_rows(bot) if r.action == "command"]
+    assert (row.detail["operation"], row.correlation_id) == ("azure.show", correlation)
+    assert provider_calls("azure.show") >= before + len(calls) > before
+
+
+async def test_an_approved_change_runs_correlated_under_its_request_id(bot: Bot) -> None:
+    sample = metrics.REGISTRY.get_sample_value
+    decisions = sample("circuitbot_approval_decision_seconds_count", {"decision": "approved"}) or 0.0
+    await bot.command(f"az notes {FABRIKAM} correlated", "UREQ")
+    await bot.settle()
+    await bot.clock.advance(90)  # the approver takes a minute and a half
+    [message] = bot.slack.messages("CAPPROVALS")
+    request_id = re.search(r"R[A-Z2-7]{6}", message["text"]).group(0)
+    await bot.send(
+        block_action_body(
+            "approval:approve",
+            request_id,
+            "UAPP1",
+            "CAPPROVALS",
+            message["ts"],
+            bot.slack.response_url(channel="CAPPROVALS", user="UAPP1"),
+            f"trigger-{time.monotonic_ns()}",
+            block_id=f"approval_{request_id}",
+            message=message,
+        )
+    )
+    await bot.settle()
+
+    rows = {row.action: row for row in await audit_rows(bot)}
+    asked, approved, done = rows["request.created"], rows["vote.approve"], rows["status.succeeded"]
+    assert asked.correlation_id.startswith("c-") and approved.correlation_id.startswith("c-")
+    assert asked.correlation_id != approved.correlation_id, "each Slack request has its own"
+    assert rows["status.approved"].correlation_id == approved.correlation_id
+    assert done.correlation_id == request_id
+    assert sample("circuitbot_approval_decision_seconds_count", {"decision": "approved"}) == decisions + 1
+    await bot.runtime.approvals.count_requests()
+    assert sample("circuitbot_approval_requests", {"status": "succeeded"}) == 1
+    assert sample("circuitbot_approval_requests", {"status": "pending"}) == 0
