@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from circuitbot.actions.registry import Params
 from circuitbot.providers.azure import models as m
 from circuitbot.providers.azure.client import CROSS_CONNECTION_ID
+from circuitbot.providers.kit import peering as rules
 
 SERVICE_KEY = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 PROVIDER_STATES = tuple(m.ServiceProviderProvisioningState)
@@ -27,11 +28,7 @@ PEERING_NAMES = {
     "microsoftpeering": m.PeeringType.MICROSOFT.value,
     "ms": m.PeeringType.MICROSOFT.value,
 }
-MAX_ASN = 4_294_967_295
-RESERVED_ASNS = frozenset({12076, *range(65515, 65521)})  # Azure's own and its internal ones
-MAX_SHARED_KEY = 25
 MAX_NOTES = 1000
-RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
 def service_key(value: str) -> str:
@@ -153,20 +150,6 @@ class CommunitiesParams(Params):
     service: str | None = Field(None, description="only services or communities whose name has this")
 
 
-def _prefix(value: str, field: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    """A /30 (IPv4) or /126 (IPv6) subnet, written from its first address."""
-    try:
-        network = ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        raise ValueError(f"{value} is not a prefix; write it as 10.0.0.0/30 (or an IPv6 /126)") from None
-    wanted = 30 if network.version == 4 else 126
-    if "/" not in value or network.prefixlen != wanted:
-        raise ValueError(f"the {field} prefix is an IPv4 /30 or an IPv6 /126, not /{network.prefixlen}")
-    if network.network_address != ipaddress.ip_address(value.split("/")[0]):
-        raise ValueError(f"{value} has host bits set; the /{wanted} starts at {network}")
-    return network
-
-
 class PeeringParams(KeyParams):
     """A BGP peering of a circuit. Field order matters: later validators read earlier fields."""
 
@@ -209,71 +192,38 @@ class PeeringParams(KeyParams):
     @field_validator("peer_asn")
     @classmethod
     def _asn(cls, value: int) -> int:
-        if not 1 <= value <= MAX_ASN:
-            raise ValueError(f"the peer ASN is 1–{MAX_ASN}")
-        if value in RESERVED_ASNS:
-            raise ValueError("ASNs 12076 and 65515–65520 are Azure's own; use another")
-        return value
+        return rules.peer_asn(value)
 
     @field_validator("vlan_id")
     @classmethod
     def _vlan(cls, value: int) -> int:
-        if not 1 <= value <= 4094:
-            raise ValueError("the VLAN is 1–4094")
-        return value
+        return rules.vlan_id(value)
 
     @field_validator("primary_prefix")
     @classmethod
     def _primary(cls, value: str) -> str:
-        return str(_prefix(value, "primary"))
+        return rules.link_subnet(value, "primary")
 
     @field_validator("secondary_prefix")
     @classmethod
     def _secondary(cls, value: str, info: ValidationInfo) -> str:
-        secondary = _prefix(value, "secondary")
-        primary_text = info.data.get("primary_prefix")
-        if primary_text:
-            primary = ipaddress.ip_network(primary_text)
-            if primary.version != secondary.version:
-                raise ValueError("the primary and secondary prefixes are both IPv4 or both IPv6")
-            if primary.overlaps(secondary):
-                raise ValueError(f"{secondary} overlaps the primary {primary}; use two separate subnets")
-        return str(secondary)
+        return rules.second_link_subnet(value, info.data.get("primary_prefix"))
 
     @field_validator("shared_key")
     @classmethod
     def _key_length(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) > MAX_SHARED_KEY:
-            raise ValueError(f"the shared key is at most {MAX_SHARED_KEY} characters")
-        return value
+        return rules.shared_key(value)
 
     @field_validator("advertised_prefixes", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part for part in re.split(r"[\s,]+", value) if part]
-        return value
+        return rules.split_prefixes(value)
 
     @field_validator("advertised_prefixes")
     @classmethod
     def _advertised(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
         microsoft = info.data.get("peering_type") == "microsoft"
-        if not microsoft:
-            if value:
-                raise ValueError("advertised prefixes are for Microsoft peering only")
-            return None
-        if not value:
-            raise ValueError("Microsoft peering needs the public prefixes you advertise")
-        prefixes = []
-        for text in value:
-            try:
-                network = ipaddress.ip_network(text, strict=True)
-            except ValueError:
-                raise ValueError(f"{text} is not a prefix (or has host bits set)") from None
-            if isinstance(network, ipaddress.IPv4Network) and any(network.subnet_of(p) for p in RFC1918):
-                raise ValueError(f"{text} is private address space; Microsoft peering needs public prefixes")
-            prefixes.append(str(network))
-        return prefixes
+        return rules.advertised_prefixes(value, microsoft=microsoft, called="Microsoft")
 
     @field_validator("customer_asn")
     @classmethod
@@ -282,9 +232,7 @@ class PeeringParams(KeyParams):
             return None
         if info.data.get("peering_type") != "microsoft":
             raise ValueError("a customer ASN is for Microsoft peering only")
-        if not 1 <= value <= MAX_ASN:
-            raise ValueError(f"the customer ASN is 1–{MAX_ASN}")
-        return value
+        return rules.customer_asn(value)
 
     @field_validator("routing_registry", mode="before")
     @classmethod
@@ -295,13 +243,9 @@ class PeeringParams(KeyParams):
     @classmethod
     def _registry(cls, value: str | None, info: ValidationInfo) -> str | None:
         microsoft = info.data.get("peering_type") == "microsoft"
-        if microsoft and value is None:
-            raise ValueError(
-                f"Microsoft peering needs the routing registry: {', '.join(m.ROUTING_REGISTRIES)}"
-            )
-        if not microsoft and value is not None:
-            raise ValueError("a routing registry is for Microsoft peering only")
-        return value
+        return rules.routing_registry(
+            value, microsoft=microsoft, called="Microsoft", known=m.ROUTING_REGISTRIES
+        )
 
     @property
     def name(self) -> str:

@@ -9,7 +9,6 @@ registry they are registered in.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Any, ClassVar, Literal
 
@@ -17,15 +16,12 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 
 from circuitbot.actions.registry import Params
 from circuitbot.providers.consoleconnect import models as m
+from circuitbot.providers.kit import peering as rules
 
 PROVIDER = "consoleconnect"
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$", re.IGNORECASE)
 SERVICE_KEY = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
-MAX_ASN = 4_294_967_295
-RESERVED_ASNS = frozenset({12076, *range(65515, 65521)})  # Azure's own and its internal ones
-MAX_SHARED_KEY = 25
 MAX_NAME = 100
-RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 PeeringKind = Literal["PUBLIC", "PRIVATE", "MICROSOFT"]
 STATUSES = tuple(m.ConnectionStatus)
 
@@ -151,17 +147,6 @@ class CreateParams(Params):
         return f"{PROVIDER}:{self.service_key}"
 
 
-def _prefix(value: str, field: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    try:
-        network = ipaddress.ip_network(value, strict=True)
-    except ValueError:
-        raise ValueError(f"{value} is not a subnet (or has host bits set); write it as 10.0.0.0/30") from None
-    wanted = 30 if network.version == 4 else 126
-    if network.prefixlen != wanted or "/" not in value:
-        raise ValueError(f"the {field} subnet is an IPv4 /30 or an IPv6 /126, not /{network.prefixlen}")
-    return network
-
-
 class PeeringParams(PeeringRefParams):
     """One Azure peering's BGP config. Field order matters: later validators read earlier fields."""
 
@@ -182,64 +167,38 @@ class PeeringParams(PeeringRefParams):
     @field_validator("peer_asn")
     @classmethod
     def _asn(cls, value: int) -> int:
-        if not 1 <= value <= MAX_ASN:
-            raise ValueError(f"the peer ASN is 1–{MAX_ASN}")
-        if value in RESERVED_ASNS:
-            raise ValueError("ASNs 12076 and 65515–65520 are Azure's own; use another")
-        return value
+        return rules.peer_asn(value)
 
     @field_validator("vlan_id")
     @classmethod
     def _vlan(cls, value: int) -> int:
-        if not 1 <= value <= 4094:
-            raise ValueError("the VLAN is 1–4094")
-        return value
+        return rules.vlan_id(value)
 
     @field_validator("primary_prefix")
     @classmethod
     def _primary(cls, value: str) -> str:
-        return str(_prefix(value, "primary"))
+        return rules.link_subnet(value, "primary")
 
     @field_validator("secondary_prefix")
     @classmethod
     def _secondary(cls, value: str, info: ValidationInfo) -> str:
-        secondary = _prefix(value, "secondary")
-        primary = info.data.get("primary_prefix")
-        if primary and ipaddress.ip_network(primary).overlaps(secondary):
-            raise ValueError(f"{secondary} overlaps the primary {primary}; use two separate subnets")
-        return str(secondary)
+        return rules.second_link_subnet(value, info.data.get("primary_prefix"))
 
     @field_validator("shared_key")
     @classmethod
     def _key_length(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) > MAX_SHARED_KEY:
-            raise ValueError(f"the shared key is at most {MAX_SHARED_KEY} characters")
-        return value
+        return rules.shared_key(value)
 
     @field_validator("advertised_prefixes", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
-        return [p for p in re.split(r"[\s,]+", value) if p] if isinstance(value, str) else value
+        return rules.split_prefixes(value)
 
     @field_validator("advertised_prefixes")
     @classmethod
     def _advertised(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        if info.data.get("peering_type") != "MICROSOFT":
-            if value:
-                raise ValueError("advertised prefixes are for MICROSOFT peering only")
-            return None
-        if not value:
-            raise ValueError("MICROSOFT peering needs the public prefixes you advertise")
-        prefixes = []
-        for text in value:
-            try:
-                network = ipaddress.ip_network(text, strict=True)
-            except ValueError:
-                raise ValueError(f"{text} is not a prefix (or has host bits set)") from None
-            if isinstance(network, ipaddress.IPv4Network) and any(network.subnet_of(p) for p in RFC1918):
-                raise ValueError(f"{text} is private address space; MICROSOFT peering needs public prefixes")
-            prefixes.append(str(network))
-        return prefixes
+        microsoft = info.data.get("peering_type") == "MICROSOFT"
+        return rules.advertised_prefixes(value, microsoft=microsoft, called="MICROSOFT")
 
     @field_validator("routing_registry", mode="before")
     @classmethod
@@ -250,13 +209,9 @@ class PeeringParams(PeeringRefParams):
     @classmethod
     def _registry(cls, value: str | None, info: ValidationInfo) -> str | None:
         microsoft = info.data.get("peering_type") == "MICROSOFT"
-        if microsoft and value is None:
-            raise ValueError(
-                f"MICROSOFT peering needs the routing registry: {', '.join(m.ROUTING_REGISTRIES)}"
-            )
-        if not microsoft and value is not None:
-            raise ValueError("a routing registry is for MICROSOFT peering only")
-        return value
+        return rules.routing_registry(
+            value, microsoft=microsoft, called="MICROSOFT", known=m.ROUTING_REGISTRIES
+        )
 
     def request(self) -> m.PeeringConfigRequest:
         return m.PeeringConfigRequest(
