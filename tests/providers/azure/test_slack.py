@@ -8,90 +8,32 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 from azure_support import FABRIKAM
-from slack_bolt.async_app import AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from sqlalchemy import select
 
 from circuitbot import metrics
-from circuitbot.bootstrap import build_runtime
 from circuitbot.clock import FakeClock
 from circuitbot.context import ContextFilter
-from circuitbot.runtime import Runtime
-from circuitbot.settings import Settings
-from circuitbot.slack.app import BackgroundWork
-from circuitbot.slack.server import attach_slack
 from circuitbot.store.tables import AuditEvent
-from circuitbot.testing.fake_slack import FakeSlack
-from circuitbot.testing.payloads import block_action_body, signed_request_headers, slash_command_body
-
-SIGNING_SECRET = "azure-signing-secret"
-BOT_TOKEN = "xoxb-azure-test"
+from circuitbot.testing.payloads import block_action_body
+from support.slack_bot import SlackBot, running_bot
 
 
-@dataclass
-class Bot:
-    app: AsyncApp
-    slack: FakeSlack
-    runtime: Runtime
-    work: BackgroundWork
-    clock: FakeClock
-
-    async def send(self, body: str) -> BoltResponse:
-        headers = signed_request_headers(SIGNING_SECRET, body)
-        response = await self.app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
-        assert response.status == 200, response.body
-        return response
-
-    async def settle(self, rounds: int = 2000) -> None:
-        """Let the listeners finish, moving the fake clock while they wait on Azure's operations."""
-        for _ in range(rounds):
-            if await self.work.drain(timeout=0.02):
-                return
-            if self.clock.sleepers:
-                await self.clock.advance(1)
-        raise AssertionError("listeners still running")
-
+class Bot(SlackBot):
     async def command(self, text: str, user: str, channel: str = "CGENERAL") -> BoltResponse:
-        return await self.send(
-            slash_command_body(
-                text,
-                user_id=user,
-                channel_id=channel,
-                response_url=self.slack.response_url(channel=channel, user=user),
-                trigger_id=f"trigger-{time.monotonic_ns()}",
-            )
-        )
+        return await self.slash(text, user, channel)
 
-    def told(self, user: str) -> list[dict]:
+    def told(self, user: str = "UREQ") -> list[dict]:  # type: ignore[override]
         return self.slack.ephemerals(user=user)
 
 
 @pytest.fixture
 async def bot(tmp_path, clock: FakeClock) -> AsyncIterator[Bot]:
-    slack = FakeSlack()
-    async with slack.serve() as api_url:
-        settings = Settings(
-            data_dir=tmp_path,
-            slack_bot_token=BOT_TOKEN,
-            slack_signing_secret=SIGNING_SECRET,
-            slack_api_url=api_url,
-            requesters=["UREQ", "UAPP1"],
-            approvers=["UAPP1"],
-            approvals_channel="CAPPROVALS",
-        )
-        runtime = await build_runtime(settings, sandbox=True, clock=clock)
-        work = BackgroundWork()
-        app = attach_slack(runtime, settings, work=work)
-        try:
-            yield Bot(app, slack, runtime, work, clock)
-        finally:
-            assert await work.drain(timeout=30)
-            await runtime.close()
+    async with running_bot(Bot, tmp_path, clock) as bot:
+        yield bot
 
 
 async def test_a_signed_az_ports_acks_at_once_then_answers_with_the_port_pairs(bot: Bot) -> None:
@@ -117,20 +59,7 @@ async def test_the_move_approval_through_slack_runs_the_move_and_watches_it_in_t
         message["blocks"]
     )
 
-    await bot.send(
-        block_action_body(
-            "approval:approve",
-            request_id,
-            "UAPP1",
-            "CAPPROVALS",
-            message["ts"],
-            bot.slack.response_url(channel="CAPPROVALS", user="UAPP1"),
-            f"trigger-{time.monotonic_ns()}",
-            block_id=f"approval_{request_id}",
-            message=message,
-        )
-    )
-    await bot.settle()
+    await bot.approve(request_id)
 
     edited = bot.slack.message("CAPPROVALS", message["ts"])
     assert edited["text"].endswith("succeeded")
@@ -286,20 +215,7 @@ async def test_an_approved_change_runs_correlated_under_its_request_id(bot: Bot)
     await bot.clock.advance(90)  # the approver takes a minute and a half
     [message] = bot.slack.messages("CAPPROVALS")
     request_id = re.search(r"R[A-Z2-7]{6}", message["text"]).group(0)
-    await bot.send(
-        block_action_body(
-            "approval:approve",
-            request_id,
-            "UAPP1",
-            "CAPPROVALS",
-            message["ts"],
-            bot.slack.response_url(channel="CAPPROVALS", user="UAPP1"),
-            f"trigger-{time.monotonic_ns()}",
-            block_id=f"approval_{request_id}",
-            message=message,
-        )
-    )
-    await bot.settle()
+    await bot.approve(request_id)
 
     rows = {row.action: row for row in await audit_rows(bot)}
     asked, approved, done = rows["request.created"], rows["vote.approve"], rows["status.succeeded"]

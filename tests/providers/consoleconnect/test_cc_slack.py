@@ -9,131 +9,31 @@ follows a peering change announces its sync in the approval's thread.
 from __future__ import annotations
 
 import json
-import re
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 from cc_support import CONTOSO, NEW_KEY, PORT_A, PORT_B, TAILSPIN, WOODGROVE
-from slack_bolt.async_app import AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from circuitbot.bootstrap import build_runtime
 from circuitbot.clock import FakeClock
-from circuitbot.runtime import Runtime
-from circuitbot.settings import Settings
-from circuitbot.slack.app import BackgroundWork
-from circuitbot.slack.server import attach_slack
-from circuitbot.testing.fake_slack import FakeSlack
-from circuitbot.testing.payloads import (
-    block_action_body,
-    signed_request_headers,
-    slash_command_body,
-    view_submission_body,
-)
+from circuitbot.testing.payloads import view_submission_body
+from support.slack_bot import SlackBot, running_bot
 
-SIGNING_SECRET = "cc-signing-secret"
-BOT_TOKEN = "xoxb-cc-test"
 BGP_KEY = "Qq7-bgp-secret"
 
 
-@dataclass
-class Bot:
-    app: AsyncApp
-    slack: FakeSlack
-    runtime: Runtime
-    work: BackgroundWork
-    clock: FakeClock
-
-    async def send(self, body: str) -> BoltResponse:
-        headers = signed_request_headers(SIGNING_SECRET, body)
-        response = await self.app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
-        assert response.status == 200, response.body
-        return response
-
-    async def settle(self, rounds: int = 2000) -> None:
-        for _ in range(rounds):
-            if await self.work.drain(timeout=0.02):
-                return
-            if self.clock.sleepers:
-                await self.clock.advance(1)
-        raise AssertionError("listeners still running")
-
+class Bot(SlackBot):
     async def command(self, text: str, user: str = "UREQ", channel: str = "CGENERAL") -> BoltResponse:
-        response = await self.send(
-            slash_command_body(
-                text,
-                user_id=user,
-                channel_id=channel,
-                response_url=self.slack.response_url(channel=channel, user=user),
-                trigger_id=f"trigger-{time.monotonic_ns()}",
-            )
-        )
+        """A slash command run to its end; the ack."""
+        response = await self.slash(text, user, channel)
         await self.settle()
         return response
-
-    def told(self, user: str = "UREQ") -> str:
-        return json.dumps(self.slack.ephemerals(user=user), ensure_ascii=False)
-
-    async def approve(self, request_id: str) -> dict:
-        [message] = [m for m in self.slack.messages("CAPPROVALS") if request_id in m["text"]]
-        await self.send(
-            block_action_body(
-                "approval:approve",
-                request_id,
-                "UAPP1",
-                "CAPPROVALS",
-                message["ts"],
-                self.slack.response_url(channel="CAPPROVALS", user="UAPP1"),
-                f"trigger-{time.monotonic_ns()}",
-                block_id=f"approval_{request_id}",
-                message=message,
-            )
-        )
-        await self.settle()
-        return self.slack.message("CAPPROVALS", message["ts"])
-
-    async def request(self, text: str) -> str:
-        await self.command(text)
-        found = re.search(r"Request `(R[A-Z2-7]{6})` created", self.told())
-        assert found, self.told()
-        return found.group(1)
-
-    async def watch_round(self, seconds: float) -> None:
-        """``seconds`` pass; the watch engine polls once and Slack gets what it owes."""
-        await self.clock.advance(seconds)
-        await self.clock.run_until(self.runtime.watches.tick())
-        sender = self.runtime.watches.sender
-        for _ in range(100):
-            await self.clock.run_until(sender.run_once())
-            if await sender.pending() == 0:
-                return
-            await self.clock.advance(1)
 
 
 @pytest.fixture
 async def bot(tmp_path, clock: FakeClock) -> AsyncIterator[Bot]:
-    slack = FakeSlack()
-    async with slack.serve() as api_url:
-        settings = Settings(
-            data_dir=tmp_path,
-            slack_bot_token=BOT_TOKEN,
-            slack_signing_secret=SIGNING_SECRET,
-            slack_api_url=api_url,
-            requesters=["UREQ", "UAPP1"],
-            approvers=["UAPP1"],
-            approvals_channel="CAPPROVALS",
-        )
-        runtime = await build_runtime(settings, sandbox=True, clock=clock)
-        work = BackgroundWork()
-        app = attach_slack(runtime, settings, work=work)
-        try:
-            yield Bot(app, slack, runtime, work, clock)
-        finally:
-            assert await work.drain(timeout=30)
-            await runtime.close()
+    async with running_bot(Bot, tmp_path, clock) as bot:
+        yield bot
 
 
 @pytest.mark.parametrize(

@@ -5,110 +5,31 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 from equinix_support import AZURE_PROFILE, EUAP_NEW_KEY, FABRIKAM_PRIMARY, SEED_PORT
-from slack_bolt.async_app import AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from circuitbot.bootstrap import build_runtime
 from circuitbot.chat import modals
 from circuitbot.clock import FakeClock
-from circuitbot.runtime import Runtime
-from circuitbot.settings import Settings
-from circuitbot.slack.app import BackgroundWork
-from circuitbot.slack.server import attach_slack
-from circuitbot.testing.fake_slack import FakeSlack
-from circuitbot.testing.payloads import (
-    block_action_body,
-    signed_request_headers,
-    slash_command_body,
-    view_submission_body,
-)
-
-SIGNING_SECRET = "equinix-signing-secret"
-BOT_TOKEN = "xoxb-equinix-test"
+from circuitbot.testing.payloads import view_submission_body
+from support.slack_bot import APPROVALS, SlackBot, running_bot
 
 
-@dataclass
-class Bot:
-    app: AsyncApp
-    slack: FakeSlack
-    runtime: Runtime
-    work: BackgroundWork
-    clock: FakeClock
-
-    async def send(self, body: str) -> BoltResponse:
-        headers = signed_request_headers(SIGNING_SECRET, body)
-        response = await self.app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
-        assert response.status == 200, response.body
-        return response
-
-    async def settle(self, rounds: int = 2000) -> None:
-        for _ in range(rounds):
-            if await self.work.drain(timeout=0.02):
-                return
-            if self.clock.sleepers:
-                await self.clock.advance(1)
-        raise AssertionError("listeners still running")
-
+class Bot(SlackBot):
     async def command(self, text: str, user: str = "UREQ") -> BoltResponse:
-        return await self.send(
-            slash_command_body(
-                text,
-                user_id=user,
-                channel_id="CGENERAL",
-                response_url=self.slack.response_url(channel="CGENERAL", user=user),
-                trigger_id=f"trigger-{time.monotonic_ns()}",
-            )
-        )
+        return await self.slash(text, user)
 
     async def approve_the_request(self) -> dict:
-        [message] = self.slack.messages("CAPPROVALS")
-        request_id = re.search(r"R[A-Z2-7]{6}", message["text"]).group(0)
-        await self.send(
-            block_action_body(
-                "approval:approve",
-                request_id,
-                "UAPP1",
-                "CAPPROVALS",
-                message["ts"],
-                self.slack.response_url(channel="CAPPROVALS", user="UAPP1"),
-                f"trigger-{time.monotonic_ns()}",
-                block_id=f"approval_{request_id}",
-                message=message,
-            )
-        )
-        await self.settle()
-        return self.slack.message("CAPPROVALS", message["ts"])
+        [message] = self.slack.messages(APPROVALS)
+        return await self.approve(re.search(r"R[A-Z2-7]{6}", message["text"]).group(0))
 
 
 @pytest.fixture(params=["v4", "v3"])
 async def bot(request, tmp_path, clock: FakeClock) -> AsyncIterator[Bot]:
-    slack = FakeSlack()
-    async with slack.serve() as api_url:
-        settings = Settings(
-            data_dir=tmp_path,
-            slack_bot_token=BOT_TOKEN,
-            slack_signing_secret=SIGNING_SECRET,
-            slack_api_url=api_url,
-            requesters=["UREQ", "UAPP1"],
-            approvers=["UAPP1"],
-            approvals_channel="CAPPROVALS",
-            equinix={"api_version": request.param},
-        )
-        runtime = await build_runtime(settings, sandbox=True, clock=clock)
-        work = BackgroundWork()
-        app = attach_slack(runtime, settings, work=work)
-        try:
-            yield Bot(app, slack, runtime, work, clock)
-        finally:
-            assert await work.drain(timeout=30)
-            await runtime.close()
+    async with running_bot(Bot, tmp_path, clock, equinix={"api_version": request.param}) as bot:
+        yield bot
 
 
 @pytest.mark.parametrize(
