@@ -38,7 +38,7 @@ import common
 from sandbox_changes import azure_change
 
 NAME = "notify_delay"
-PROVIDER = "azure"  # the only provider with a poller so far
+PROVIDER = "azure"  # the delay is measured on Azure circuits (each provider polls alike)
 BOT_TOKEN = "xoxb-bench"
 CREATED_BY = "U0BENCH"
 MARGIN_SECONDS = 0.5
