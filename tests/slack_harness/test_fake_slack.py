@@ -204,13 +204,17 @@ async def test_users_usergroups_and_conversations(slack: FakeSlack, client: Asyn
 
 
 async def test_rejects_tokens_that_are_not_bot_or_user_tokens(slack: FakeSlack, api_url: str) -> None:
-    bad = AsyncWebClient(token="xapp-not-a-web-token", base_url=api_url)
-    with pytest.raises(SlackApiError) as err:
-        await bad.chat_postMessage(channel="C0OPS", text="hi")
-    assert err.value.response["error"] == "invalid_auth"
-    [call] = slack.calls_to("chat.postMessage")
-    assert call.ok is False
-    assert call.error == "invalid_auth"
+    app_token = AsyncWebClient(token="xapp-not-a-web-token", base_url=api_url)
+    unknown = AsyncWebClient(token="not-a-token", base_url=api_url)
+    with pytest.raises(SlackApiError) as refused_app_token:
+        await app_token.chat_postMessage(channel="C0OPS", text="hi")
+    with pytest.raises(SlackApiError) as refused_unknown:
+        await unknown.chat_postMessage(channel="C0OPS", text="hi")
+    # as Slack answers: an app-level token is the wrong kind here; anything else is no token at all
+    assert refused_app_token.value.response["error"] == "not_allowed_token_type"
+    assert refused_unknown.value.response["error"] == "invalid_auth"
+    calls = slack.calls_to("chat.postMessage")
+    assert [(c.ok, c.error) for c in calls] == [(False, "not_allowed_token_type"), (False, "invalid_auth")]
     assert slack.messages() == []
 
 
