@@ -16,6 +16,7 @@ from circuitbot.sandbox.world import World
 from circuitbot.settings import Settings
 from support.http import Recorder
 from support.poster import RecordingPoster
+from support.router_harness import recording_transports
 
 MakeHarness = Callable[..., Awaitable[Harness]]
 
@@ -23,16 +24,7 @@ MakeHarness = Callable[..., Awaitable[Harness]]
 @pytest.fixture
 def recorders(monkeypatch) -> list[Recorder]:
     """Each simulator transport handed out, wrapped so the test sees the requests the client sent."""
-    made: list[Recorder] = []
-    original = AzureSimulator.transport
-
-    def recording(self: AzureSimulator) -> Recorder:
-        recorder = Recorder(original(self))
-        made.append(recorder)
-        return recorder
-
-    monkeypatch.setattr(AzureSimulator, "transport", recording)
-    return made
+    return recording_transports(monkeypatch, AzureSimulator)
 
 
 @pytest.fixture

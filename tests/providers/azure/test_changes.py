@@ -14,7 +14,6 @@ from azure_support import (
     FABRIKAM,
     SEEDED_SHARED_KEY,
     Harness,
-    deliver,
 )
 
 from circuitbot.actions.registry import Caller, OpContext, Role
@@ -114,7 +113,7 @@ async def test_move_end_to_end_through_an_approval(harness: Harness) -> None:
     assert (watch.channel, watch.thread_ts) == ("CAPPROVALS", row.approvals_ts)
     assert watch.snapshot["provisioningState"] == "Succeeded"
     assert watch.label == "er1 @ SiliconValley (24e6ea2b…)"
-    await deliver(harness)
+    await harness.deliver()
     assert "er1 @ SiliconValley" in harness.thread_text(row)
 
 

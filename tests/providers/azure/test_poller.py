@@ -9,7 +9,7 @@ import json
 import math
 
 import httpx
-from azure_support import EUAP_NEW, FABRIKAM, WOODGROVE, Harness, deliver
+from azure_support import EUAP_NEW, FABRIKAM, WOODGROVE, Harness
 
 from circuitbot.actions.registry import WatchTarget
 from circuitbot.clock import FakeClock
@@ -150,7 +150,7 @@ async def test_a_change_at_azure_becomes_a_transition_in_the_watch(harness: Harn
     [watch] = await engine.list_watches()
     assert second.transitions == 1
     assert watch.snapshot["provisioningState"] == "Succeeded"
-    await deliver(harness)
+    await harness.deliver()
     said = harness.poster.everything()
     assert "serviceProviderProvisioningState" in said and "NotProvisioned → *Provisioned*" in said
     assert "Updating → *Succeeded*" in said

@@ -18,6 +18,7 @@ from circuitbot.sandbox.world import World
 from circuitbot.settings import Settings
 from support.http import Recorder
 from support.poster import RecordingPoster
+from support.router_harness import recording_transports
 
 MakeHarness = Callable[..., Awaitable[Harness]]
 
@@ -50,16 +51,7 @@ async def client(
 @pytest.fixture
 def recorders(monkeypatch) -> list[Recorder]:
     """Each simulator transport handed out, wrapped so the test sees the requests the client sent."""
-    made: list[Recorder] = []
-    original = ConsoleConnectSimulator.transport
-
-    def recording(self: ConsoleConnectSimulator) -> Recorder:
-        wrapped = Recorder(original(self))
-        made.append(wrapped)
-        return wrapped
-
-    monkeypatch.setattr(ConsoleConnectSimulator, "transport", recording)
-    return made
+    return recording_transports(monkeypatch, ConsoleConnectSimulator)
 
 
 @pytest.fixture
