@@ -95,3 +95,15 @@ async def test_reported_raises_the_translation_and_lets_other_errors_through() -
         async with ERRORS.reported("c2"):
             raise mine
     assert passed.value is mine
+
+
+def test_a_providers_words_and_a_typed_key_never_ping_or_link_in_the_reply() -> None:
+    hostile = ExampleError(400, "<!channel> see <https://evil.example|here> & more", code="<@U1>")
+    refused = ERRORS.translate(hostile, "k")
+    unknown = ERRORS.translate(Lost(500, "<!here> lost"), "key`<!channel>")
+
+    assert str(refused) == (
+        "Example &lt;@U1&gt;: &lt;!channel&gt; see &lt;https://evil.example|here&gt; &amp; more"
+    )
+    assert "<" not in str(unknown) and "`ex show key" in str(unknown)
+    assert str(unknown).count("`") == 2, "the typed backtick does not end the code span"

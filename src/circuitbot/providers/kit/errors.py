@@ -2,9 +2,10 @@
 
 Each provider client raises its own exceptions; ``ProviderErrors`` names which of them mean
 what, and ``reported`` turns them into an ``OperationError`` carrying the provider's code and
-message (with a hint of the command that helps), or an ``OutcomeUnknown`` where a write may or
-may not have landed, so the approval ends needing attention rather than "failed" (a request
-made again on top of a change that did land would do it twice).
+message (escaped: it is shown in chat as it came; with a hint of the command that helps), or an
+``OutcomeUnknown`` where a write may or may not have landed, so the approval ends needing
+attention rather than "failed" (a request made again on top of a change that did land would do it
+twice).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from circuitbot.actions.registry import OperationError, OutcomeUnknown
+from circuitbot.chat import blocks as bk
 from circuitbot.providers.http import ProviderHTTPError
 from circuitbot.providers.kit.preconditions import changed_since_review
 
@@ -42,7 +44,7 @@ class ProviderErrors:
 
     def translate(self, exc: BaseException, key: str | None = None) -> OperationError | None:
         """The error to show for ``exc`` about resource ``key``; None when it is not a provider's."""
-        show = f"`{self.show_command} {key}`"
+        show = bk.code(f"{self.show_command} {key}")
         if isinstance(exc, self.precondition_failed):
             return changed_since_review(key or "the resource", "its etag no longer matches")
         if isinstance(exc, self.write_unconfirmed):
@@ -56,9 +58,9 @@ class ProviderErrors:
         if isinstance(exc, self.provider_error):
             return OperationError(f"{self.label} {_code(exc) or _status(exc)}: {_message(exc)}")
         if isinstance(exc, self.operation_timeout):
-            return OutcomeUnknown(f"{exc}; it may still finish, {show} tells")
+            return OutcomeUnknown(f"{bk.escape(str(exc))}; it may still finish, {show} tells")
         if isinstance(exc, ProviderHTTPError):
-            return OperationError(str(exc))
+            return OperationError(bk.escape(str(exc)))
         if isinstance(exc, httpx.HTTPError):
             return OperationError(f"could not reach {self.label} ({exc.__class__.__name__})")
         return None
@@ -76,11 +78,14 @@ class ProviderErrors:
 
 
 def _message(exc: BaseException) -> str:
-    return str(getattr(exc, "message", exc))
+    """The provider's own words, escaped: they go into a chat reply, and a provider (or a value
+    it echoes back) must not be able to mention a channel or write a link."""
+    return bk.escape(str(getattr(exc, "message", exc)))
 
 
 def _code(exc: BaseException) -> str | None:
-    return getattr(exc, "code", None)
+    code = getattr(exc, "code", None)
+    return bk.escape(str(code)) if code is not None else None
 
 
 def _status(exc: BaseException) -> int | None:
