@@ -5,17 +5,22 @@ requests a client sent."""
 
 from __future__ import annotations
 
+import contextlib
 import re
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 import pytest
 
 from circuitbot.actions.registry import Interaction
+from circuitbot.bootstrap import build_runtime
 from circuitbot.chat.reply import Reply
 from circuitbot.chat.router import Router
 from circuitbot.clock import FakeClock
 from circuitbot.runtime import Runtime
 from circuitbot.sandbox.base import Simulator
+from circuitbot.sandbox.world import World
+from circuitbot.settings import Settings
 from circuitbot.store.tables import ApprovalRequest
 from support.blockkit import assert_valid_block_kit
 from support.http import Recorder
@@ -176,3 +181,28 @@ def recording_transports(monkeypatch: pytest.MonkeyPatch, simulator: type[Simula
 
     monkeypatch.setattr(simulator, "transport", recording)
     return made
+
+
+H = TypeVar("H", bound=RouterHarness)
+
+
+@contextlib.asynccontextmanager
+async def harness_maker(
+    kind: type[H], settings: Settings, clock: FakeClock, recorders: list[Recorder]
+) -> AsyncIterator[Callable[..., Awaitable[H]]]:
+    """Makes ``kind`` harnesses on the sandbox (another world or settings when given), each with
+    a recording poster and the transport recorder it was built with; their runtimes close on exit."""
+    runtimes: list[Runtime] = []
+
+    async def make(world: World | None = None, settings_: Settings | None = None) -> H:
+        runtime = await build_runtime(settings_ or settings, sandbox=True, clock=clock, world=world)
+        runtimes.append(runtime)
+        poster = RecordingPoster()
+        runtime.poster = poster
+        return kind(runtime, poster, clock, recorders[-1])
+
+    try:
+        yield make
+    finally:
+        for runtime in runtimes:
+            await runtime.close()

@@ -8,15 +8,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from azure_support import Harness
 
-from circuitbot.bootstrap import build_runtime
 from circuitbot.clock import FakeClock
-from circuitbot.runtime import Runtime
 from circuitbot.sandbox.azure import AzureSimulator
-from circuitbot.sandbox.world import World
 from circuitbot.settings import Settings
 from support.http import Recorder
-from support.poster import RecordingPoster
-from support.router_harness import recording_transports
+from support.router_harness import harness_maker, recording_transports
 
 MakeHarness = Callable[..., Awaitable[Harness]]
 
@@ -31,18 +27,8 @@ def recorders(monkeypatch) -> list[Recorder]:
 async def make_harness(
     settings: Settings, clock: FakeClock, recorders: list[Recorder]
 ) -> AsyncIterator[MakeHarness]:
-    runtimes: list[Runtime] = []
-
-    async def make(world: World | None = None, settings_: Settings | None = None) -> Harness:
-        runtime = await build_runtime(settings_ or settings, sandbox=True, clock=clock, world=world)
-        runtimes.append(runtime)
-        poster = RecordingPoster()
-        runtime.poster = poster
-        return Harness(runtime, poster, clock, recorders[-1])
-
-    yield make
-    for runtime in runtimes:
-        await runtime.close()
+    async with harness_maker(Harness, settings, clock, recorders) as make:
+        yield make
 
 
 @pytest.fixture
