@@ -8,6 +8,8 @@ from importlib import import_module
 from circuitbot.actions.registry import Registry
 from circuitbot.approvals.engine import ApprovalEngine
 from circuitbot.clock import Clock, SystemClock
+from circuitbot.endtoend.finding import keyed_providers
+from circuitbot.endtoend.poller import KEY, KeyPoller, key_vocabulary
 from circuitbot.providers.catalog import PROVIDERS
 from circuitbot.runtime import Runtime
 from circuitbot.sandbox.world import World
@@ -23,6 +25,7 @@ OPERATION_MODULES = (
     "circuitbot.chat.builtin",
     "circuitbot.approvals.commands",
     "circuitbot.watch.commands",
+    "circuitbot.endtoend.commands",
 )
 
 
@@ -81,3 +84,12 @@ async def attach_providers(runtime: Runtime, *, sandbox: bool, world: World | No
         runtime.providers[spec.name] = client
         runtime.pollers[spec.name] = spec.poller(client, runtime.clock)
         runtime.on_close(client.aclose)
+    attach_key_watches(runtime)
+
+
+def attach_key_watches(runtime: Runtime) -> None:
+    """``watch key <service-key>``: one watch over every leg, where a provider can be searched by key."""
+    keyed = keyed_providers(runtime)
+    if keyed:
+        runtime.pollers[KEY] = KeyPoller(runtime)
+        runtime.vocabularies[KEY] = key_vocabulary(runtime.vocabularies[name] for name, _ in keyed)

@@ -31,6 +31,8 @@ EMOJI = {
     "large_yellow_circle": "🟡",
     "red_circle": "🔴",
     "white_circle": "⚪",
+    "large_orange_circle": "🟠",
+    "black_circle": "⚫",
     "large_blue_circle": "🔵",
     "eyes": "👀",
     "bell": "🔔",
@@ -63,6 +65,7 @@ EMOJI = {
     "stopwatch": "⏱️",
     "wastebasket": "🗑️",
     "question": "❓",
+    "grey_question": "❔",
     "exclamation": "❗",
 }
 

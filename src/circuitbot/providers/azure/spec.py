@@ -21,11 +21,14 @@ from circuitbot.providers.azure.settings import AzureSettings
 from circuitbot.providers.spec import ProviderClient, SampleIds, SandboxTimings
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from circuitbot.actions.registry import Registry
     from circuitbot.clock import Clock
     from circuitbot.providers.azure.client import AzurePartnerClient
     from circuitbot.providers.azure.poller import AzurePoller
     from circuitbot.providers.base import StateVocabulary
+    from circuitbot.providers.legs import Leg
     from circuitbot.sandbox.azure import AzureSimulator
     from circuitbot.sandbox.base import Simulator
     from circuitbot.sandbox.faults import FaultConfig
@@ -47,6 +50,7 @@ class AzureProvider:
     name = "azure"
     aliases: tuple[str, ...] = ("az",)
     title = "Azure ExpressRoute (partner API): cross-connections, port pairs, peerings, device tables"
+    label = "Azure"  # the leg's name on a circuit's end-to-end card
     settings_model: type[BaseModel] = AzureSettings
     # A change completes in seconds, not the half minute the real service takes; a table at once.
     sandbox_timings = SandboxTimings(operation_seconds=6.0, table_seconds=2.0, retry_after_seconds=2)
@@ -130,6 +134,13 @@ class AzureProvider:
 
         ports = await cast(AzurePartnerClient, client).list_provider_ports()
         return f"{len(ports)} port pair(s) listed"
+
+    async def legs_for_key(self, client: ProviderClient, service_key: str) -> Sequence[Leg]:
+        """The legs the service key names here (``providers.legs.KeyedProvider``)."""
+        from circuitbot.providers.azure.client import AzurePartnerClient
+        from circuitbot.providers.azure.legs import legs_for_key
+
+        return await legs_for_key(cast(AzurePartnerClient, client), service_key)
 
     def sample_ids(self, world: World) -> SampleIds:
         """Service keys, as engineers type them (a cross-connection's name)."""

@@ -21,11 +21,14 @@ from circuitbot.providers.consoleconnect.settings import ConsoleConnectSettings
 from circuitbot.providers.spec import ProviderClient, SampleIds, SandboxTimings
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from circuitbot.actions.registry import Registry
     from circuitbot.clock import Clock
     from circuitbot.providers.base import StateVocabulary
     from circuitbot.providers.consoleconnect.client import ConsoleConnectClient
     from circuitbot.providers.consoleconnect.poller import ConsoleConnectPoller
+    from circuitbot.providers.legs import Leg
     from circuitbot.sandbox.base import Simulator
     from circuitbot.sandbox.consoleconnect import ConsoleConnectSimulator
     from circuitbot.sandbox.faults import FaultConfig
@@ -48,6 +51,7 @@ class ConsoleConnectProvider:
     name = "consoleconnect"
     aliases: tuple[str, ...] = ("cc",)
     title = "Console Connect: Azure Direct Connect Partner connections and their peering configs"
+    label = "Console Connect"  # the leg's name on a circuit's end-to-end card
     settings_model: type[BaseModel] = ConsoleConnectSettings
     # An order is ACTIVE in seconds, not the minutes the real service takes; a peering syncs as fast.
     sandbox_timings = SandboxTimings(operation_seconds=6.0, table_seconds=2.0, retry_after_seconds=2)
@@ -124,6 +128,13 @@ class ConsoleConnectProvider:
         connect = cast(ConsoleConnectClient, client)
         ports = await connect.list_ports()
         return f"{len(ports)} port(s) of {connect.company} listed"
+
+    async def legs_for_key(self, client: ProviderClient, service_key: str) -> Sequence[Leg]:
+        """The legs the service key names here (``providers.legs.KeyedProvider``)."""
+        from circuitbot.providers.consoleconnect.client import ConsoleConnectClient
+        from circuitbot.providers.consoleconnect.legs import legs_for_key
+
+        return await legs_for_key(cast(ConsoleConnectClient, client), service_key)
 
     def sample_ids(self, world: World) -> SampleIds:
         """The GROUP_LAYER2 ids of the world's Console Connect legs."""

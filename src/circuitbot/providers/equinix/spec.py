@@ -20,11 +20,14 @@ from circuitbot.providers.equinix.settings import EquinixSettings
 from circuitbot.providers.spec import ProviderClient, SampleIds, SandboxTimings
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from circuitbot.actions.registry import Registry
     from circuitbot.clock import Clock
     from circuitbot.providers.base import StateVocabulary
     from circuitbot.providers.equinix.client import EquinixClient
     from circuitbot.providers.equinix.poller import EquinixPoller
+    from circuitbot.providers.legs import Leg
     from circuitbot.sandbox.base import Simulator
     from circuitbot.sandbox.equinix import EquinixSimulator
     from circuitbot.sandbox.faults import FaultConfig
@@ -40,6 +43,7 @@ class EquinixProvider:
     name = "equinix"
     aliases: tuple[str, ...] = ("eqx",)
     title = "Equinix Fabric (buyer): ports, metros, prices, service profiles, connections, port stats"
+    label = "Equinix"  # the leg's name on a circuit's end-to-end card
     settings_model: type[BaseModel] = EquinixSettings
     # An order or a delete completes in seconds here, not the minutes the real service takes.
     sandbox_timings = SandboxTimings(operation_seconds=6.0, table_seconds=2.0, retry_after_seconds=2)
@@ -113,6 +117,13 @@ class EquinixProvider:
         equinix = cast(EquinixClient, client)
         ports = await equinix.ports()
         return f"signed in on Fabric {equinix.api_version}; {len(ports)} port(s) listed"
+
+    async def legs_for_key(self, client: ProviderClient, service_key: str) -> Sequence[Leg]:
+        """The legs the service key names here (``providers.legs.KeyedProvider``)."""
+        from circuitbot.providers.equinix.client import EquinixClient
+        from circuitbot.providers.equinix.legs import legs_for_key
+
+        return await legs_for_key(cast(EquinixClient, client), service_key)
 
     def sample_ids(self, world: World) -> SampleIds:
         """The primary connection of each Equinix leg (a connection's uuid)."""
