@@ -44,11 +44,13 @@ async def load(db: Database, request_id: str) -> tuple[ApprovalRequest | None, l
 
 
 async def requests(
-    db: Database, status: str, *, page: int = 1, per_page: int = 10
+    db: Database, status: str, *, page: int = 1, per_page: int = 10, requester: str | None = None
 ) -> tuple[list[tuple[ApprovalRequest, list[str]]], int, int, int]:
-    """Requests in ``status`` ("all" for every one) with their approvers, newest first:
-    (rows, page, pages, total)."""
+    """Requests in ``status`` ("all" for every one), of ``requester`` if given, with their
+    approvers, newest first: (rows, page, pages, total)."""
     where = [] if status == "all" else [ApprovalRequest.status == status]
+    if requester is not None:
+        where.append(ApprovalRequest.requester == requester)
     async with db.session() as session:
         total = await session.scalar(select(func.count()).select_from(ApprovalRequest).where(*where)) or 0
         page, pages, offset = _window(total, page, per_page)

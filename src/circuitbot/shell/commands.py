@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from circuitbot.actions.registry import Interaction
 from circuitbot.chat.blocks import clip
+from circuitbot.chat.reply import Reply
+from circuitbot.home.view import home_blocks
 from circuitbot.shell.directory import ROLE_ORDER
 from circuitbot.shell.engines import settle
 from circuitbot.shell.forms import Cancelled
@@ -37,6 +39,7 @@ Shell commands (anything else is a /circuit command; the leading /circuit is opt
   :press <n> on <ref>      press one on an older message (refs such as m3 are shown on every message)
   :messages [#channel]     recent messages with their refs
   :thread <ref>            a message and its thread replies
+  :home                    your Home, as Slack's App Home shows it (its buttons can be pressed)
   :wait [seconds]          let background work (watches, notifications, approved operations) run
   :help                    this help;  help  is the bot's own help
   :quit                    leave (so does end of input)
@@ -186,6 +189,12 @@ async def wait_command(console: Console, args: list[str]) -> None:
     console.out.note(f"waited {seconds:g}s")
 
 
+async def home_command(console: Console, args: list[str]) -> None:
+    """Your Home: what waits for your decision, your requests, your watches."""
+    blocks = await home_blocks(console.runtime, console.user_id)
+    await console.surface(console.channel_id).reply(Reply(text="Your Home", blocks=blocks))
+
+
 # -- buttons ---------------------------------------------------------------------------------
 
 
@@ -274,6 +283,7 @@ COMMANDS: dict[str, Command] = {
     "press": press_command,
     "messages": messages_command,
     "thread": thread_command,
+    "home": home_command,
     "wait": wait_command,
     "help": help_command,
     "quit": quit_command,

@@ -34,6 +34,7 @@ from circuitbot.chat import modals
 from circuitbot.chat.reply import Reply
 from circuitbot.chat.roles import GroupMembers
 from circuitbot.chat.router import Router
+from circuitbot.home.tab import HomeTab
 from circuitbot.runtime import Runtime
 from circuitbot.settings import Settings
 from circuitbot.slack.guards import RequestGuards
@@ -202,6 +203,7 @@ def build_app(
     settings: Settings,
     client: AsyncWebClient | None = None,
     work: BackgroundWork | None = None,
+    home: HomeTab | None = None,
 ) -> AsyncApp:
     """The Bolt app for ``/circuit``, its buttons and its modals.
 
@@ -224,6 +226,8 @@ def build_app(
     register_command(app, router, work)
     register_actions(app, router, work)
     register_views(app, router, work)
+    if home is not None:
+        register_home(app, home, work)
     return app
 
 
@@ -335,3 +339,20 @@ def register_views(app: AsyncApp, router: Router, work: BackgroundWork) -> None:
             lambda: router.handle_view(view, user_id=user_id, surface=surface, ack_errors=ack_errors),
             ack_carries_reply=False,
         )
+
+
+def register_home(app: AsyncApp, home: HomeTab, work: BackgroundWork) -> None:
+    """``app_home_opened``: the person's Home tab, published as it stands (Bolt acks the event)."""
+
+    @app.event("app_home_opened")
+    async def on_home_opened(event) -> None:
+        if event.get("tab") != "home":
+            return  # the Messages tab: nothing to publish
+        work.track()
+        user_id = str(event.get("user", ""))
+        try:
+            await home.opened(user_id)
+        except Exception as exc:
+            log.exception("could not publish the Home of %s", user_id)
+            if isinstance(exc, SlackClientError | aiohttp.ClientError):
+                metrics.slack_errors.labels(slack_method_of(exc), slack_error_code(exc)).inc()

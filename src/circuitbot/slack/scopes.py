@@ -23,6 +23,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.update": ("chat:write",),
     "views.open": (),
     "views.update": (),
+    "views.publish": (),  # the App Home tab
     "usergroups.users.list": ("usergroups:read",),  # roles granted to a user group
     "conversations.info": _READ,  # a watch's channel exists, is not archived, the bot is in it
     # the outbox looks for an earlier try's post before sending again (exactly once)

@@ -41,6 +41,7 @@ from circuitbot import metrics
 from circuitbot.bootstrap import build_runtime
 from circuitbot.chat.roles import RoleResolver
 from circuitbot.chat.router import Router
+from circuitbot.home.tab import HomeTab
 from circuitbot.runtime import Runtime
 from circuitbot.settings import ConfigError, Settings
 from circuitbot.slack.app import BackgroundWork, build_app, group_members, outbox_client, slack_client
@@ -81,7 +82,11 @@ def attach_slack(runtime: Runtime, settings: Settings, *, work: BackgroundWork |
     if sender is not None:  # the outbox: single short tries, its posts tagged and looked up
         sender.poster = SlackPoster(outbox_client(settings))
     runtime.roles = RoleResolver(settings, group_members=group_members(client), clock=runtime.clock)
-    return build_app(runtime, Router(runtime), settings=settings, client=client, work=work)
+    home = HomeTab(runtime, publish=lambda user_id, view: client.views_publish(user_id=user_id, view=view))
+    if sender is not None:
+        sender.on_delivered.append(home.delivered)
+    runtime.on_close(home.stop)
+    return build_app(runtime, Router(runtime), settings=settings, client=client, work=work, home=home)
 
 
 def build_http_app(

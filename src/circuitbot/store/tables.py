@@ -244,3 +244,13 @@ class FormState(Base):
     expires_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_form_states_expires_at", "expires_at"),)
+
+
+class HomeViewer(Base):
+    """Someone who opened the bot's App Home: whose Home tab is published again when one of
+    their requests, a request they may decide, or one of their watches changes."""
+
+    __tablename__ = "home_viewers"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    opened_at: Mapped[datetime]

@@ -181,6 +181,43 @@ def block_action_body(
     )
 
 
+def home_action_body(
+    action_id: str,
+    value: str,
+    user_id: str,
+    view: Mapping[str, Any],
+    trigger_id: str,
+    block_id: str = "circuitbot",
+    *,
+    team_id: str = TEAM_ID,
+    api_app_id: str = APP_ID,
+) -> str:
+    """A click on a button of a Home tab: the container is the view, and Slack sends neither a
+    channel nor a response_url with it."""
+    action = {
+        "type": "button",
+        "action_id": action_id,
+        "block_id": block_id,
+        "text": {"type": "plain_text", "text": "Button", "emoji": True},
+        "value": value,
+        "action_ts": f"{time.time():.6f}",
+    }
+    payload = {
+        "type": "block_actions",
+        "user": _user(user_id, None, team_id),
+        "api_app_id": api_app_id,
+        "token": "verification_token",
+        "container": {"type": "view", "view_id": view.get("id", "")},
+        "trigger_id": trigger_id,
+        "team": _team(team_id, TEAM_DOMAIN, None, None),
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": dict(view),
+        "actions": [action],
+    }
+    return form_body(payload)
+
+
 def _state_values(values: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """Accept Slack's ``state.values`` shape; a bare string stands for a plain_text_input value."""
     return {
@@ -279,4 +316,30 @@ def view_submission_body(
     """``view_submission_payload`` encoded as Slack posts it (``payload=<url-encoded JSON>``)."""
     return form_body(
         view_submission_payload(callback_id, values, user_id, private_metadata, view_id, **options)
+    )
+
+
+def app_home_opened_body(
+    user_id: str, *, tab: str = "home", team_id: str = TEAM_ID, api_app_id: str = APP_ID
+) -> str:
+    """The Events API envelope of ``app_home_opened`` (a JSON body), as Slack's event reference
+    shows it: the user, their App Home channel and the tab they opened."""
+    now = int(time.time())
+    return json.dumps(
+        {
+            "token": "verification-token-unused",
+            "team_id": team_id,
+            "api_app_id": api_app_id,
+            "event": {
+                "type": "app_home_opened",
+                "user": user_id,
+                "channel": f"D{user_id.removeprefix('U')}",
+                "tab": tab,
+                "event_ts": f"{now}.000100",
+            },
+            "type": "event_callback",
+            "event_id": f"Ev{now}{user_id}",
+            "event_time": now,
+        },
+        separators=(",", ":"),
     )

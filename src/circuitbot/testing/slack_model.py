@@ -18,6 +18,7 @@ from circuitbot.testing.workspace import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID, W
 
 # Each generated ts is 100 µs after the previous one: unique, increasing, and Slack-shaped.
 _TS_EPOCH = 1_700_000_000
+MAX_HOME_BLOCKS = 100  # a Home tab view holds at most 100 blocks
 _TS_STEP_MICROS = 100
 _DEFAULT_PAGE = 100  # conversations.history / replies page size when no limit is given
 _MAX_PAGE = 999
@@ -83,6 +84,7 @@ class SlackModel:
         self.unknown_users: set[str] = set()
         self.joined_channels: set[str] = set()
         self.views: dict[str, dict[str, Any]] = {}
+        self.homes: dict[str, dict[str, Any]] = {}  # user id -> their Home tab as last published
 
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._ephemerals: list[dict[str, Any]] = []
@@ -99,6 +101,7 @@ class SlackModel:
             "views.open": self._views_open,
             "views.update": self._views_update,
             "views.push": self._views_push,
+            "views.publish": self._views_publish,
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroups_users_list,
             "conversations.info": self._conversations_info,
@@ -311,6 +314,22 @@ class SlackModel:
 
     def _views_push(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"view": self._new_view(args)}
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A user's Home tab: a ``home`` view of at most 100 blocks with distinct block ids."""
+        user_id, view = args.get("user_id"), args.get("view")
+        if not user_id or not isinstance(view, dict) or view.get("type") != "home":
+            raise SlackError("invalid_arguments")
+        if user_id in self.unknown_users:
+            raise SlackError("user_not_found")
+        blocks = view.get("blocks") or []
+        block_ids = [b["block_id"] for b in blocks if isinstance(b, dict) and "block_id" in b]
+        if len(blocks) > MAX_HOME_BLOCKS or len(block_ids) != len(set(block_ids)):
+            raise SlackError("invalid_blocks")
+        current = self.homes.get(user_id)
+        view_id = current["id"] if current else f"V{next(self._view_counter):010d}"
+        self.homes[user_id] = self._view_object(view, view_id=view_id, previous=current)
+        return {"view": self.homes[user_id]}
 
     def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
         current: dict[str, Any] | None = None

@@ -170,15 +170,6 @@ async def watches_execute(ctx: OpContext, params: WatchesParams) -> list[WatchIn
     return await _engine(ctx).list_watches(params.channel)
 
 
-def _state(info: WatchInfo) -> str:
-    if info.status == WatchStatus.PAUSED:
-        return f"paused: {info.status_reason or ''}".strip()
-    if info.unreachable:
-        return "unreachable"
-    values = [v for k, v in info.snapshot.items() if "[" not in k]
-    return " / ".join(values) or "—"
-
-
 def watches_render(infos: list[WatchInfo], params: WatchesParams, ctx: OpContext) -> Reply:
     where = f" in <#{params.channel}>" if params.channel else ""
     if not infos:
@@ -191,7 +182,7 @@ def watches_render(infos: list[WatchInfo], params: WatchesParams, ctx: OpContext
                 i.provider,
                 bk.clip(i.label, 40),
                 f"#{i.channel}",
-                bk.clip(_state(i), 50),
+                bk.clip(i.state_text(), 50),
                 "—" if i.status != WatchStatus.ACTIVE else i.next_poll_at.strftime("%H:%M:%S UTC"),
             )
             for i in shown

@@ -247,11 +247,16 @@ class WatchEngine:
         self.sender.wake()
         return [WatchInfo.of(row) for row in rows]
 
-    async def list_watches(self, channel: str | None = None) -> list[WatchInfo]:
-        """What is followed (active or paused), in one channel or everywhere."""
+    async def list_watches(
+        self, channel: str | None = None, *, created_by: str | None = None
+    ) -> list[WatchInfo]:
+        """What is followed (active or paused), in one channel or everywhere, by anyone or by
+        ``created_by``."""
         query = select(Watch).where(Watch.status.in_(LIVE))
         if channel is not None:
             query = query.where(Watch.channel == channel)
+        if created_by is not None:
+            query = query.where(Watch.created_by == created_by)
         async with self.runtime.db.session() as session:
             rows = (
                 (await session.execute(query.order_by(Watch.channel, Watch.provider, Watch.label)))

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Row
 
-from circuitbot.providers.base import Snapshot
+from circuitbot.providers.base import Snapshot, is_part_field
 from circuitbot.store.tables import Watch
 from circuitbot.watch.status import WatchStatus
 
@@ -56,6 +56,15 @@ class WatchInfo:
             request_id=row.request_id,
             created=created,
         )
+
+    def state_text(self) -> str:
+        """The watch's state in a few words: paused and why, unreachable, or its own values."""
+        if self.status == WatchStatus.PAUSED:
+            return f"paused: {self.status_reason or ''}".strip()
+        if self.unreachable:
+            return "unreachable"
+        values = [v for k, v in self.snapshot.items() if not is_part_field(k)]
+        return " / ".join(values) or "—"
 
 
 @dataclass

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -117,6 +117,8 @@ class OutboxSender:
         self._leased: dict[int, datetime] = {}  # rows claimed and not yet settled: leased until
         self._gauge_at = -math.inf
         self._purged_at = -math.inf
+        # Told of every batch delivered (the Home tab refreshes what the rows concern); must not block.
+        self.on_delivered: list[Callable[[Sequence[Claimed]], None]] = []
 
     # -- running --------------------------------------------------------------------------------
 
@@ -223,6 +225,12 @@ class OutboxSender:
         poster = self.poster or self.runtime.poster
         outcomes = await asyncio.gather(*(deliver(poster, c, targets.get(c.id)) for c in claimed))
         await self._settle(outcomes)
+        delivered = [o.row for o in outcomes if o.error is None]
+        for listener in self.on_delivered if delivered else ():
+            try:
+                listener(delivered)
+            except Exception:
+                log.exception("a delivery listener failed")
         return outcomes
 
     async def pending(self) -> int:
