@@ -149,3 +149,11 @@ async def test_watch_key_posts_a_change_at_any_leg_in_one_thread(bot: Bot) -> No
     assert all(
         m.get("thread_ts") == card["ts"] for m in bot.slack.messages("CNETOPS") if m["ts"] != card["ts"]
     )
+
+
+async def test_unwatch_key_stops_the_one_watch(bot: Bot) -> None:
+    await bot.command(f"watch key {WOODGROVE.upper()} #CNETOPS")
+    await bot.command(f"unwatch key {WOODGROVE} #CNETOPS")
+
+    assert "Stopped watching key *er-woodgrove-sv*" in bot.told()
+    assert await bot.runtime.watches.list_watches("CNETOPS") == []
