@@ -28,6 +28,7 @@ from circuitbot.chat.router import Router
 from circuitbot.clock import FakeClock
 from circuitbot.providers import catalog
 from circuitbot.providers.base import Poller, normalize_resource_id, normalize_state
+from circuitbot.providers.legs import KeyedProvider
 from circuitbot.providers.spec import ProviderSpec
 from circuitbot.runtime import Runtime
 from circuitbot.sandbox.faults import FaultConfig, QueuedFault
@@ -245,3 +246,22 @@ async def test_the_simulator_answers_errors_in_the_providers_own_shape(spec: Pro
 
     assert unknown.status_code == 404 and _shape(unknown.json()) == _shape(expected)
     assert faulted.status_code == 500 and _shape(faulted.json()) == _shape(expected)
+
+
+async def test_a_keyed_provider_finds_the_worlds_legs_by_service_key(
+    spec: ProviderSpec, sandbox: Sandbox
+) -> None:
+    """Where a provider can be searched by an Azure service key (``providers.legs``), every circuit
+    of the demo world with a leg there is found by its key, and an unknown key finds nothing."""
+    if not isinstance(spec, KeyedProvider):
+        pytest.skip(f"{spec.name} holds no Azure service keys")
+    assert spec.label and spec.name == spec.name.lower()
+    client = sandbox.runtime.providers[spec.name]
+    world = World.demo()
+    carried = [c for c in world.circuits if spec.name == "azure" or spec.name in c.carriers][:5]
+    assert carried, "the demo world has circuits with a leg at every keyed provider"
+    for circuit in carried:
+        legs = await sandbox.drive(spec.legs_for_key(client, circuit.service_key.upper()))
+        assert legs and all(leg.provider == spec.name for leg in legs), circuit.service_key
+        assert all(leg.states and leg.name and leg.resource_id for leg in legs)
+    assert list(await sandbox.drive(spec.legs_for_key(client, spec.sample_ids(world).absent))) == []

@@ -18,10 +18,16 @@ _SIDES = {"PRIMARY": "primary", "SECONDARY": "secondary"}
 
 
 async def legs_for_key(client: EquinixClient, service_key: str) -> Sequence[Leg]:
+    """The filter compares the key exactly: it is asked as typed and as Azure issues keys (lower
+    case), so a key pasted in capitals still finds the connections."""
     wanted = service_key.strip().lower()
-    found = await client.connections(ConnectionFilter(key=service_key.strip()))
-    legs = [leg_of(c) for c in found if (c.authorization_key or "").strip().lower() == wanted]
-    return sorted(legs, key=lambda leg: (leg.side or "", leg.name))
+    spellings = dict.fromkeys((service_key.strip(), wanted))
+    found: dict[str, ConnectionView] = {}
+    for spelling in spellings:
+        for connection in await client.connections(ConnectionFilter(key=spelling)):
+            if (connection.authorization_key or "").strip().lower() == wanted:
+                found[connection.uuid] = connection
+    return sorted((leg_of(c) for c in found.values()), key=lambda leg: (leg.side or "", leg.name))
 
 
 def leg_of(connection: ConnectionView) -> Leg:
