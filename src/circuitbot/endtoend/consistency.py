@@ -17,11 +17,6 @@ from circuitbot.providers.legs import Leg, Standing
 AZURE_STATE = "serviceProviderProvisioningState"
 
 
-def _status(leg: Leg) -> str:
-    """A carrier leg's overall status word, as the provider spelled it."""
-    return next(iter(leg.states.values()), leg.standing.value)
-
-
 def _azure_state(azure: Leg) -> str:
     return azure.states.get(AZURE_STATE, azure.standing.value)
 
@@ -44,15 +39,15 @@ def _provisioning(found: CircuitLegs) -> Iterator[str]:
         carrier = found.label(leg.provider)
         name = f"{carrier} {leg.side}" if leg.side else carrier
         if leg.standing == Standing.LIVE and azure.standing == Standing.NOT_PROVISIONED:
-            yield f"{name} {_status(leg)} but {at_azure}: the partner must set Provisioned"
+            yield f"{name} {leg.status} but {at_azure}: the partner must set Provisioned"
         elif leg.standing == Standing.LIVE and azure.standing == Standing.ENDING:
-            yield f"{at_azure} but {name} is still {_status(leg)}: delete it at {carrier}"
+            yield f"{at_azure} but {name} is still {leg.status}: delete it at {carrier}"
         elif azure.standing == Standing.LIVE and leg.standing in (
             Standing.ENDING,
             Standing.GONE,
             Standing.FAILED,
         ):
-            yield f"{at_azure} but {name} is {_status(leg)}: traffic on this path is at risk"
+            yield f"{at_azure} but {name} is {leg.status}: traffic on this path is at risk"
 
 
 def _bandwidth(found: CircuitLegs) -> Iterator[str]:

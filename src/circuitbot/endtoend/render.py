@@ -79,18 +79,18 @@ def circuit_card(found: CircuitLegs) -> Reply:
     if missing:
         blocks.append(bk.section("\n".join(missing)))
     blocks.append(bk.context(f"{key} · `watch key {bk.escape_code(found.service_key)}` follows every leg"))
-    summary = ", ".join(f"{found.label(leg.provider)} {_status_word(leg)}" for leg in found.legs)
+    summary = ", ".join(f"{found.label(leg.provider)} {leg.status}" for leg in found.legs)
     text = f"Circuit {key}: {bk.escape(summary)}" + (f" · {len(problems)} to look at" if problems else "")
     return Reply(text=text, blocks=bk.fit(blocks))
 
 
-def _status_word(leg: Leg) -> str:
-    return next(iter(leg.states.values()), leg.standing.value)
-
-
 def _nowhere(found: CircuitLegs) -> Reply:
     key = bk.code(found.service_key)
-    if found.unreachable and not found.asked:
+    if not found.unreachable and not found.asked:
+        text = (
+            "No provider that can be searched by service key (Azure, Equinix, Console Connect) is configured."
+        )
+    elif found.unreachable and not found.asked:
         text = f"I could not ask any provider about {key}."
     elif found.unreachable:
         text = f"No provider I could reach has {key}."

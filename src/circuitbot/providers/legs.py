@@ -85,6 +85,11 @@ class Leg:
     azure_state_reported: str | None = None
 
     @property
+    def status(self) -> str:
+        """The leg's overall status word as its provider spelled it (its first state)."""
+        return next(iter(self.states.values()), self.standing.value)
+
+    @property
     def label(self) -> str:
         """How the card and the transitions name this leg: ``equinix primary``."""
         return f"{self.provider} {self.side}" if self.side else self.provider
