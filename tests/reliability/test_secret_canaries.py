@@ -155,7 +155,8 @@ async def test_no_canary_leaves_the_bot_through_the_shell(tmp_path, caplog) -> N
     settings = shell_settings(canary_settings(tmp_path, requesters=[], approvers=[], admins=[]), sandbox=True)
     runtime = await build_runtime(settings, sandbox=True, clock=clock)
     with_canary_credentials(runtime)
-    script = "\n".join([PEERING, ":as bob", "1", "y", ":as alice", *READS, ""])
+    # :wait lets the outbox post the card should its background pass have claimed it first
+    script = "\n".join([PEERING, ":wait 1", ":as bob", "1", "y", ":as alice", *READS, ""])
     out = io.StringIO()
     try:
         code = await clock.run_until(
@@ -208,7 +209,7 @@ async def test_no_console_connect_canary_leaves_the_bot_through_the_shell(tmp_pa
     settings = shell_settings(canary_settings(tmp_path, requesters=[], approvers=[], admins=[]), sandbox=True)
     runtime = await build_runtime(settings, sandbox=True, clock=clock)
     with_canary_console_connect_key(runtime)
-    script = "\n".join([CC_PEERING, ":as bob", "1", "y", ":as alice", *CC_READS, ""])
+    script = "\n".join([CC_PEERING, ":wait 1", ":as bob", "1", "y", ":as alice", *CC_READS, ""])
     out = io.StringIO()
     try:
         code = await clock.run_until(
