@@ -150,16 +150,3 @@ class FakeClock:
                 someone_sleeps.cancel()
             if not done:
                 raise NeverFinished(f"nothing happened for {stall_seconds} s and nothing sleeps on the clock")
-
-
-async def until_set(event: asyncio.Event, awaitable: Awaitable[object]) -> bool:
-    """Wait for ``awaitable`` (a clock's sleep, say) or for ``event``, whichever comes first;
-    True when the event cut the wait short (``awaitable`` is then cancelled)."""
-    waiting = asyncio.ensure_future(awaitable)
-    setting = asyncio.ensure_future(event.wait())
-    try:
-        await asyncio.wait({waiting, setting}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        waiting.cancel()
-        setting.cancel()
-    return event.is_set()

@@ -1,7 +1,8 @@
 """The runtime: everything a front end needs, built once from settings.
 
 Front ends (Slack, shell) and background jobs share one Runtime: the registry, the database,
-the provider clients, the clock, the poster (the bot's voice in channels) and the engines.
+the provider clients, the clock, the poster (the bot's voice in channels), the engines and the
+one scheduler that runs the engines' periodic jobs (``scheduling``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from circuitbot.chat.roles import RoleResolver
 from circuitbot.clock import Clock, SystemClock
 from circuitbot.providers.base import GENERIC_VOCABULARY, Poller, StateVocabulary
 from circuitbot.providers.spec import ProviderClient
+from circuitbot.scheduling import Scheduler
 from circuitbot.settings import Settings
 from circuitbot.store.db import Database
 
@@ -52,6 +54,7 @@ class Runtime:
     # Bootstrap attaches the engines (approvals.engine, watch.engine).
     approvals: ApprovalEngine | None = None
     watches: WatchEngine | None = None
+    scheduler: Scheduler = field(default_factory=Scheduler)  # every periodic job of this process
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -100,6 +103,7 @@ class Runtime:
                 await closer()
             except Exception:  # closing must go on past one failure
                 log.exception("error while closing")
+        await self.scheduler.shutdown()  # the engines retired their jobs: nothing is left running
         await self.db.dispose()
 
 
