@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -156,6 +157,9 @@ class OpContext:
     # Set by the approval executor: the request id, a stable idempotency token for providers
     # that take one (Alibaba ClientToken), the same on every attempt of one request.
     request_id: str | None = None
+    # A mutating command's at=: when it is to run once approved (UTC), and the zone it was given in.
+    run_at: datetime | None = None
+    run_tz: str | None = None
 
     def provider(self, name: str) -> Any:
         return self.runtime.provider(name)

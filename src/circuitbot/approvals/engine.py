@@ -25,7 +25,8 @@ This module holds the claims and the periodic jobs, which run on the runtime's o
 the request counts every ``expiry_seconds``, and once at start the following of changes a
 previous process left in flight. Tests call ``execute_round`` and ``expiry_round`` on the
 FakeClock. The engine's other parts are in
-``submitting``, ``deciding``, ``executing`` (the run under the lease) and ``recovering``, on the
+``submitting``, ``deciding``, ``executing`` (the run under the lease), ``recovering`` and
+``scheduled`` (when an approved change may run: ``at=``, change windows, freezes), on the
 shared ``core``. The request's Slack messages are in ``notify``, the read-only listings in
 ``listings``.
 """
@@ -36,7 +37,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circuitbot import metrics
@@ -45,6 +46,7 @@ from circuitbot.approvals.core import Audited
 from circuitbot.approvals.deciding import Deciding
 from circuitbot.approvals.executing import Executing
 from circuitbot.approvals.recovering import Recovering
+from circuitbot.approvals.scheduled import Scheduled
 from circuitbot.approvals.status import RequestStatus
 from circuitbot.approvals.submitting import Submitting
 from circuitbot.store.tables import ApprovalRequest
@@ -59,7 +61,7 @@ EXECUTE_JOB, EXPIRY_JOB, IN_FLIGHT_JOB = "approvals.execute", "approvals.expire"
 JOBS = (EXECUTE_JOB, EXPIRY_JOB, IN_FLIGHT_JOB)
 
 
-class ApprovalEngine(Submitting, Deciding, Executing, Recovering):
+class ApprovalEngine(Submitting, Deciding, Executing, Recovering, Scheduled):
     """Owns the approval state machine; one per process, any number of processes per database."""
 
     def __init__(
@@ -84,9 +86,11 @@ class ApprovalEngine(Submitting, Deciding, Executing, Recovering):
 
     async def execute(self, request_id: str) -> str | None:
         """Claim an approved request and run it; the final status, or None if not ours to run
-        (not approved, or claimed by a click or a replica first)."""
+        (not approved, its time not come, or claimed by a click or a replica first)."""
         async with self.db.session() as session:
-            claimed = await self._claim(session, request_id)
+            ready, owed = await self.gate(session, request_id)
+            claimed = ready and await self._claim(session, request_id)
+        await self.notify.send(owed)
         if not claimed:
             return None
         return await self._run_claimed(request_id)
@@ -111,10 +115,14 @@ class ApprovalEngine(Submitting, Deciding, Executing, Recovering):
         for _ in range(limit):
             if self._stopping.is_set():
                 break
+            now = self.clock.now()
             async with self.db.session() as session:
                 query = (
                     select(ApprovalRequest.id)
-                    .where(ApprovalRequest.status == RequestStatus.APPROVED)
+                    .where(
+                        ApprovalRequest.status == RequestStatus.APPROVED,
+                        or_(ApprovalRequest.scheduled_for.is_(None), ApprovalRequest.scheduled_for <= now),
+                    )
                     .order_by(ApprovalRequest.decided_at, ApprovalRequest.id)
                     .limit(1)
                 )
@@ -123,7 +131,10 @@ class ApprovalEngine(Submitting, Deciding, Executing, Recovering):
                 request_id = await session.scalar(query)
                 if request_id is None:
                     break
-                claimed = await self._claim(session, request_id)
+                # Not ready: rescheduled past now, so the next query does not find it again.
+                ready, owed = await self.gate(session, request_id)
+                claimed = ready and await self._claim(session, request_id)
+            await self.notify.send(owed)
             if claimed:  # else a click or another replica took it first: look for the next one
                 ran.append(request_id)
                 await self._run_claimed(request_id)

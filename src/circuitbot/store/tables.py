@@ -81,7 +81,8 @@ class ApprovalRequest(Base):
 
     ``status`` moves only by compare-and-set (``UPDATE … WHERE status = <expected>``):
     pending → approved → executing → succeeded | failed | needs_attention, or
-    pending → rejected | expired | canceled (the table: ``approvals.status.TRANSITIONS``).
+    pending → rejected | expired | canceled, or approved → canceled before a scheduled change
+    starts (the table: ``approvals.status.TRANSITIONS``).
     """
 
     __tablename__ = "approval_requests"
@@ -111,6 +112,11 @@ class ApprovalRequest(Base):
     finished_at: Mapped[datetime | None]
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    # A scheduled change: the time asked for (at=) and its zone, and when it is set to run (the
+    # first moment at or after it inside a change window and outside the freezes); None: at once.
+    run_at: Mapped[datetime | None]
+    run_tz: Mapped[str | None] = mapped_column(String(64))
+    scheduled_for: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_approval_requests_status", "status"),
