@@ -8,6 +8,7 @@ from importlib import import_module
 from circuitbot.actions.registry import Registry
 from circuitbot.approvals.engine import ApprovalEngine
 from circuitbot.clock import Clock, SystemClock
+from circuitbot.digests.engine import DigestEngine
 from circuitbot.providers.catalog import PROVIDERS
 from circuitbot.runtime import Runtime
 from circuitbot.sandbox.world import World
@@ -23,6 +24,7 @@ OPERATION_MODULES = (
     "circuitbot.chat.builtin",
     "circuitbot.approvals.commands",
     "circuitbot.watch.commands",
+    "circuitbot.digests.commands",
 )
 
 
@@ -59,6 +61,7 @@ async def build_runtime(
     # Front ends start both engines (runtime.start_engines(), which stops them on close) where the
     # process should execute, poll and post.
     runtime.watches = WatchEngine(runtime)
+    runtime.digests = DigestEngine(runtime)
     return runtime
 
 

@@ -25,6 +25,7 @@ from circuitbot.store.db import Database
 if TYPE_CHECKING:
     from circuitbot.approvals.engine import ApprovalEngine
     from circuitbot.chat.reply import Poster
+    from circuitbot.digests.engine import DigestEngine
     from circuitbot.sandbox.base import Simulator
     from circuitbot.watch.engine import WatchEngine
 
@@ -51,9 +52,10 @@ class Runtime:
     poster: Poster | None = None
     roles: RoleResolver = field(init=False)  # from the settings; the Slack front end adds user groups
     sandbox: dict[str, Simulator] = field(default_factory=dict)  # the in-process simulators, if any
-    # Bootstrap attaches the engines (approvals.engine, watch.engine).
+    # Bootstrap attaches the engines (approvals.engine, watch.engine, digests.engine).
     approvals: ApprovalEngine | None = None
     watches: WatchEngine | None = None
+    digests: DigestEngine | None = None
     scheduler: Scheduler = field(default_factory=Scheduler)  # every periodic job of this process
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -74,7 +76,11 @@ class Runtime:
 
     def engines(self) -> dict[str, Engine]:
         """The attached engines by name, in the order they start."""
-        attached: dict[str, Engine | None] = {"approvals": self.approvals, "watches": self.watches}
+        attached: dict[str, Engine | None] = {
+            "approvals": self.approvals,
+            "watches": self.watches,
+            "digests": self.digests,
+        }
         return {name: engine for name, engine in attached.items() if engine is not None}
 
     async def start_engines(self, on_error: Callable[[str, Exception], None] | None = None) -> list[str]:

@@ -250,3 +250,31 @@ class FormState(Base):
     expires_at: Mapped[datetime]
 
     __table_args__ = (Index("ix_form_states_expires_at", "expires_at"),)
+
+
+class Digest(Base):
+    """A scheduled digest of what needs attention, posted to ``channel`` at ``at`` (HH:MM in
+    ``tz``) every day, or every week on ``day``. Removed digests stay, inactive, for the audit."""
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    cadence: Mapped[str] = mapped_column(String(16))  # daily | weekly
+    day: Mapped[str | None] = mapped_column(String(3))  # mon … sun, for weekly
+    at: Mapped[str] = mapped_column(String(5))  # HH:MM
+    tz: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_occurrence: Mapped[datetime | None]  # the occurrence posted last: "since the last digest"
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class DigestPost(Base):
+    """The claim of one occurrence of a digest: its primary key lets one replica post it."""
+
+    __tablename__ = "digest_posts"
+
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True)
+    occurrence: Mapped[datetime] = mapped_column(primary_key=True)
+    posted_at: Mapped[datetime]
