@@ -160,6 +160,8 @@ class OpContext:
     # A mutating command's at=: when it is to run once approved (UTC), and the zone it was given in.
     run_at: datetime | None = None
     run_tz: str | None = None
+    # Set by the approval executor: a note in the request's thread (progress of a long change).
+    progress: Callable[[str], Awaitable[None]] | None = None
 
     def provider(self, name: str) -> Any:
         return self.runtime.provider(name)
@@ -211,6 +213,9 @@ class Operation(Generic[P]):
     - ``preview`` (mutations) reads current state and says what will change; raises Refused.
     - ``verify`` (mutations) tells, after a crash, whether the change landed at the provider, or
       is still in flight there (recovery then asks again until it is not).
+    - ``resume`` (mutations made of steps, such as a drain): instead of ``verify``, recovery
+      calls it after a crash to finish what is left; it must skip every step already done, so
+      that no step runs twice.
     - ``follow`` names what to watch once the mutation succeeded.
     - ``choices`` loads provider-dependent options for the modal after it has opened.
     - ``instant`` operations do no I/O and may answer inside the Slack ack (help).
@@ -226,6 +231,7 @@ class Operation(Generic[P]):
     mutating: bool = False
     preview: PreviewFn | None = None
     verify: Verify | None = None
+    resume: Execute | None = None
     follow: Follow | None = None
     choices: Choices | None = None
     aliases: tuple[str, ...] = ()
