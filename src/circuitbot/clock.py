@@ -42,6 +42,23 @@ class SystemClock:
         await asyncio.sleep(max(0.0, seconds))
 
 
+class ShiftedClock(SystemClock):
+    """The host's clock, moved forward on request: the sandbox shell's ``:clock +2h`` shows what
+    a change window or a digest does without waiting for it. Only ``now`` moves (what is due);
+    waits and ``monotonic`` stay real, and the clock never goes back."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def shift(self, by: timedelta) -> None:
+        if by < timedelta(0):
+            raise ValueError("the clock only moves forward")
+        self.offset += by
+
+
 class NeverFinished(RuntimeError):
     """``FakeClock.run_until`` gave up: the awaitable cannot finish however far time moves."""
 

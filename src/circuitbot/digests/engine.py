@@ -9,7 +9,8 @@ Invariants and pitfalls:
 * **The occurrence comes from the runtime's clock.** A job's run asks which occurrence is the
   latest at or before ``clock.now()`` (its trigger's fire times), so the tests (and the shell
   after ``:clock``) call ``post_due`` on a moved clock; APScheduler only decides when to look.
-  An occurrence older than ``GRACE`` (the bot was down) is skipped, never posted late.
+  Occurrences missed while no process ran are coalesced: only the latest is posted, late, once
+  (its header names the occurrence), as APScheduler's ``coalesce`` does for its jobs.
 * **Replicas learn of digests from the table.** The sync job (every ``SYNC_SECONDS``) adds the
   jobs of digests made elsewhere and retires those removed; a process adds or retires its own
   at once.
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 SYNC_JOB = "digests.sync"
 SYNC_SECONDS = 60.0
-GRACE = timedelta(hours=1)  # an occurrence missed by longer than this is skipped
 STOP_GRACE_SECONDS = 5.0
 
 
@@ -117,7 +117,7 @@ class DigestEngine:
         posted = []
         for digest in digests:
             occurrence = latest_occurrence(digest, now)
-            if occurrence is None or occurrence < digest.created_at or now - occurrence > GRACE:
+            if occurrence is None or occurrence < digest.created_at:
                 continue
             if digest.last_occurrence is not None and occurrence <= digest.last_occurrence:
                 continue
