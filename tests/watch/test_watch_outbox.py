@@ -207,9 +207,10 @@ async def test_the_jobs_tick_and_deliver_on_the_real_scheduler_and_stop_with_the
     scheduler = engine.runtime.scheduler
     poller.set("xc1", provisioningState="Creating")
     await engine.start()
-    tick, send = scheduler.jobs["watch.tick"], scheduler.jobs["outbox.send"]
+    tick, send, purge = (scheduler.jobs[name] for name in ("watch.tick", "outbox.send", "outbox.purge"))
     try:
         await asyncio.wait_for(send.ran(1), 10)  # the first run, at start (a safety net only)
+        await asyncio.wait_for(purge.ran(1), 10)
         sent = send.runs
         await watch(engine)  # its card is written and the sender woken
         await asyncio.wait_for(send.ran(sent + 1), 10)  # a safety net only
@@ -229,7 +230,7 @@ async def test_the_jobs_tick_and_deliver_on_the_real_scheduler_and_stop_with_the
     finally:
         await engine.stop()
     assert set(scheduler.jobs) == set(), "stopping took every job off the scheduler"
-    assert scheduler.next_run("watch.tick") is None and scheduler.next_run("outbox.send") is None
+    assert all(scheduler.next_run(name) is None for name in ("watch.tick", "outbox.send", "outbox.purge"))
 
 
 async def test_slack_429s_and_500s_still_deliver_every_message_exactly_once(

@@ -18,7 +18,7 @@ from circuitbot.chat import blocks as bk
 from circuitbot.chat.reply import Reply
 from circuitbot.digests.engine import DigestEngine
 from circuitbot.store.tables import Digest
-from circuitbot.watch.commands import _channel, _where
+from circuitbot.watch.commands import _channel, _check_postable, _where
 
 TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -86,6 +86,7 @@ def _describe(digest: Digest) -> str:
 async def digest_execute(ctx: OpContext, params: DigestParams) -> Reply:
     day, at, zone = params.schedule()
     channel = _where(ctx, params.channel)
+    await _check_postable(ctx, channel)  # refused at once where the bot cannot post
     engine = _engine(ctx)
     digest = await engine.create(
         channel=channel, cadence=params.cadence, day=day, at=at, tz=zone, by=ctx.caller.user_id
