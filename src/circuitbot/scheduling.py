@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -74,7 +75,10 @@ class Job:
         try:
             while True:
                 self.again = False
-                self._inner = asyncio.ensure_future(self.work())
+                # A fresh context: APScheduler starts a run in the context of whatever woke it
+                # (a Slack request's), and a job's logs must not carry that request's id.
+                loop = asyncio.get_running_loop()
+                self._inner = loop.create_task(self._round(), context=contextvars.Context())
                 # wait() does not raise when the inner task is cancelled by retire(): APScheduler
                 # sees a normal end, not an error to log with its traceback.
                 await asyncio.wait({self._inner})
@@ -89,6 +93,9 @@ class Job:
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(None)
+
+    async def _round(self) -> Any:
+        return await self.work()
 
     async def ran(self, count: int) -> None:
         """Wait until the job has finished ``count`` runs in all (``runs`` counts them)."""

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from circuitbot.context import correlated, correlation_id
 from circuitbot.scheduling import Scheduler
 
 HOUR = 3600.0
@@ -96,3 +97,16 @@ async def test_retiring_lets_a_run_finish_within_the_grace_then_cancels_it_quiet
     await asyncio.wait_for(quick.ran(1), 10)
     await scheduler.retire(["quick"], 10, then=flush)
     assert finished == ["flushed"]
+
+
+async def test_a_run_woken_from_a_request_does_not_carry_its_correlation_id(scheduler: Scheduler) -> None:
+    seen: list[str | None] = []
+
+    async def work() -> None:
+        seen.append(correlation_id.get())
+
+    job = scheduler.every("job", HOUR, work, now=False)
+    with correlated("c-request"):
+        scheduler.wake("job")
+    await asyncio.wait_for(job.ran(1), 10)
+    assert seen == [None]
