@@ -8,6 +8,7 @@ from importlib import import_module
 from circuitbot.actions.registry import Registry
 from circuitbot.approvals.engine import ApprovalEngine
 from circuitbot.clock import Clock, SystemClock
+from circuitbot.digests.engine import DigestEngine
 from circuitbot.endtoend.finding import keyed_providers
 from circuitbot.endtoend.poller import KEY, KeyPoller, key_vocabulary
 from circuitbot.providers.catalog import PROVIDERS
@@ -26,6 +27,7 @@ OPERATION_MODULES = (
     "circuitbot.approvals.commands",
     "circuitbot.watch.commands",
     "circuitbot.endtoend.commands",
+    "circuitbot.digests.commands",
 )
 
 
@@ -62,6 +64,7 @@ async def build_runtime(
     # Front ends start both engines (runtime.start_engines(), which stops them on close) where the
     # process should execute, poll and post.
     runtime.watches = WatchEngine(runtime)
+    runtime.digests = DigestEngine(runtime)
     return runtime
 
 

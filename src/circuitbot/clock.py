@@ -42,6 +42,23 @@ class SystemClock:
         await asyncio.sleep(max(0.0, seconds))
 
 
+class ShiftedClock(SystemClock):
+    """The host's clock, moved forward on request: the sandbox shell's ``:clock +2h`` shows what
+    a change window or a digest does without waiting for it. Only ``now`` moves (what is due);
+    waits and ``monotonic`` stay real, and the clock never goes back."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def shift(self, by: timedelta) -> None:
+        if by < timedelta(0):
+            raise ValueError("the clock only moves forward")
+        self.offset += by
+
+
 class NeverFinished(RuntimeError):
     """``FakeClock.run_until`` gave up: the awaitable cannot finish however far time moves."""
 
@@ -150,16 +167,3 @@ class FakeClock:
                 someone_sleeps.cancel()
             if not done:
                 raise NeverFinished(f"nothing happened for {stall_seconds} s and nothing sleeps on the clock")
-
-
-async def until_set(event: asyncio.Event, awaitable: Awaitable[object]) -> bool:
-    """Wait for ``awaitable`` (a clock's sleep, say) or for ``event``, whichever comes first;
-    True when the event cut the wait short (``awaitable`` is then cancelled)."""
-    waiting = asyncio.ensure_future(awaitable)
-    setting = asyncio.ensure_future(event.wait())
-    try:
-        await asyncio.wait({waiting, setting}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        waiting.cancel()
-        setting.cancel()
-    return event.is_set()

@@ -82,3 +82,5 @@ def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
     root.setLevel(logging.WARNING if quiet else settings.log_level)
     # Alembic announces every plugin and migration step at INFO on each start.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # APScheduler logs every run of every job at INFO (the outbox sender's twice a second).
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -1,7 +1,8 @@
 """The runtime: everything a front end needs, built once from settings.
 
 Front ends (Slack, shell) and background jobs share one Runtime: the registry, the database,
-the provider clients, the clock, the poster (the bot's voice in channels) and the engines.
+the provider clients, the clock, the poster (the bot's voice in channels), the engines and the
+one scheduler that runs the engines' periodic jobs (``scheduling``).
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from circuitbot.chat.roles import RoleResolver
 from circuitbot.clock import Clock, SystemClock
 from circuitbot.providers.base import GENERIC_VOCABULARY, Poller, StateVocabulary
 from circuitbot.providers.spec import ProviderClient
+from circuitbot.scheduling import Scheduler
 from circuitbot.settings import Settings
 from circuitbot.store.db import Database
 
 if TYPE_CHECKING:
     from circuitbot.approvals.engine import ApprovalEngine
     from circuitbot.chat.reply import Poster
+    from circuitbot.digests.engine import DigestEngine
     from circuitbot.sandbox.base import Simulator
     from circuitbot.watch.engine import WatchEngine
 
@@ -49,9 +52,11 @@ class Runtime:
     poster: Poster | None = None
     roles: RoleResolver = field(init=False)  # from the settings; the Slack front end adds user groups
     sandbox: dict[str, Simulator] = field(default_factory=dict)  # the in-process simulators, if any
-    # Bootstrap attaches the engines (approvals.engine, watch.engine).
+    # Bootstrap attaches the engines (approvals.engine, watch.engine, digests.engine).
     approvals: ApprovalEngine | None = None
     watches: WatchEngine | None = None
+    digests: DigestEngine | None = None
+    scheduler: Scheduler = field(default_factory=Scheduler)  # every periodic job of this process
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -71,7 +76,11 @@ class Runtime:
 
     def engines(self) -> dict[str, Engine]:
         """The attached engines by name, in the order they start."""
-        attached: dict[str, Engine | None] = {"approvals": self.approvals, "watches": self.watches}
+        attached: dict[str, Engine | None] = {
+            "approvals": self.approvals,
+            "watches": self.watches,
+            "digests": self.digests,
+        }
         return {name: engine for name, engine in attached.items() if engine is not None}
 
     async def start_engines(self, on_error: Callable[[str, Exception], None] | None = None) -> list[str]:
@@ -100,6 +109,7 @@ class Runtime:
                 await closer()
             except Exception:  # closing must go on past one failure
                 log.exception("error while closing")
+        await self.scheduler.shutdown()  # the engines retired their jobs: nothing is left running
         await self.db.dispose()
 
 

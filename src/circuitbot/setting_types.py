@@ -11,6 +11,8 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator
 from pydantic_settings import NoDecode
 
+from circuitbot.approvals.windows import Freeze, Window, parse_freezes, parse_windows
+
 
 def split_csv(value: Any) -> Any:
     """``"a, b,,c"`` → ``["a", "b", "c"]``; lists pass through."""
@@ -21,3 +23,7 @@ def split_csv(value: Any) -> Any:
 
 # A list given as comma-separated text in an environment variable (NoDecode: not as JSON).
 CsvList = Annotated[list[str], NoDecode, BeforeValidator(split_csv)]
+
+# Change windows and freezes, as text in the environment (approvals.windows reads them).
+ChangeWindows = Annotated[list[Window], NoDecode, BeforeValidator(parse_windows)]
+Freezes = Annotated[list[Freeze], NoDecode, BeforeValidator(parse_freezes)]

@@ -34,7 +34,7 @@ from pydantic_settings import (
 )
 
 from circuitbot.providers.catalog import PROVIDERS
-from circuitbot.setting_types import CsvList
+from circuitbot.setting_types import ChangeWindows, CsvList, Freezes
 
 CONFIG_ENV = "CIRCUITBOT_CONFIG"
 ENV_PREFIX = "CIRCUITBOT_"
@@ -106,6 +106,14 @@ class CoreSettings(BaseSettings):
     approval_ttl_hours: float = Field(24.0, gt=0)
     # Per-operation number of distinct approvals, e.g. {"alibaba.delete": 2}.
     approvals_required: dict[str, int] = Field(default_factory=dict)
+
+    # When approved changes may run (see approvals.windows for the formats).
+    change_windows: ChangeWindows = Field(
+        default_factory=list, description="'[provider:] <cron> <duration>' entries, ';'-separated"
+    )
+    freezes: Freezes = Field(
+        default_factory=list, description="'<from>/<to> [reason]' entries, ';'-separated"
+    )
 
     secret_key: SecretStr | None = Field(
         None, description="Fernet key that encrypts secret parameters at rest (generated in the sandbox)"

@@ -1,4 +1,4 @@
-"""Pending requests expire after their TTL; the engine's own loop runs expiry and the sweep."""
+"""Pending requests expire after their TTL; the engine's jobs run expiry and the sweep."""
 
 from __future__ import annotations
 
@@ -8,23 +8,6 @@ from sqlalchemy import select, update
 
 from circuitbot.store.tables import ApprovalRequest, AuditEvent
 from support.poster import buttons, message_text
-
-
-class Rounds:
-    """Tells when the engine's loop has finished a round: it then waits on the clock."""
-
-    def __init__(self, clock) -> None:
-        self.parked = asyncio.Event()
-        self._sleep = clock.sleep
-        clock.sleep = self.sleep
-
-    async def sleep(self, seconds: float) -> None:
-        self.parked.set()
-        await self._sleep(seconds)
-
-    async def next(self) -> None:
-        await asyncio.wait_for(self.parked.wait(), 30)  # a safety net only; nothing waits on time
-        self.parked.clear()
 
 
 async def test_a_pending_request_expires_after_its_ttl(harness) -> None:
@@ -75,42 +58,56 @@ async def test_canceling_after_the_ttl_expires_the_request_instead(harness) -> N
     assert "Expired unapproved" in message_text(harness.approval_message(row))
 
 
-async def test_the_engine_loop_expires_requests_and_runs_approved_leftovers(harness) -> None:
+async def approve_in_db(harness, request_id: str, by: str) -> None:
+    """Approved by a process that then stopped: nobody runs it but the executor job."""
+    async with harness.runtime.db.session() as session:
+        await session.execute(
+            update(ApprovalRequest)
+            .where(ApprovalRequest.id == request_id)
+            .values(status="approved", decided_by=by, decided_at=harness.runtime.clock.now())
+        )
+
+
+async def test_the_jobs_expire_requests_and_run_approved_leftovers(harness) -> None:
     clock, engine = harness.runtime.clock, harness.engine
     stale = await harness.request("demo move c1 B")
     await clock.advance(25 * 3600)
     leftover = await harness.request("demo move c2 C")
-    async with harness.runtime.db.session() as session:  # approved by a process that then stopped
-        await session.execute(
-            update(ApprovalRequest)
-            .where(ApprovalRequest.id == leftover)
-            .values(status="approved", decided_by="UAPP1", decided_at=clock.now())
-        )
+    await approve_in_db(harness, leftover, "UAPP1")
 
-    rounds = Rounds(clock)
-    await engine.start()
-    await rounds.next()
-
+    await engine.expiry_round()
     assert (await harness.row(stale)).status == "expired"
+    assert (await harness.row(leftover)).status == "approved", "expiry runs nothing"
+    await engine.execute_round()
     assert (await harness.row(leftover)).status == "succeeded"
     assert harness.provider.circuits["c2"]["port"] == "C"
 
-    # Later rounds come with the clock: a request approved now is picked up by the next sweep.
-    third = await harness.request("demo move c1 D")
-    async with harness.runtime.db.session() as session:
-        await session.execute(
-            update(ApprovalRequest)
-            .where(ApprovalRequest.id == third)
-            .values(status="approved", decided_by="UAPP2", decided_at=clock.now())
-        )
-    assert (await harness.row(third)).status == "approved"
-    await clock.advance(engine.sweep_seconds)
-    await rounds.next()
-    assert (await harness.row(third)).status == "succeeded"
-    assert harness.provider.writes == 2
 
-    await engine.stop()
-    assert clock.sleepers == 0
+async def test_the_jobs_run_on_the_real_scheduler_and_stop_with_the_engine(harness) -> None:
+    """The one test of the approvals room on APScheduler itself, with short intervals (real time);
+    every other test calls the jobs' coroutines on the FakeClock."""
+    clock, engine, scheduler = harness.runtime.clock, harness.engine, harness.runtime.scheduler
+    engine.sweep_seconds, engine.expiry_seconds = 3600.0, 0.05  # the executor runs when woken
+    stale = await harness.request("demo move c1 B")
+    await clock.advance(25 * 3600)
+    await engine.start()
+    execute, expire = scheduler.jobs["approvals.execute"], scheduler.jobs["approvals.expire"]
+    try:
+        await asyncio.wait_for(expire.ran(expire.runs + 2), 10)  # a safety net only
+        assert (await harness.row(stale)).status == "expired"
+
+        await asyncio.wait_for(execute.ran(1), 10)  # its first run, at start
+        leftover = await harness.request("demo move c2 C")
+        await approve_in_db(harness, leftover, "UAPP2")
+        ran = execute.runs
+        engine.wake()
+        await asyncio.wait_for(execute.ran(ran + 1), 10)
+        assert (await harness.row(leftover)).status == "succeeded", "woken, not an hour later"
+    finally:
+        await engine.stop()
+    assert set(scheduler.jobs) == set()
+    assert scheduler.next_run("approvals.execute") is None and scheduler.next_run("approvals.expire") is None
+    assert harness.provider.writes == 1
 
 
 async def test_stopping_lets_an_execution_under_way_finish(harness) -> None:

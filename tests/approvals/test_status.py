@@ -61,6 +61,9 @@ async def test_the_engine_makes_exactly_the_moves_the_table_allows(
 
     canceled = await a.request("demo move c1 E")
     await a.click("cancel", canceled, "UREQ")
+    scheduled = await a.request("demo move c1 E at=23:00")
+    await a.click("approve", scheduled, "UAPP1")
+    await a.click("cancel", scheduled, "UREQ")  # approved, not started: still canceled
 
     interrupted = await a.request("demo move c1 F")
 
@@ -76,7 +79,7 @@ async def test_the_engine_makes_exactly_the_moves_the_table_allows(
     await restarted.engine.recover()
 
     statuses = {rid: (await a.row(rid)).status for rid in (succeeds, fails, unknown, rejected, canceled)}
-    statuses |= {rid: (await a.row(rid)).status for rid in (interrupted, expires)}
+    statuses |= {rid: (await a.row(rid)).status for rid in (interrupted, expires, scheduled)}
     assert statuses == {
         succeeds: "succeeded",
         fails: "failed",
@@ -85,6 +88,7 @@ async def test_the_engine_makes_exactly_the_moves_the_table_allows(
         canceled: "canceled",
         interrupted: "needs_attention",
         expires: "expired",
+        scheduled: "canceled",
     }
     assert set(moves) <= ALLOWED, "every move made is in the table"
     assert set(moves) == ALLOWED, "and the table allows no move the engine never makes"

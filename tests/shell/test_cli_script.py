@@ -44,3 +44,36 @@ def test_a_bad_setting_stops_the_shell_with_one_line_on_stderr(tmp_path) -> None
     [line] = result.stderr.splitlines()
     assert line.startswith("circuitbot: configuration error: CIRCUITBOT_SECRET_KEY: not a Fernet key")
     assert "not-a-fernet-key" not in line
+
+
+def test_a_move_scheduled_for_later_waits_runs_once_when_the_clock_moves_and_a_digest_posts(
+    tmp_path,
+) -> None:
+    key = "24e6ea2b-6940-4bec-b0b3-3a9e5471e512"
+    script = "\n".join(
+        [
+            f'az move {key} at="tomorrow 02:00"',
+            ":as bob",
+            "1 y",
+            ":wait 1",
+            "approvals approved",
+            ":clock +2d",
+            ":wait 1",
+            "approvals succeeded",
+            ":as alice",
+            "digest #general daily 09:00",
+            ":clock +1d",
+            ":wait 1",
+        ]
+    )
+    result = run_cli_shell(tmp_path, script + "\n")
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in out + result.stderr
+    waiting = out[out.index("> approvals approved") : out.index("> :clock +2d")]
+    assert "1 approved request" in waiting and "scheduled for" in waiting
+    ran = out[out.index("> :clock +2d") : out.index("> approvals succeeded")]
+    assert ran.count(f"{key} moved to port pair bvtazureixpportpair3") == 1, "run once"
+    assert "1 succeeded request" in out[out.index("> approvals succeeded") :]
+    posted = out[out.index("> :clock +1d") :]
+    assert "Digest for" in posted and "Pending approvals: none" in posted

@@ -391,3 +391,20 @@ def test_sandbox_roles_by_name_unless_settings_name_roles(tmp_path) -> None:
     assert shell_settings(explicit, sandbox=True) is explicit
     real = Settings(data_dir=tmp_path)
     assert shell_settings(real, sandbox=False) is real
+
+
+async def test_clock_moves_time_forward_and_wait_lets_every_scheduled_job_run(runtime, clock) -> None:
+    seen: list[str] = []
+
+    async def job() -> None:  # a job whose next run is an hour away: only :wait brings it now
+        seen.append(f"{clock.now():%H:%M}")
+
+    runtime.scheduler.every("test.job", 3600, job, now=False)
+    try:
+        _, out = await transcript(runtime, ":clock\n:clock +2h\n:wait 1\n:clock -1h\n:clock soon\n")
+    finally:
+        await runtime.scheduler.retire(["test.job"], 1)
+    assert "> :clock\n» the bot's clock: Thu 2026-01-01 00:00 UTC" in out
+    assert "> :clock +2h\n» the bot's clock: Thu 2026-01-01 02:00 UTC; :wait lets what is due run" in out
+    assert seen == ["02:00"], "the job ran at once, on the moved clock"
+    assert out.count("usage: :clock [+<n>m|h|d]") == 2, "forward only, and only as +<n><unit>"

@@ -123,7 +123,7 @@ def test_modal_input_blocks_become_fields_to_fill_in() -> None:
     assert "│     BGP key — kept encrypted, never shown again" in text
     assert rendered.lines[-1] == "└─ Request / Cancel"
     by_id = {f.block_id: f for f in rendered.fields}
-    assert list(by_id) == ["key", "vlan", "shared_key", "kind"]
+    assert list(by_id) == ["key", "vlan", "shared_key", "kind", "run_at"]
     assert (by_id["key"].initial, by_id["key"].optional) == ("k1", False)
     assert by_id["vlan"].element_type == "number_input"
     assert (by_id["kind"].initial, by_id["kind"].initial_label) == ("microsoft", "microsoft")

@@ -198,7 +198,7 @@ class Engine:
 async def test_background_engines_start_and_stop_with_the_runtime(bot_settings: Settings) -> None:
     runtime = await build_runtime(bot_settings)
     runtime.approvals = approvals = Engine()
-    runtime.watches = None  # no watch engine in this process: nothing to start
+    runtime.watches = runtime.digests = None  # no watch or digest engine here: nothing to start
 
     assert await runtime.start_engines() == ["approvals"]
     assert approvals.events == ["start"]

@@ -36,7 +36,7 @@ async def test_a_sweep_reports_its_duration_and_how_many_it_polled(
     await clock.advance(15)
     sweeps = gauge("circuitbot_sweep_seconds_count") or 0.0
 
-    await engine._scheduled_tick()
+    await engine.scheduled_tick()
 
     assert gauge("circuitbot_sweep_watches") == 5
     assert gauge("circuitbot_sweep_seconds_count") == sweeps + 1

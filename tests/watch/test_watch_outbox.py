@@ -197,56 +197,40 @@ async def test_a_message_slack_cannot_take_is_dropped_and_the_rest_still_go(
     assert [r.status for r in await rows(engine)] == ["failed", "sent"]
 
 
-class SenderIdle:
-    """Tells when the background outbox sender has settled a number of deliveries and gone idle
-    (it then waits on the clock)."""
-
-    def __init__(self, engine: WatchEngine, poster: RecordingPoster, clock: FakeClock) -> None:
-        self.delivered = 0  # deliveries made when the sender last went idle
-        self._idle = asyncio.Event()
-        sleep, idle_seconds = clock.sleep, engine.sender.idle_seconds
-
-        async def watched_sleep(seconds: float) -> None:
-            if seconds == idle_seconds:
-                self.delivered = len(poster.sent)
-                self._idle.set()
-            await sleep(seconds)
-
-        clock.sleep = watched_sleep  # type: ignore[method-assign]
-
-    async def after(self, deliveries: int) -> None:
-        while True:
-            self._idle.clear()
-            if self.delivered >= deliveries:
-                return
-            await asyncio.wait_for(self._idle.wait(), 30)  # a safety net only; nothing waits on time
-
-
-async def test_the_background_engine_ticks_on_its_clock_and_delivers_at_once(
+async def test_the_jobs_tick_and_deliver_on_the_real_scheduler_and_stop_with_the_engine(
     engine: WatchEngine, poller: FakePoller, poster: RecordingPoster, clock: FakeClock, settings
 ) -> None:
-    settings.watch.tick_seconds = FAST  # a tick comes round just as the watch is due
+    """The one test of the watch room on APScheduler itself, with short intervals (real time);
+    every other test calls the jobs' coroutines on the FakeClock."""
+    settings.watch.tick_seconds = 0.05
+    engine.sender.idle_seconds = 3600.0  # only a wake-up brings the sender round
+    scheduler = engine.runtime.scheduler
     poller.set("xc1", provisioningState="Creating")
-    idle = SenderIdle(engine, poster, clock)
     await engine.start()
+    tick, send, purge = (scheduler.jobs[name] for name in ("watch.tick", "outbox.send", "outbox.purge"))
     try:
-        await watch(engine)
-        await idle.after(1)  # the card: the watch wakes the sender, the clock need not move
+        await asyncio.wait_for(send.ran(1), 10)  # the first run, at start (a safety net only)
+        await asyncio.wait_for(purge.ran(1), 10)
+        sent = send.runs
+        await watch(engine)  # its card is written and the sender woken
+        await asyncio.wait_for(send.ran(sent + 1), 10)  # a safety net only
         [card] = poster.posts(CHANNEL)
 
         poller.update("xc1", provisioningState="Succeeded")
-        await clock.advance(FAST)  # the tick: it finds the change and wakes the sender
-        await idle.after(2)
-        assert "Creating → *Succeeded*" in poster.thread(card.ts)[0].text
+        await clock.advance(FAST)  # due on the runtime's clock; the next tick on the host's finds it
+        await asyncio.wait_for(tick.ran(tick.runs + 2), 10)
 
-        # Written by another process: nobody wakes this sender, it looks on its own when idle.
-        await post(engine, "from another process", channel="CELSEWHERE")
-        await clock.advance(engine.sender.idle_seconds)
-        await idle.after(3)
-        assert [s.text for s in poster.posts("CELSEWHERE")] == ["from another process"]
+        async def noted() -> None:  # the tick wakes the sender: its next pass posts the note
+            while not poster.thread(card.ts):
+                await send.ran(send.runs + 1)
+
+        await asyncio.wait_for(noted(), 10)
+        assert "Creating → *Succeeded*" in poster.thread(card.ts)[0].text
+        assert scheduler.next_run("outbox.send") is not None
     finally:
         await engine.stop()
-    assert clock.sleepers == 0
+    assert set(scheduler.jobs) == set(), "stopping took every job off the scheduler"
+    assert all(scheduler.next_run(name) is None for name in ("watch.tick", "outbox.send", "outbox.purge"))
 
 
 async def test_slack_429s_and_500s_still_deliver_every_message_exactly_once(
@@ -336,12 +320,9 @@ async def test_rows_done_with_are_purged_after_a_week_a_bounded_number_at_a_time
     await drain(engine, clock)
     await clock.advance(sender.PURGE_EVERY_SECONDS)
 
-    await engine.sender.run_once()
+    assert await engine.sender.purge() == 2  # the purge job (every PURGE_EVERY_SECONDS)
     assert len(await rows(engine)) == 5 - 2
-    await engine.sender.run_once()  # too soon for another purge
-    assert len(await rows(engine)) == 3
-    await clock.advance(sender.PURGE_EVERY_SECONDS)
-    await engine.sender.run_once()
+    assert await engine.sender.purge() == 1
 
     left = await rows(engine)
     assert sorted((r.status, r.payload["text"]) for r in left) == [("failed", "dropped"), ("sent", "recent")]

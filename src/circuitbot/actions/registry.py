@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -156,6 +157,11 @@ class OpContext:
     # Set by the approval executor: the request id, a stable idempotency token for providers
     # that take one (Alibaba ClientToken), the same on every attempt of one request.
     request_id: str | None = None
+    # A mutating command's at=: when it is to run once approved (UTC), and the zone it was given in.
+    run_at: datetime | None = None
+    run_tz: str | None = None
+    # Set by the approval executor: a note in the request's thread (progress of a long change).
+    progress: Callable[[str], Awaitable[None]] | None = None
 
     def provider(self, name: str) -> Any:
         return self.runtime.provider(name)
@@ -207,6 +213,9 @@ class Operation(Generic[P]):
     - ``preview`` (mutations) reads current state and says what will change; raises Refused.
     - ``verify`` (mutations) tells, after a crash, whether the change landed at the provider, or
       is still in flight there (recovery then asks again until it is not).
+    - ``resume`` (mutations made of steps, such as a drain): instead of ``verify``, recovery
+      calls it after a crash to finish what is left; it must skip every step already done, so
+      that no step runs twice.
     - ``follow`` names what to watch once the mutation succeeded.
     - ``choices`` loads provider-dependent options for the modal after it has opened.
     - ``instant`` operations do no I/O and may answer inside the Slack ack (help).
@@ -222,6 +231,7 @@ class Operation(Generic[P]):
     mutating: bool = False
     preview: PreviewFn | None = None
     verify: Verify | None = None
+    resume: Execute | None = None
     follow: Follow | None = None
     choices: Choices | None = None
     aliases: tuple[str, ...] = ()

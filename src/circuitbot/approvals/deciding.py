@@ -18,15 +18,17 @@ from sqlalchemy.exc import IntegrityError
 from circuitbot.actions.registry import OpContext
 from circuitbot.approvals import messages as msg
 from circuitbot.approvals import policy
-from circuitbot.approvals.core import Audited, EngineCore
+from circuitbot.approvals.core import Audited
+from circuitbot.approvals.scheduled import Scheduled
 from circuitbot.approvals.status import RequestStatus
+from circuitbot.approvals.windows import ScheduleError, when
 from circuitbot.chat.reply import Reply
 from circuitbot.store.tables import ApprovalDecision, ApprovalRequest
 
 log = logging.getLogger(__name__)
 
 
-class Deciding(EngineCore):
+class Deciding(Scheduled):
     async def _check_decidable(
         self, ctx: OpContext, request_id: str, action: str, *, rejecting: bool = False
     ) -> tuple[ApprovalRequest | None, Reply | None]:
@@ -112,6 +114,10 @@ class Deciding(EngineCore):
             .scalar_subquery()
         )
         now = self.clock.now()
+        try:  # at=, a change window, a freeze: when it may run, once approved now
+            scheduled = self.slot(row.provider, row.run_at)
+        except ScheduleError as exc:
+            return Reply.error(f"`{row.id}` cannot be scheduled: {exc}")
         async with self.db.session() as session:
             won = await self._cas(
                 session,
@@ -120,9 +126,10 @@ class Deciding(EngineCore):
                 RequestStatus.APPROVED,
                 votes >= ApprovalRequest.approvals_required,
                 ApprovalRequest.expires_at > now,
-                audit=Audited(ctx.caller.user_id),
+                audit=Audited(ctx.caller.user_id, scheduled_for=scheduled.isoformat() if scheduled else None),
                 decided_by=ctx.caller.user_id,
                 decided_at=now,
+                scheduled_for=scheduled,
             )
             owed = await self.notify.enqueue_refresh(session, row.id) if won else []
         row, approvers = await self.load(row.id)
@@ -130,6 +137,12 @@ class Deciding(EngineCore):
         if won:
             log.info("request %s approved by %s", row.id, ctx.caller.user_id)
             await self.notify.send(owed)
+            if scheduled is not None:
+                why = self.calendar.why_waiting(row.provider, now) if row.run_at is None else ""
+                return Reply.plain(
+                    f":calendar: You approved `{row.id}`; it is scheduled for {when(scheduled, row.run_tz)}"
+                    f"{' (' + why + ')' if why else ''}. It can be canceled until it starts."
+                )
             return Reply.plain(f":white_check_mark: You approved `{row.id}`; running it now.")
         if row.status == RequestStatus.PENDING:
             await self.notify.refresh(row.id)
@@ -199,7 +212,8 @@ class Deciding(EngineCore):
         return Reply.plain(f":no_entry: You rejected `{row.id}`.")
 
     async def cancel(self, ctx: OpContext, request_id: str) -> Reply:
-        """The requester withdraws a pending request (admins may too)."""
+        """The requester withdraws a pending request, or an approved one that has not started
+        (a scheduled change); admins may too."""
         row, _ = await self.load(request_id)
         user_id = ctx.caller.user_id
         if row is None:
@@ -214,16 +228,27 @@ class Deciding(EngineCore):
         row = await self._expire_if_due(row)
         now = self.clock.now()
         async with self.db.session() as session:
-            won = await self._cas(
-                session,
-                row,
-                RequestStatus.PENDING,
-                RequestStatus.CANCELED,
-                ApprovalRequest.expires_at > now,
-                audit=Audited(user_id),
-                decided_by=user_id,
-                decided_at=now,
-            )
+            if row.status == RequestStatus.APPROVED:  # a scheduled change, until an executor claims it
+                won = await self._cas(
+                    session,
+                    row,
+                    RequestStatus.APPROVED,
+                    RequestStatus.CANCELED,
+                    audit=Audited(user_id, approved_by=row.decided_by),
+                    decided_by=user_id,
+                    decided_at=now,
+                )
+            else:
+                won = await self._cas(
+                    session,
+                    row,
+                    RequestStatus.PENDING,
+                    RequestStatus.CANCELED,
+                    ApprovalRequest.expires_at > now,
+                    audit=Audited(user_id),
+                    decided_by=user_id,
+                    decided_at=now,
+                )
             if not won:
                 self._audit(session, actor=user_id, action="cancel", result="too_late", row=row)
             owed = await self.notify.enqueue_refresh(session, row.id) if won else []

@@ -20,8 +20,13 @@ outcome is recorded, so a replica that starts meanwhile can tell a running execu
 orphaned one (``FOR UPDATE SKIP LOCKED``); under the lease it checks that the claim is still its
 own, and the sweep claims a request only when it can run it at once.
 
-This module holds the claims and the periodic jobs; the engine's other parts are in
-``submitting``, ``deciding``, ``executing`` (the run under the lease) and ``recovering``, on the
+This module holds the claims and the periodic jobs, which run on the runtime's one scheduler
+(``scheduling``): the executor every ``sweep_seconds`` (brought forward by ``wake``), expiry and
+the request counts every ``expiry_seconds``, and once at start the following of changes a
+previous process left in flight. Tests call ``execute_round`` and ``expiry_round`` on the
+FakeClock. The engine's other parts are in
+``submitting``, ``deciding``, ``executing`` (the run under the lease), ``recovering`` and
+``scheduled`` (when an approved change may run: ``at=``, change windows, freezes), on the
 shared ``core``. The request's Slack messages are in ``notify``, the read-only listings in
 ``listings``.
 """
@@ -30,11 +35,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from contextlib import suppress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circuitbot import metrics
@@ -43,9 +46,9 @@ from circuitbot.approvals.core import Audited
 from circuitbot.approvals.deciding import Deciding
 from circuitbot.approvals.executing import Executing
 from circuitbot.approvals.recovering import Recovering
+from circuitbot.approvals.scheduled import Scheduled
 from circuitbot.approvals.status import RequestStatus
 from circuitbot.approvals.submitting import Submitting
-from circuitbot.clock import until_set
 from circuitbot.store.tables import ApprovalRequest
 
 if TYPE_CHECKING:
@@ -54,9 +57,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 20.0  # an execution under way at stop may finish within this
+EXECUTE_JOB, EXPIRY_JOB, IN_FLIGHT_JOB = "approvals.execute", "approvals.expire", "approvals.in_flight"
+JOBS = (EXECUTE_JOB, EXPIRY_JOB, IN_FLIGHT_JOB)
 
 
-class ApprovalEngine(Submitting, Deciding, Executing, Recovering):
+class ApprovalEngine(Submitting, Deciding, Executing, Recovering, Scheduled):
     """Owns the approval state machine; one per process, any number of processes per database."""
 
     def __init__(
@@ -74,16 +79,18 @@ class ApprovalEngine(Submitting, Deciding, Executing, Recovering):
         )
         self.sweep_seconds = sweep_seconds
         self.expiry_seconds = expiry_seconds
-        self._task: asyncio.Task | None = None
-        self._stopping = asyncio.Event()  # set by stop(): no new round, and the sleep is cut short
+        self._started = False
+        self._stopping = asyncio.Event()  # set by stop(): the run under way claims nothing new
 
     # -- claims --------------------------------------------------------------------------------
 
     async def execute(self, request_id: str) -> str | None:
         """Claim an approved request and run it; the final status, or None if not ours to run
-        (not approved, or claimed by a click or a replica first)."""
+        (not approved, its time not come, or claimed by a click or a replica first)."""
         async with self.db.session() as session:
-            claimed = await self._claim(session, request_id)
+            ready, owed = await self.gate(session, request_id)
+            claimed = ready and await self._claim(session, request_id)
+        await self.notify.send(owed)
         if not claimed:
             return None
         return await self._run_claimed(request_id)
@@ -108,10 +115,14 @@ class ApprovalEngine(Submitting, Deciding, Executing, Recovering):
         for _ in range(limit):
             if self._stopping.is_set():
                 break
+            now = self.clock.now()
             async with self.db.session() as session:
                 query = (
                     select(ApprovalRequest.id)
-                    .where(ApprovalRequest.status == RequestStatus.APPROVED)
+                    .where(
+                        ApprovalRequest.status == RequestStatus.APPROVED,
+                        or_(ApprovalRequest.scheduled_for.is_(None), ApprovalRequest.scheduled_for <= now),
+                    )
                     .order_by(ApprovalRequest.decided_at, ApprovalRequest.id)
                     .limit(1)
                 )
@@ -120,7 +131,10 @@ class ApprovalEngine(Submitting, Deciding, Executing, Recovering):
                 request_id = await session.scalar(query)
                 if request_id is None:
                     break
-                claimed = await self._claim(session, request_id)
+                # Not ready: rescheduled past now, so the next query does not find it again.
+                ready, owed = await self.gate(session, request_id)
+                claimed = ready and await self._claim(session, request_id)
+            await self.notify.send(owed)
             if claimed:  # else a click or another replica took it first: look for the next one
                 ran.append(request_id)
                 await self._run_claimed(request_id)
@@ -137,51 +151,48 @@ class ApprovalEngine(Submitting, Deciding, Executing, Recovering):
     # -- scheduling ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Reconcile what a previous process left executing, then run the periodic jobs."""
-        if self._task is not None:
+        """Reconcile what a previous process left executing, then put the periodic jobs on the
+        runtime's scheduler: the executor (``execute_round``) and expiry (``expiry_round``)."""
+        if self._started:
             return
-        # A change still in flight at the provider is followed by the loop, not here: start-up
-        # (and with it the front end) does not wait for a provider's long-running operation.
+        self._started = True
+        # A change still in flight at the provider is followed by a job of its own, not here:
+        # start-up (and with it the front end) does not wait for a provider's long-running operation.
         left = await self.recover(wait=False)
-        in_flight = {rid for rid, status in left.items() if status is RequestStatus.EXECUTING}
-        self._task = asyncio.create_task(self._loop(in_flight), name="approvals")
+        in_flight = frozenset(rid for rid, status in left.items() if status is RequestStatus.EXECUTING)
+        scheduler = self.runtime.scheduler
+        if in_flight:
+            scheduler.once(IN_FLIGHT_JOB, lambda: self.recover(only=in_flight))
+        scheduler.every(EXECUTE_JOB, self.sweep_seconds, self.execute_round)
+        scheduler.every(EXPIRY_JOB, self.expiry_seconds, self.expiry_round)
+
+    def wake(self) -> None:
+        """A request was approved without being run at once: the executor looks now."""
+        self.runtime.scheduler.wake(EXECUTE_JOB)
 
     async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
-        """Stop the periodic jobs. A round under way may finish (within ``grace_seconds``): cut
-        short, an execution would be left to recovery instead of ending normally."""
-        task, self._task = self._task, None
-        if task is None:
+        """Take the jobs off the scheduler. A run under way may finish (within ``grace_seconds``):
+        cut short, an execution would be left to recovery instead of ending normally."""
+        if not self._started:
             return
-        self._stopping.set()
+        self._started = False
+        self._stopping.set()  # no new request is claimed by the run under way
         try:
-            await asyncio.wait({task}, timeout=grace_seconds)  # a deadline of the host's, in real time
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+            await self.runtime.scheduler.retire(JOBS, grace_seconds)
         finally:
             self._stopping.clear()
 
-    async def _loop(self, in_flight: set[str]) -> None:
-        """The periodic jobs; the first round also follows the changes ``start`` left in flight."""
-        next_expiry = self.clock.monotonic()
-        while not self._stopping.is_set():
-            jobs: list[Callable[[], Awaitable[Any]]] = [self.run_approved]
-            if in_flight:
-                jobs.insert(0, self._recover_in_flight(frozenset(in_flight)))
-                in_flight = set()
-            if self.db.skip_locked:  # orphans of replicas that never came back
-                jobs.append(self.recover)
-            if self.clock.monotonic() >= next_expiry:
-                jobs += [self.expire_due, self.count_requests]
-                next_expiry = self.clock.monotonic() + self.expiry_seconds
-            for job in jobs:
-                if self._stopping.is_set():
-                    return
-                try:
-                    await job()
-                except Exception:  # one bad round must not stop the next
-                    log.exception("approvals job %s failed", job.__name__)
-            await self._pause(self.sweep_seconds)
+    async def execute_round(self) -> None:
+        """The executor job: run what is approved and no click runs; on PostgreSQL also the
+        orphans of replicas that never came back."""
+        await self.run_approved()
+        if self.db.skip_locked and not self._stopping.is_set():
+            await self.recover()
+
+    async def expiry_round(self) -> None:
+        """The expiry job: expire what is past its TTL, and count the requests by status."""
+        await self.expire_due()
+        await self.count_requests()
 
     async def count_requests(self) -> None:
         """``circuitbot_approval_requests`` by status, counted in SQL."""
@@ -190,13 +201,3 @@ class ApprovalEngine(Submitting, Deciding, Executing, Recovering):
             counts: dict[str, int] = {status: count for status, count in await session.execute(query)}
         for status in RequestStatus:
             metrics.approval_requests.labels(status.value).set(counts.get(status.value, 0))
-
-    def _recover_in_flight(self, ids: frozenset[str]) -> Callable[[], Awaitable[Any]]:
-        async def recover_in_flight() -> dict[str, RequestStatus]:
-            return await self.recover(only=ids)
-
-        return recover_in_flight
-
-    async def _pause(self, seconds: float) -> None:
-        """The clock's sleep between rounds, over as soon as stop() is called."""
-        await until_set(self._stopping, self.clock.sleep(seconds))

@@ -50,7 +50,15 @@ async def request_context(runtime: Runtime, row: ApprovalRequest) -> OpContext:
     precondition."""
     roles = await runtime.roles.roles(row.requester)
     caller = Caller(user_id=row.requester, roles=roles, channel_id=row.channel, thread_ts=row.thread_ts)
-    return OpContext(runtime, caller, "", None, precondition=dict(row.precondition or {}), request_id=row.id)
+    ctx = OpContext(runtime, caller, "", None, precondition=dict(row.precondition or {}), request_id=row.id)
+    engine = runtime.approvals
+    if engine is not None and hasattr(engine, "notify"):
+
+        async def progress(text: str) -> None:
+            await engine.notify.thread(row, msg.thread_note(text))
+
+        ctx.progress = progress
+    return ctx
 
 
 async def follow_change(

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from circuitbot.approvals import windows
 from circuitbot.approvals.status import RequestStatus
 from circuitbot.chat import blocks as bk
 from circuitbot.chat.reply import Reply
@@ -65,10 +66,15 @@ def status_line(row: ApprovalRequest, approvers: Sequence[str] = ()) -> str:
     if status == RequestStatus.PENDING:
         got = f" ({len(approvers)} of {row.approvals_required} so far)" if approvers else ""
         needed = row.approvals_required
+        runs = (
+            f"\n:calendar: runs at {windows.when(row.run_at, row.run_tz)} once approved" if row.run_at else ""
+        )
         return (
             f":hourglass_flowing_sand: Waiting for {needed} approval{'s' if needed != 1 else ''}{got}"
-            f" · expires {when(row.expires_at)}"
+            f" · expires {when(row.expires_at)}{runs}"
         )
+    if status == RequestStatus.APPROVED and row.scheduled_for is not None:
+        return f":calendar: Approved by {by} · scheduled for {windows.when(row.scheduled_for, row.run_tz)}"
     if status == RequestStatus.APPROVED:
         return f":white_check_mark: Approved by {by} · starting"
     if status == RequestStatus.EXECUTING:
@@ -123,6 +129,8 @@ def request_blocks(row: ApprovalRequest, approvers: Sequence[str] = ()) -> list[
     blocks.append(bk.section(status_line(row, approvers)))
     if row.status == RequestStatus.PENDING:
         blocks.append(_buttons(row))
+    elif row.status == RequestStatus.APPROVED and row.scheduled_for is not None:  # until it starts
+        blocks.append(bk.actions(bk.button("Cancel request", CANCEL, row.id), block_id=f"approval_{row.id}"))
     return blocks
 
 
@@ -154,9 +162,10 @@ def recovered_note(row: ApprovalRequest, visible: bool, why: str) -> Reply:
 def created(row: ApprovalRequest, where: list[str]) -> Reply:
     needed = row.approvals_required
     posted = f" in {', '.join(f'<#{c}>' for c in where)}" if where else ""
+    runs = f" Once approved it runs at {windows.when(row.run_at, row.run_tz)}." if row.run_at else ""
     text = (
         f":inbox_tray: Request `{row.id}` created: waiting for {needed} approval"
-        f"{'s' if needed != 1 else ''}{posted}. Nothing changes until then. "
+        f"{'s' if needed != 1 else ''}{posted}. Nothing changes until then.{runs} "
         f"Cancel with `/circuit cancel {row.id}`."
     )
     return Reply(text=text, blocks=[bk.section(text), bk.context(bk.escape(summary(row)))])

@@ -1,4 +1,5 @@
-"""Recovering: a request left in 'executing' by an executor that died is reconciled, never re-run.
+"""Recovering: a request left in 'executing' by an executor that died is reconciled, never re-run
+(a change made of steps, such as a drain, is resumed: its ``resume`` skips the steps done).
 
 The operation's ``verify`` reads the provider: the change landed (in place, its operation ended),
 did not land, or is still in flight. The last is asked again, through the clock, until it is not
@@ -21,7 +22,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from circuitbot.actions.registry import Operation, Params, Verified
+from circuitbot.actions.registry import OpContext, Operation, OperationError, Params, Verified
 from circuitbot.approvals import messages as msg
 from circuitbot.approvals.core import Audited, EngineCore
 from circuitbot.approvals.executing import follow_change, request_context
@@ -124,15 +125,26 @@ class Recovering(EngineCore):
 
     async def _verify(self, row: ApprovalRequest) -> Settled:
         op = self.runtime.registry.by_name(row.operation)
-        if op is None or op.verify is None:
+        if op is None or (op.verify is None and op.resume is None):
             return Settled(Verified.NOT_LANDED, "the operation cannot check whether it took effect.")
         try:
             params = self.box.open(op.params, row.params)
-            verified = await op.verify(
-                await request_context(self.runtime, row), params, dict(row.precondition or {})
-            )
+            ctx = await request_context(self.runtime, row)
+            if op.resume is not None:  # a change made of steps finishes what is left, step by step
+                return await self._resume(op, ctx, params)
+            assert op.verify is not None
+            verified = await op.verify(ctx, params, dict(row.precondition or {}))
         except Exception as exc:
             return Settled(Verified.NOT_LANDED, f"checking the provider failed ({exc.__class__.__name__}).")
         if verified is Verified.NOT_LANDED:
             return Settled(verified, "the change is not visible at the provider.", op, params)
         return Settled(verified, "", op, params)
+
+    async def _resume(self, op: Operation, ctx: OpContext, params: Params) -> Settled:
+        """Finish an interrupted change made of steps (``Operation.resume`` skips those done)."""
+        assert op.resume is not None
+        try:
+            await op.resume(ctx, params)
+        except OperationError as exc:
+            return Settled(Verified.NOT_LANDED, str(exc), op, params)
+        return Settled(Verified.LANDED, "", op, params)

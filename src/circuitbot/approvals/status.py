@@ -28,7 +28,8 @@ TRANSITIONS: Mapping[RequestStatus, frozenset[RequestStatus]] = {
     RequestStatus.PENDING: frozenset(
         {RequestStatus.APPROVED, RequestStatus.REJECTED, RequestStatus.EXPIRED, RequestStatus.CANCELED}
     ),
-    RequestStatus.APPROVED: frozenset({RequestStatus.EXECUTING}),
+    # A scheduled change may be canceled until an executor claims it.
+    RequestStatus.APPROVED: frozenset({RequestStatus.EXECUTING, RequestStatus.CANCELED}),
     RequestStatus.EXECUTING: frozenset(
         {RequestStatus.SUCCEEDED, RequestStatus.FAILED, RequestStatus.NEEDS_ATTENTION}
     ),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -79,7 +80,9 @@ class Submitting(EngineCore):
                 )
             return Reply.error(f"`{op.name}` refused: {checked}")
         preview, sealed = checked
-        row, owed = await self._store(caller, op, target, sealed, preview, public=public, masker=masker)
+        row, owed = await self._store(
+            caller, op, target, sealed, preview, public=public, masker=masker, run_at=(ctx.run_at, ctx.run_tz)
+        )
         metrics.approvals.labels(RequestStatus.PENDING).inc()
         log.info("request %s created for %s by %s", row.id, op.name, caller.user_id)
         return await self._post_card(row, owed)
@@ -148,6 +151,7 @@ class Submitting(EngineCore):
         *,
         public: Any,
         masker: Masker,
+        run_at: tuple[datetime | None, str | None] = (None, None),
     ) -> tuple[ApprovalRequest, list[int]]:
         """Persist the pending request with its audit row and its card's outbox rows, under a
         fresh id; the request and those rows' ids."""
@@ -170,6 +174,8 @@ class Submitting(EngineCore):
                 approvals_required=policy.approvals_required(self.settings, op),
                 created_at=now,
                 expires_at=policy.expires_at(self.settings, now),
+                run_at=run_at[0],
+                run_tz=run_at[1],
             )
             try:
                 async with self.db.session() as session:

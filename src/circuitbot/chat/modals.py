@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 CALLBACK_ID = "circuit_op"
 ACTION_ID = "value"
 FORM_TTL = timedelta(days=1)  # a form left open longer is out of date: run the command again
+RUN_AT = "run_at"  # the optional "run at" field of every mutating modal: the command line's at=
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -107,6 +108,26 @@ def input_block(
     return block
 
 
+def run_at_block() -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": RUN_AT,
+        "label": bk.plain("Run at", 2000),
+        "element": {"type": "plain_text_input", "action_id": ACTION_ID},
+        "optional": True,
+        "hint": bk.plain(
+            "empty: as soon as approved; or e.g. sat 02:00, 2026-12-12T02:00, sat 02:00 Europe/Paris", 2000
+        ),
+    }
+
+
+def submitted_run_at(view: dict[str, Any]) -> str | None:
+    """The "run at" field of a submitted mutating modal, if filled in."""
+    state = (view.get("state") or {}).get("values") or {}
+    value = ((state.get(RUN_AT) or {}).get(ACTION_ID) or {}).get("value")
+    return value.strip() or None if isinstance(value, str) else None
+
+
 def build_view(
     op: Operation,
     data: dict[str, Any],
@@ -122,6 +143,7 @@ def build_view(
     for name, info in op.params.visible_fields():
         blocks.append(input_block(name, info, data.get(name), (choices or {}).get(name)))
     if op.mutating:
+        blocks.append(run_at_block())
         blocks.append(bk.context("Nothing changes until an approver approves the request."))
     return {
         "type": "modal",

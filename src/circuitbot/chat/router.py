@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from circuitbot import metrics
@@ -26,6 +27,7 @@ from circuitbot.actions.registry import (
     Params,
     resolve_provider,
 )
+from circuitbot.approvals import windows
 from circuitbot.chat import blocks as bk
 from circuitbot.chat import grammar, modals
 from circuitbot.chat.reply import Reply, Surface
@@ -56,6 +58,7 @@ class Invocation:
     text: str
     missing: list[str] = field(default_factory=list)
     prefix: list[str] = field(default_factory=list)  # the words that named the operation
+    run_at: tuple[datetime, str | None] | None = None  # a mutating command's at= (approvals.windows)
 
     @property
     def needs_modal(self) -> bool:
@@ -109,6 +112,7 @@ class Router:
                 )
             args = words[2:]
             prefix = words[:2]
+        run_at = self._run_at(op, line.options)
         try:
             data = grammar.collect(op.params, args, line.options)
         except grammar.ParamsError as exc:
@@ -117,7 +121,20 @@ class Router:
         if missing and not op.mutating:
             names = ", ".join(m.replace("_", "-") for m in missing)
             raise CommandError(Reply.error(f"missing {names}", usage=grammar.usage(op)))
-        return Invocation(op=op, data=data, text=text, missing=missing, prefix=prefix)
+        return Invocation(op=op, data=data, text=text, missing=missing, prefix=prefix, run_at=run_at)
+
+    def _run_at(self, op: Operation, options: dict[str, str]) -> tuple[datetime, str | None] | None:
+        """A mutating command's ``at=``, taken out of its options (every mutating command has it)."""
+        if not op.mutating or "at" not in options:
+            return None
+        now = self.runtime.clock.now()
+        try:
+            at, zone = windows.parse_at(options.pop("at"), now)
+        except windows.ScheduleError as exc:
+            raise CommandError(Reply.error(bk.escape(str(exc)), usage=grammar.usage(op))) from None
+        if at <= now:
+            raise CommandError(Reply.error(f"at= is in the past: {windows.when(at, zone)}"))
+        return at, zone
 
     def validate(self, inv: Invocation) -> Params:
         try:
@@ -182,6 +199,7 @@ class Router:
             return
         caller = await self.caller(user_id, channel_id, thread_ts)
         ctx = OpContext(self.runtime, caller, inv.shown, surface)
+        ctx.run_at, ctx.run_tz = inv.run_at or (None, None)
         try:
             await self._authorize_audited(ctx, inv.op, params.target())
             async with self._work_slots:
@@ -303,9 +321,16 @@ class Router:
         except grammar.ParamsError as exc:
             await ack_errors(modals.field_errors(op, exc.errors))
             return
+        at_text = modals.submitted_run_at(view) if op.mutating else None
+        try:
+            run_at = self._run_at(op, {"at": at_text}) if at_text else None
+        except CommandError as exc:
+            await ack_errors({modals.RUN_AT: bk.clip(exc.reply.text, 150)})
+            return
         await ack_errors(None)
         caller = await self.caller(user_id, meta.get("channel"), meta.get("thread_ts"))
         ctx = OpContext(self.runtime, caller, "", surface)
+        ctx.run_at, ctx.run_tz = run_at or (None, None)
         text = await modals.recalled_text(ctx, meta)
         if text is None:
             await surface.reply(Reply.error(STALE_FORM))

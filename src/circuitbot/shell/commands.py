@@ -7,14 +7,18 @@ A bare number on its own line presses a button as ``:press`` does.
 
 from __future__ import annotations
 
+import asyncio
+import re
 import secrets
 import shlex
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from circuitbot.actions.registry import Interaction
 from circuitbot.chat.blocks import clip
 from circuitbot.chat.reply import Reply
+from circuitbot.clock import FakeClock, ShiftedClock
 from circuitbot.home.view import home_blocks
 from circuitbot.shell.directory import ROLE_ORDER
 from circuitbot.shell.engines import settle
@@ -26,6 +30,10 @@ if TYPE_CHECKING:
     from circuitbot.shell.console import Console
 
 DEFAULT_WAIT_SECONDS = 5.0
+CATCH_UP_SECONDS = 120.0  # :wait gives the scheduled jobs this long (real time) to run once
+CATCH_UP_ROUNDS = 5  # rounds of the jobs while messages are still owed
+SHIFT = re.compile(r"\+(\d+(?:\.\d+)?)([mhd])")
+SHIFT_UNITS = {"m": 60, "h": 3600, "d": 86400}
 RECENT_MESSAGES = 15
 
 SHELL_HELP = """\
@@ -40,7 +48,9 @@ Shell commands (anything else is a /circuit command; the leading /circuit is opt
   :messages [#channel]     recent messages with their refs
   :thread <ref>            a message and its thread replies
   :home                    your Home, as Slack's App Home shows it (its buttons can be pressed)
-  :wait [seconds]          let background work (watches, notifications, approved operations) run
+  :wait [seconds]          let background work (watches, notifications, approved operations) run,
+                           then every scheduled job once (what :clock made due runs now)
+  :clock [+2h|+30m|+1d]    the sandbox's time; moved forward, scheduled changes and digests come due
   :help                    this help;  help  is the bot's own help
   :quit                    leave (so does end of input)
 In a form: answer each field in turn (empty keeps the value shown, - clears it), or give
@@ -185,6 +195,7 @@ async def wait_command(console: Console, args: list[str]) -> None:
     else:
         await console.runtime.clock.sleep(seconds)
     await settle()  # whatever woke up runs to its next wait
+    await run_due_jobs(console)
     await console.forms.answer_forms()
     console.out.note(f"waited {seconds:g}s")
 
@@ -193,6 +204,42 @@ async def home_command(console: Console, args: list[str]) -> None:
     """Your Home: what waits for your decision, your requests, your watches."""
     blocks = await home_blocks(console.runtime, console.user_id)
     await console.surface(console.channel_id).reply(Reply(text="Your Home", blocks=blocks))
+
+
+async def run_due_jobs(console: Console) -> None:
+    """Every scheduled job now: what came due (the clock moved, a window opened) runs. Then, while
+    messages are owed (a digest, a note the run wrote), a second apart (Slack's pace per channel),
+    the jobs again, so that they are shown before the prompt comes back."""
+    runtime = console.runtime
+    sender = getattr(runtime.watches, "sender", None)
+    for _ in range(CATCH_UP_ROUNDS):
+        if not await runtime.scheduler.catch_up(CATCH_UP_SECONDS):
+            console.out.note(f"some background jobs were still running after {CATCH_UP_SECONDS:g}s")
+        await settle()
+        if sender is None or not await sender.pending():
+            return
+        clock = runtime.clock
+        await (clock.advance(1.0) if isinstance(clock, FakeClock) else asyncio.sleep(1.0))
+
+
+async def clock_command(console: Console, args: list[str]) -> None:
+    """``:clock``: the time the bot goes by; ``:clock +2h`` moves the sandbox's clock forward."""
+    clock = console.runtime.clock
+    if args:
+        found = SHIFT.fullmatch(args[0]) if len(args) == 1 else None
+        if found is None:
+            console.out.warn("usage: :clock [+<n>m|h|d]   e.g. :clock +2h   (forward only)")
+            return
+        by = timedelta(seconds=float(found[1]) * SHIFT_UNITS[found[2]])
+        if isinstance(clock, ShiftedClock):
+            clock.shift(by)
+        elif isinstance(clock, FakeClock):  # a test's clock
+            await clock.advance(by.total_seconds())
+        else:
+            console.out.warn("the clock moves only in the sandbox")
+            return
+    now = clock.now()
+    console.out.note(f"the bot's clock: {now:%a %Y-%m-%d %H:%M} UTC; :wait lets what is due run")
 
 
 # -- buttons ---------------------------------------------------------------------------------
@@ -285,6 +332,7 @@ COMMANDS: dict[str, Command] = {
     "thread": thread_command,
     "home": home_command,
     "wait": wait_command,
+    "clock": clock_command,
     "help": help_command,
     "quit": quit_command,
     "exit": quit_command,

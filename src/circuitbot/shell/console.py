@@ -28,6 +28,7 @@ from pydantic import SecretStr
 
 from circuitbot.chat.blocks import clip
 from circuitbot.chat.router import CommandError, Router
+from circuitbot.clock import ShiftedClock
 from circuitbot.logs import scrub
 from circuitbot.runtime import Runtime
 from circuitbot.settings import ConfigError, Settings
@@ -242,7 +243,10 @@ async def run_shell(
         from circuitbot.bootstrap import build_runtime
 
         try:
-            runtime = await build_runtime(settings, sandbox=sandbox)
+            # On the sandbox, :clock moves time forward (windows, digests); elsewhere it is the host's.
+            runtime = await build_runtime(
+                settings, sandbox=sandbox, clock=ShiftedClock() if sandbox else None
+            )
         except ConfigError:
             raise  # a bad setting: the command line names it on stderr and exits 2
         except Exception as exc:

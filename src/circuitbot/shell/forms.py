@@ -82,7 +82,9 @@ class FormFiller:
             answer = await self.input.read("  submit (y/n)> ")
             if answer is None or answer.strip().lower() not in ("y", "yes"):
                 raise Cancelled
-        to_ask = fields
+        # "Run at" is not asked field by field (scripts answer a form's own fields line by line):
+        # it is set with run_at=… on a key=value line.
+        to_ask = [f for f in fields if f.block_id != modals.RUN_AT]
         while True:
             for form_field in to_ask:
                 given = await self.ask(form_field, answers, fields, secret=form_field.block_id in secret)

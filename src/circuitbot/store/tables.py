@@ -81,7 +81,8 @@ class ApprovalRequest(Base):
 
     ``status`` moves only by compare-and-set (``UPDATE … WHERE status = <expected>``):
     pending → approved → executing → succeeded | failed | needs_attention, or
-    pending → rejected | expired | canceled (the table: ``approvals.status.TRANSITIONS``).
+    pending → rejected | expired | canceled, or approved → canceled before a scheduled change
+    starts (the table: ``approvals.status.TRANSITIONS``).
     """
 
     __tablename__ = "approval_requests"
@@ -111,6 +112,11 @@ class ApprovalRequest(Base):
     finished_at: Mapped[datetime | None]
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    # A scheduled change: the time asked for (at=) and its zone, and when it is set to run (the
+    # first moment at or after it inside a change window and outside the freezes); None: at once.
+    run_at: Mapped[datetime | None]
+    run_tz: Mapped[str | None] = mapped_column(String(64))
+    scheduled_for: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_approval_requests_status", "status"),
@@ -254,3 +260,31 @@ class HomeViewer(Base):
 
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     opened_at: Mapped[datetime]
+
+
+class Digest(Base):
+    """A scheduled digest of what needs attention, posted to ``channel`` at ``at`` (HH:MM in
+    ``tz``) every day, or every week on ``day``. Removed digests stay, inactive, for the audit."""
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    cadence: Mapped[str] = mapped_column(String(16))  # daily | weekly
+    day: Mapped[str | None] = mapped_column(String(3))  # mon … sun, for weekly
+    at: Mapped[str] = mapped_column(String(5))  # HH:MM
+    tz: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_occurrence: Mapped[datetime | None]  # the occurrence posted last: "since the last digest"
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class DigestPost(Base):
+    """The claim of one occurrence of a digest: its primary key lets one replica post it."""
+
+    __tablename__ = "digest_posts"
+
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True)
+    occurrence: Mapped[datetime] = mapped_column(primary_key=True)
+    posted_at: Mapped[datetime]

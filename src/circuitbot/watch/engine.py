@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -27,7 +26,6 @@ from sqlalchemy.exc import IntegrityError
 from circuitbot import metrics
 from circuitbot.actions.registry import OperationError, WatchTarget
 from circuitbot.chat import blocks as bk
-from circuitbot.clock import until_set
 from circuitbot.context import doing
 from circuitbot.logs import scrub
 from circuitbot.providers.base import Poller, SweepingPoller, normalize_resource_id, snapshot_of
@@ -50,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120.0  # a claimed watch is not due again for this long, unless its poll finishes
+TICK_JOB = "watch.tick"
 STOP_GRACE_SECONDS = 10.0  # a round under way at stop may finish within this
 UNREACHABLE_AFTER = 3  # consecutive failed polls before "unreachable" is announced
 START_ATTEMPTS = 3  # rounds of ``watch`` racing other calls: the second finds what the first made
@@ -70,7 +69,7 @@ class WatchEngine:
         self.recorder = Recorder(runtime, self.schedule, unreachable_after=unreachable_after)
         self.lease = timedelta(seconds=lease_seconds)
         self._limits: dict[str, asyncio.Semaphore] = {}
-        self._ticker: asyncio.Task[None] | None = None
+        self._started = False
         self._stopping = asyncio.Event()
         self._round: tuple[list[int], datetime] | None = None  # the claimed round: ids, leased until
 
@@ -97,11 +96,17 @@ class WatchEngine:
     # -- running in the background ----------------------------------------------------------------
 
     async def start(self) -> None:
-        """Tick every ``settings.watch.tick_seconds`` (on the runtime's clock) in this process, and
-        deliver the outbox."""
-        if self._ticker is None:
-            self._ticker = asyncio.create_task(self._tick_forever(), name="watch-ticks")
+        """Put the tick on the runtime's scheduler, every ``settings.watch.tick_seconds`` (start to
+        start; a long tick is followed at once by the next, never by a pile of them), and start
+        delivering the outbox."""
+        if not self._started:
+            self._started = True
+            self.runtime.scheduler.every(TICK_JOB, self.settings.tick_seconds, self.scheduled_tick)
         await self.sender.start()
+
+    def wake(self) -> None:
+        """A watch was started or resumed: tick now rather than at the next beat."""
+        self.runtime.scheduler.wake(TICK_JOB)
 
     async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
         """Stop polling, then the outbox (which first delivers what is due, within its bound).
@@ -110,14 +115,11 @@ class WatchEngine:
         time: the host's deadline). One cut short gives its claims back, due at once, so another
         replica or the next start polls them now rather than after the lease.
         """
-        ticker, self._ticker = self._ticker, None
-        if ticker is not None:
+        if self._started:
+            self._started = False
             self._stopping.set()
             try:
-                await asyncio.wait({ticker}, timeout=grace_seconds)
-                ticker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await ticker
+                await self.runtime.scheduler.retire([TICK_JOB], grace_seconds)
             finally:
                 self._stopping.clear()
             await self._release_round()
@@ -137,17 +139,8 @@ class WatchEngine:
             )
         log.info("stopping: %d claimed watch(es) given back, due now", released)
 
-    async def _tick_forever(self) -> None:
-        """One tick at a time, on a beat of ``tick_seconds`` from start to start (a long tick is
-        followed at once by the next, never by a pile of them), until stop()."""
-        clock = self.runtime.clock
-        while not self._stopping.is_set():
-            started = clock.monotonic()
-            await self._scheduled_tick()
-            pause = max(0.0, self.settings.tick_seconds - (clock.monotonic() - started))
-            await until_set(self._stopping, clock.sleep(pause))
-
-    async def _scheduled_tick(self) -> None:
+    async def scheduled_tick(self) -> None:
+        """The tick job: one ``tick``, logged and counted; a failure waits for the next."""
         started = time.perf_counter()
         try:
             with doing("watch.poll"):  # the tick's provider calls are counted under it
@@ -211,6 +204,8 @@ class WatchEngine:
                 continue  # another call started or resumed it meanwhile: the next round finds it
             if info.created:
                 self.sender.wake()
+            else:
+                self.wake()  # followed again after a change: it may be due at once
             return info
         raise AssertionError("unreachable")
 

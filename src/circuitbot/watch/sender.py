@@ -19,7 +19,6 @@ the order of each stream and a channel's Retry-After, and only the steady pace i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -84,11 +83,13 @@ FLUSH_SECONDS = 5.0  # at stop, what is due is delivered for at most this long
 PENDING_GAUGE_SECONDS = 5.0  # how often the pending-count gauge is refreshed
 RETENTION = timedelta(days=7)  # delivered (or superseded) rows are kept this long, for inspection
 PURGE_EVERY_SECONDS = 60.0
+SEND_JOB, PURGE_JOB = "outbox.send", "outbox.purge"
 PURGE_LIMIT = 1000  # rows deleted per purge, so one pass never turns into a long delete
 
 
 class OutboxSender:
-    """Delivers outbox rows through ``runtime.poster``. Tests call :meth:`run_once` directly."""
+    """Delivers outbox rows through ``runtime.poster``, in jobs on the runtime's scheduler. Tests
+    call :meth:`run_once` (one pass), :meth:`send_round` and :meth:`purge` directly."""
 
     def __init__(
         self,
@@ -111,12 +112,9 @@ class OutboxSender:
         self.retention = RETENTION
         self._free_at: dict[str, float] = {}  # channel -> monotonic time it may get the next message
         self._held: dict[str, float] = {}  # channel -> monotonic time its Retry-After ends
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._started = False
         self._leased: dict[int, datetime] = {}  # rows claimed and not yet settled: leased until
         self._gauge_at = -math.inf
-        self._purged_at = -math.inf
         # Told of every batch delivered (the Home tab refreshes what the rows concern); must not block.
         self.on_delivered: list[Callable[[Sequence[Claimed]], None]] = []
 
@@ -124,28 +122,26 @@ class OutboxSender:
 
     def wake(self) -> None:
         """Something was enqueued: look now rather than at the next idle check."""
-        self._wake.set()
+        self.runtime.scheduler.wake(SEND_JOB)
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="outbox-sender")
+        """Put the passes (every ``idle_seconds``, brought forward by ``wake``) and the purge on
+        the runtime's scheduler."""
+        if self._started:
+            return
+        self._started = True
+        scheduler = self.runtime.scheduler
+        scheduler.every(SEND_JOB, self.idle_seconds, self.send_round)
+        scheduler.every(PURGE_JOB, PURGE_EVERY_SECONDS, self.purge)
 
     async def stop(self, flush_seconds: float = FLUSH_SECONDS) -> None:
         """Deliver what is due for at most ``flush_seconds`` (real time), then stop. Rows whose
         delivery was cut short are given back, due at once: their ``last_error`` still says a
         try was in flight, so the next try looks for its post before sending (exactly once)."""
-        task, self._task = self._task, None
-        if task is None:
+        if not self._started:
             return
-        self._stopping.set()
-        self._wake.set()
-        try:
-            await asyncio.wait({task}, timeout=flush_seconds)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        finally:
-            self._stopping.clear()
+        self._started = False
+        await self.runtime.scheduler.retire((SEND_JOB, PURGE_JOB), flush_seconds, then=self.send_round)
         await self._release_leases()
 
     async def _release_leases(self) -> None:
@@ -169,32 +165,11 @@ class OutboxSender:
                 )
         log.info("stopping: %d outbox message(s) given back, due now", released)
 
-    async def run(self) -> None:
-        """Passes until stop(): at once while there is work, else after a wake-up or idle_seconds.
-        Once stopping, it returns as soon as a pass finds nothing it may send."""
-        while True:
-            self._wake.clear()
-            try:
-                claimed = await self.run_once()
-            except Exception:
-                log.exception("outbox pass failed")
-                claimed = 0
-            if not claimed:
-                if self._stopping.is_set():
-                    return
-                await self._idle()
-
-    async def _idle(self) -> None:
-        clock = self.runtime.clock
-        waiters = {
-            asyncio.ensure_future(clock.sleep(self.idle_seconds)),
-            asyncio.ensure_future(self._wake.wait()),
-        }
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
+    async def send_round(self) -> None:
+        """The sender job: passes, one after the other, until one finds nothing it may send (the
+        rest is held back by a channel's pace or Retry-After, or not due yet)."""
+        while await self.run_once():
+            pass
 
     # -- one pass -------------------------------------------------------------------------------
 
@@ -203,7 +178,6 @@ class OutboxSender:
         claimed = await self._claim()
         await self._deliver(claimed)
         await self._refresh_gauge()
-        await self._purge()
         return len(claimed)
 
     async def deliver_now(self, ids: Sequence[int]) -> dict[int, Outcome]:
@@ -465,14 +439,11 @@ class OutboxSender:
         )
         return True
 
-    async def _purge(self) -> int:
-        """Delete rows done with for longer than the retention (sent or superseded), a bounded
-        number at a time; returns how many. ``next_attempt_at`` is when a sent row was delivered (a
-        superseded one was never tried: its creation), and ``(status, next_attempt_at)`` is indexed."""
-        tick = self.runtime.clock.monotonic()
-        if tick - self._purged_at < PURGE_EVERY_SECONDS:
-            return 0
-        self._purged_at = tick
+    async def purge(self) -> int:
+        """The purge job: delete rows done with for longer than the retention (sent or superseded),
+        a bounded number at a time; returns how many. ``next_attempt_at`` is when a sent row was
+        delivered (a superseded one was never tried: its creation), and ``(status,
+        next_attempt_at)`` is indexed."""
         cutoff = self.runtime.clock.now() - self.retention
         old = (
             select(OutboxMessage.id)

@@ -14,9 +14,9 @@ Each module registers its own operations; this registers them all, in the order 
 from __future__ import annotations
 
 from circuitbot.actions.registry import Registry
-from circuitbot.providers.azure.operations import circuits, move, peerings, tables
+from circuitbot.providers.azure.operations import circuits, drain, move, peerings, tables
 
 
 def register(registry: Registry) -> None:
-    for module in (circuits, move, peerings, tables):
+    for module in (circuits, move, drain, peerings, tables):
         module.register(registry)
