@@ -66,6 +66,8 @@ EMOJI = {
     "wastebasket": "🗑️",
     "question": "❓",
     "grey_question": "❔",
+    "newspaper": "📰",
+    "calendar": "📆",
     "exclamation": "❗",
 }
 
