@@ -1,6 +1,6 @@
 """Ack latency: circuitbot's slash-command ack against a bare Bolt app that only acks.
 
-Three processes besides this one, all on loopback:
+Seven processes besides this one, all on loopback:
 
 * a fake Slack Web API (``circuitbot.testing.fake_slack.FakeSlack``) that records, with the time it
   arrived, every call: ``auth.test``, the approval requests' ``chat.postMessage`` and each
@@ -8,8 +8,10 @@ Three processes besides this one, all on loopback:
 * the floor: a bare Bolt ``AsyncApp`` on the same HTTP stack circuitbot uses (Starlette, Bolt's
   Starlette adapter, uvicorn through ``circuitbot.slack.server.http_server``) whose ``/circuit``
   handler only acks;
-* ``circuitbot serve --http --sandbox``, a real process on SQLite (and then on a throwaway
-  PostgreSQL database when a server URL is given).
+* ``circuitbot serve --http``, a real process on SQLite (and then on a throwaway PostgreSQL
+  database when a server URL is given), whose providers are the four simulators, each served by
+  its own ``circuitbot sandbox serve`` process and reached over loopback HTTP through the
+  ordinary settings (``sandbox_processes``).
 
 This process signs slash commands as Slack does and sends them at a fixed concurrency, the
 same sequence to each app: help, a port-pair listing, a show, a connection listing and a
@@ -52,6 +54,11 @@ from ack_load import (
 )
 from ack_report import report
 from ack_servers import serve_fake_slack, serve_floor
+from sandbox_processes import served_providers
+
+# The load is one principal reading far beyond ARM's documented 25 reads a second: with ARM's
+# limits on, the final replies would measure Azure's quota, not the bot (poll_sweep measures that).
+SIMULATOR_FLAGS = {"azure": ["--arm-throttling", "off"]}
 
 # -- the processes ------------------------------------------------------------------------------------
 
@@ -74,8 +81,16 @@ async def start_fake_slack(work: Path) -> tuple[asyncio.subprocess.Process, str,
     return process, f"http://{common.LOOPBACK}:{int(line.split()[1])}", stack
 
 
-def circuitbot_env(work: Path, slack_root: str, database_url: str | None) -> dict[str, str]:
+# A fixed Fernet key: approval requests keep their secrets encrypted, as in a deployment.
+SECRET_KEY = "Wy6ZanrTq0XRhhKQG27XBf_LcrRuBaN4ztnkq4UNYeE="
+
+
+def circuitbot_env(
+    work: Path, slack_root: str, database_url: str | None, providers: dict[str, str]
+) -> dict[str, str]:
     settings = {
+        **providers,
+        "CIRCUITBOT_SECRET_KEY": SECRET_KEY,
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": f"{slack_root}/api/",
@@ -96,15 +111,16 @@ async def run_circuitbot(
     database_url: str | None,
     load: Load,
     keep_logs: Path | None,
+    providers: dict[str, str],
 ) -> dict[str, Any]:
     port = common.free_port()
     data_dir = work / label
     data_dir.mkdir()
     log = work / f"circuitbot-{label}.log"
-    command = [common.python(), "-m", "circuitbot.cli", "serve", "--http", "--sandbox"]
+    command = [common.python(), "-m", "circuitbot.cli", "serve", "--http"]
     command += ["--host", common.LOOPBACK, "--port", str(port)]
     async with common.child_process(
-        command, env=circuitbot_env(data_dir, slack.root, database_url), log=log
+        command, env=circuitbot_env(data_dir, slack.root, database_url, providers), log=log
     ) as process:
         base = f"http://{common.LOOPBACK}:{port}"
         await common.wait_until_ready(f"{base}/readyz", process, log=log)
@@ -164,6 +180,8 @@ async def run(args: argparse.Namespace) -> int:
         "warmup_requests": warmup_count,
         "seed": args.seed,
         "mix": {v.name: v.weight for v in MIX},
+        "providers": "each simulator its own `circuitbot sandbox serve` process, over loopback HTTP",
+        "simulator_flags": SIMULATOR_FLAGS,
         "smoke": args.smoke,
         "postgres": common.redact_url(args.postgres) if args.postgres else None,
     }
@@ -176,16 +194,16 @@ async def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="circuitbot-bench-") as temporary:
         work = Path(temporary)
         _, slack_root, slack_stack = await start_fake_slack(work)
-        async with slack_stack:
+        async with slack_stack, served_providers(work, flags=SIMULATOR_FLAGS) as providers:
             slack = SlackRecord(slack_root)
             results["floor"] = await run_floor(work, slack, load)
             results["circuitbot_sqlite"] = await run_circuitbot(
-                work, slack, "sqlite", None, load, args.keep_logs
+                work, slack, "sqlite", None, load, args.keep_logs, providers
             )
             if args.postgres:
                 async with common.throwaway_postgres(args.postgres) as url:
                     results["circuitbot_postgres"] = await run_circuitbot(
-                        work, slack, "postgres", url, load, args.keep_logs
+                        work, slack, "postgres", url, load, args.keep_logs, providers
                     )
     report(results, parameters, args.output)
     return 0
