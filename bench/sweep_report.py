@@ -17,8 +17,10 @@ RUN_HEADERS = [
     "circuits",
     "strategy",
     "requests",
+    "429s",
     "wall s",
     "CPU s",
+    "sim CPU s",
     "peak MB",
     "sweep MB",
     "changed",
@@ -40,7 +42,10 @@ def report(runs: list[dict[str, Any]], parameters: dict[str, Any], output: Path 
     common.print_table(
         RUN_HEADERS,
         [run_row(run) for run in runs],
-        title="One full sweep (provider requests counted at the simulator; peak MB: the whole child process)",
+        title=(
+            "One full sweep (provider requests and 429s counted at the simulators, each its own process;"
+            " CPU and peak MB: the bot's process)"
+        ),
         left_columns=4,
     )
     comparisons = compare(runs)
@@ -84,8 +89,10 @@ def run_row(run: dict[str, Any]) -> list[str]:
         f"{run['circuits']:,}",
         run["strategy"],
         f"{run['provider_requests']:,}" + ("" if run["completed"] else "+"),
+        f"{run.get('throttled_requests', 0):,}",
         f"{run['wall_seconds']:.2f}" + ("" if run["completed"] else " (stopped)"),
         f"{run['cpu_seconds']:.2f}",
+        f"{run.get('simulator_cpu_seconds', 0):.2f}",
         f"{run['peak_rss_process_mb']:.0f}",
         f"{run['peak_rss_sweep_mb']:.0f}" if run["peak_rss_sweep_mb"] else "—",
         f"{run['changed']}",

@@ -13,8 +13,8 @@ Invariants and pitfalls:
   nobody moves a bucket stays empty, which is what a test of throttling wants;
 * the principal is the bearer token as sent (the sandbox accepts any token), so two bot
   processes with the same static token share a bucket, as two replicas with one identity do;
-* a throttled request takes no token and does not reach the model (it is not counted in
-  ``Simulator.calls``); only the requests that pass are.
+* a throttled request takes no token and changes nothing, but it reached ARM: it is counted in
+  ``Simulator.calls`` like any other, and in ``throttled``.
 """
 
 from __future__ import annotations
