@@ -127,10 +127,12 @@ class BackgroundWork:
 
 
 class _Ack:
-    """Bolt's ack, called at most once, timed into ``circuitbot_ack_seconds``."""
+    """Bolt's ack, called at most once, timed into ``circuitbot_ack_seconds``. Called from the
+    work loop (a modal's handler acks after reading the database), it hops back to Bolt's loop."""
 
     def __init__(self, ack: AsyncAck, kind: str, received_at: float | None) -> None:
         self._ack = ack
+        self._loop = asyncio.get_running_loop()
         self.kind = kind
         self.received_at = received_at if received_at is not None else time.perf_counter()
         self.done = False
@@ -140,6 +142,12 @@ class _Ack:
             log.warning("%s acknowledged twice; the second ack is ignored", self.kind)
             return
         self.done = True
+        if asyncio.get_running_loop() is not self._loop:
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._send(**kwargs), self._loop))
+            return
+        await self._send(**kwargs)
+
+    async def _send(self, **kwargs: Any) -> None:
         await self._ack(**kwargs)
         metrics.ack_seconds.labels(self.kind).observe(time.perf_counter() - self.received_at)
 
