@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from typing import Any
 
@@ -61,6 +63,8 @@ READY_TIMEOUT_SECONDS = 2.0
 MAX_BODY_BYTES = 1024 * 1024
 # Long enough for a slow provider call behind an acknowledged click, short of a pod's grace period.
 SHUTDOWN_GRACE_SECONDS = 20.0
+GIL_SWITCH_SECONDS = 0.0005
+GC_THRESHOLDS = (100_000, 50, 100)  # Python's are (700, 10, 10)
 
 
 def require_slack_settings(settings: Settings, *, http: bool) -> None:
@@ -248,17 +252,29 @@ def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
             loop.remove_signal_handler(sig)
 
 
+def _share_the_interpreter() -> None:
+    """Let this loop in quickly while the work loop's thread is busy."""
+    # The work loop's thread holds the GIL most of the time under load; an ack waiting for it
+    # waits at most this long at each step (Python's default is 5 ms).
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
+    # A collection stops both loops; with the default thresholds the work's garbage started one
+    # every few commands and each ack behind it waited (ack p99 at 100/s: 183 ms, 58 ms so).
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 async def serve(settings: Settings, *, http: bool, host: str, port: int, sandbox: bool) -> int:
     """Run the Slack front end until SIGTERM/SIGINT; returns the exit status."""
     require_slack_settings(settings, http=http)
     await check_token(slack_client(settings), settings)
     work_loop = WorkLoop()  # the runtime lives there; this loop only answers Slack
     work_loop.start()
+    _share_the_interpreter()
     try:
         runtime = await work_loop.run(build_runtime(settings, sandbox=sandbox))
     except BaseException:
         await work_loop.stop()
         raise
+    gc.freeze()  # what start-up built lives as long as the process: full collections skip it
     work = BackgroundWork()
     stop = asyncio.Event()
     try:
