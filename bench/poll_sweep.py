@@ -69,6 +69,8 @@ async def run_child(
     command += ["--sweep-timeout", str(args.sweep_timeout), "--delivery-timeout", str(args.delivery_timeout)]
     if args.page_size:
         command += ["--page-size", str(args.page_size)]
+    if args.profile:
+        command += ["--profile", f"{args.profile}-{provider.replace(',', '+')}-{circuits}-{strategy}.txt"]
     if database_url:
         command += ["--database-url", database_url]
     process = await asyncio.create_subprocess_exec(
@@ -116,9 +118,10 @@ async def run(args: argparse.Namespace) -> int:
                 ("postgres", await stack.enter_async_context(common.throwaway_postgres(args.postgres)))
             )
         for database, url in databases:
-            for provider in args.providers:
+            swept = [",".join(args.providers)] if args.all_providers else args.providers
+            for provider in swept:
                 for circuits in sizes:
-                    for strategy in STRATEGIES:
+                    for strategy in args.strategies:
                         print(f"  {database}: {circuits:,} {provider} circuits, {strategy} …", flush=True)
                         if url:
                             await reset_database(url)
@@ -165,6 +168,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=list(PROVIDERS_POLLED),
         help="the providers swept, each on its own (default: every one with a poller)",
     )
+    parser.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        help="pyinstrument each sweep into PREFIX-<provider>-<n>-<strategy>.txt",
+    )
+    parser.add_argument(
+        "--all-providers",
+        action="store_true",
+        help="one sweep over every provider at once, the circuits spread evenly among them",
+    )
+    parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--strategy", choices=STRATEGIES, help=argparse.SUPPRESS)

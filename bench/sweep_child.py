@@ -7,10 +7,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import resource
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -306,7 +307,7 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
             try:
                 cards, changed, warm_up = await prepare(runtime, args, hosts, seeds)
                 seeded_seconds = time.perf_counter() - started
-                sweep = await sweep_once(runtime, hosts, args.sweep_timeout)
+                sweep = await sweep_once(runtime, hosts, args.sweep_timeout, args.profile)
                 for host in hosts.values():
                     await host.call("PUT", "faults", {})
                 transitions = await count_transitions(runtime)
@@ -394,17 +395,40 @@ async def warm_up_sweep(
     return sum((await host.call("GET", "figures"))["requests_by_route"].values()) - before
 
 
-async def sweep_once(runtime: Any, hosts: dict[str, Any], timeout: float) -> Sweep:  # noqa: ASYNC109
+@contextlib.contextmanager
+def profiled(path: str | None) -> Iterator[None]:
+    """pyinstrument around the sweep (``--profile PATH``: its text report goes there)."""
+    if not path:
+        yield
+        return
+    from pyinstrument import Profiler  # the `bench` extra
+
+    profiler = Profiler(async_mode="enabled", interval=0.001)
+    profiler.start()
+    try:
+        yield
+    finally:
+        profiler.stop()
+        Path(path).write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+
+
+async def sweep_once(
+    runtime: Any,
+    hosts: dict[str, Any],
+    timeout: float,  # noqa: ASYNC109
+    profile: str | None = None,
+) -> Sweep:
     """One tick of the watch engine, stopped after ``timeout``, with what it cost."""
     simulator_cpu_before = sum([(await h.call("GET", "figures"))["cpu_seconds"] for h in hosts.values()])
     rss_before = common.rss_mb()
     common.reset_peak_rss()
     cpu_before, wall_before = cpu_seconds(), time.perf_counter()
     completed, report = True, None
-    try:
-        report = await asyncio.wait_for(runtime.watches.tick(), timeout)
-    except TimeoutError:
-        completed = False
+    with profiled(profile):
+        try:
+            report = await asyncio.wait_for(runtime.watches.tick(), timeout)
+        except TimeoutError:
+            completed = False
     wall = time.perf_counter() - wall_before
     cpu = cpu_seconds() - cpu_before
     peak = common.peak_rss_mb()
