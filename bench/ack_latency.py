@@ -40,6 +40,7 @@ import contextlib
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ from ack_load import (
 from ack_phases import Phases, measure_app, measure_generator
 from ack_report import report
 from ack_servers import serve_fake_slack, serve_floor
-from ack_wire import serve_null
+from ack_wire import Connection, prepare, serve_null
 from sandbox_processes import served_providers
 
 # The load is one principal reading far beyond ARM's documented 25 reads a second: with ARM's
@@ -126,15 +127,38 @@ async def run_circuitbot(
     log = work / f"circuitbot-{label}.log"
     command = [common.python(), "-m", "circuitbot.cli", "serve", "--http"]
     command += ["--host", common.LOOPBACK, "--port", str(port)]
+    spawned = time.monotonic()
     async with common.child_process(
         command, env=circuitbot_env(data_dir, slack.root, database_url, providers), log=log
     ) as process:
         base = f"http://{common.LOOPBACK}:{port}"
+        first_ack = await first_ack_after(base + EVENTS_PATH, slack.root, process, spawned)
         await common.wait_until_ready(f"{base}/readyz", process, log=log)
+        at_rest = {"first_ack_seconds": first_ack, "idle_rss_mb": common.rss_of(process.pid)}
         print(f"measuring circuitbot on {label} …", flush=True)
         result = await measure_app(label, base + EVENTS_PATH, slack, load, replies_expected=True)
+        at_rest["rss_after_load_mb"] = common.rss_of(process.pid)
     result["server_log"] = server_log_problems(log, keep_logs)
+    result["at_rest"] = at_rest
     return result
+
+
+async def first_ack_after(
+    url: str, slack_root: str, process: asyncio.subprocess.Process, spawned: float
+) -> float:
+    """Seconds from the process's start to its first ack of a signed `help` (tried every 20 ms)."""
+    [request] = prepare(url, slack_root, "startup", plan(1, 0, ["-"], first_index=990_000_000))
+    while process.returncode is None:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            connection = await Connection.open(url)
+            try:
+                status, _ = await connection.exchange(request.request)
+            finally:
+                connection.close()
+            if status == 200:
+                return time.monotonic() - spawned
+        await asyncio.sleep(0.02)
+    raise RuntimeError(f"circuitbot exited with {process.returncode} before its first ack")
 
 
 def server_log_problems(log: Path, keep_in: Path | None) -> dict[str, int]:

@@ -118,6 +118,12 @@ def print_finals(name: str, figures: dict[str, Any]) -> None:
     print(
         f"server log: {problems['tracebacks']} tracebacks, {problems['database_locked']} 'database is locked'"
     )
+    rest = figures.get("at_rest") or {}
+    print(
+        f"at rest: first ack {rest.get('first_ack_seconds', 0):.2f} s after the process started; RSS "
+        f"{rest.get('idle_rss_mb') or 0:.0f} MB idle, "
+        f"{rest.get('rss_after_load_mb') or 0:.0f} MB after the load"
+    )
 
 
 def _seconds(value: float | None) -> str:

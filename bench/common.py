@@ -117,6 +117,15 @@ def rss_mb() -> float | None:
     return None if kb is None else kb / 1024
 
 
+def rss_of(pid: int) -> float | None:
+    """Another process's resident memory, MB (Linux /proc)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
 def peak_rss_mb() -> float | None:
     """The highest RSS since start, or since the last :func:`reset_peak_rss`."""
     kb = _status_kb("VmHWM")
