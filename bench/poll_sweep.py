@@ -46,6 +46,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Sequence
+from itertools import product
 from typing import Any
 
 import common
@@ -59,8 +60,18 @@ RESULT_MARK = "POLL_SWEEP_RESULT "
 # -- the parent: a child per size and strategy -------------------------------------------------------
 
 
+def replica_counts(args: argparse.Namespace, database_url: str | None) -> list[int]:
+    """One replica, and ``--replicas`` of them where the database is shared (PostgreSQL)."""
+    return [1, args.replicas] if database_url and args.replicas > 1 else [1]
+
+
 async def run_child(
-    args: argparse.Namespace, provider: str, circuits: int, strategy: str, database_url: str | None
+    args: argparse.Namespace,
+    provider: str,
+    circuits: int,
+    strategy: str,
+    database_url: str | None,
+    replicas: int = 1,
 ) -> dict:
     command = [common.python(), __file__, "--child", "--strategy", strategy, "--circuits", str(circuits)]
     command += ["--provider", provider]
@@ -69,6 +80,8 @@ async def run_child(
     command += ["--sweep-timeout", str(args.sweep_timeout), "--delivery-timeout", str(args.delivery_timeout)]
     if args.page_size:
         command += ["--page-size", str(args.page_size)]
+    if replicas > 1:
+        command += ["--replicas", str(replicas)]
     if args.profile:
         command += ["--profile", f"{args.profile}-{provider.replace(',', '+')}-{circuits}-{strategy}.txt"]
     if database_url:
@@ -102,6 +115,7 @@ async def run(args: argparse.Namespace) -> int:
         "sweep_timeout_seconds": args.sweep_timeout,
         "simulator_page_size": args.page_size or "the sandbox's own",
         "watch_settings": "circuitbot's defaults (WatchSettings: batch_size, provider_concurrency)",
+        "replicas": args.replicas,
         "smoke": args.smoke,
         "postgres": common.redact_url(args.postgres) if args.postgres else None,
     }
@@ -121,12 +135,13 @@ async def run(args: argparse.Namespace) -> int:
             swept = [",".join(args.providers)] if args.all_providers else args.providers
             for provider in swept:
                 for circuits in sizes:
-                    for strategy in args.strategies:
-                        print(f"  {database}: {circuits:,} {provider} circuits, {strategy} …", flush=True)
+                    for strategy, replicas in product(args.strategies, replica_counts(args, url)):
+                        label = database if replicas == 1 else f"{database} ×{replicas}"
+                        print(f"  {label}: {circuits:,} {provider} circuits, {strategy} …", flush=True)
                         if url:
                             await reset_database(url)
-                        result = await run_child(args, provider, circuits, strategy, url)
-                        result["database"] = database
+                        result = await run_child(args, provider, circuits, strategy, url, replicas)
+                        result["database"] = label
                         runs.append(result)
                         state = "" if result["completed"] else f" (stopped at {args.sweep_timeout:g} s)"
                         requests = result["provider_requests"]
@@ -179,6 +194,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="one sweep over every provider at once, the circuits spread evenly among them",
     )
     parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="replicas ticking at once on the shared database (PostgreSQL runs only); 1 and N both run",
+    )
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--strategy", choices=STRATEGIES, help=argparse.SUPPRESS)

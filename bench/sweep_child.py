@@ -288,6 +288,7 @@ class Sweep:
     requests: dict[str, int]
     throttled: int = 0
     simulator_cpu: float = 0.0
+    replicas: list[dict[str, Any]] = field(default_factory=list)  # what each replica claimed
 
 
 async def child(args: argparse.Namespace) -> dict[str, Any]:
@@ -307,7 +308,7 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
             try:
                 cards, changed, warm_up = await prepare(runtime, args, hosts, seeds)
                 seeded_seconds = time.perf_counter() - started
-                sweep = await sweep_once(runtime, hosts, args.sweep_timeout, args.profile)
+                sweep = await sweep_once(runtime, hosts, args, others=await other_replicas(args))
                 for host in hosts.values():
                     await host.call("PUT", "faults", {})
                 transitions = await count_transitions(runtime)
@@ -412,24 +413,39 @@ def profiled(path: str | None) -> Iterator[None]:
         Path(path).write_text(profiler.output_text(unicode=True, color=False, show_all=False))
 
 
-async def sweep_once(
-    runtime: Any,
-    hosts: dict[str, Any],
-    timeout: float,  # noqa: ASYNC109
-    profile: str | None = None,
-) -> Sweep:
-    """One tick of the watch engine, stopped after ``timeout``, with what it cost."""
+async def other_replicas(args: argparse.Namespace) -> Any:
+    """The other replicas of ``--replicas N`` (processes of their own), ready to tick; or None."""
+    if args.replicas < 2:
+        return None
+    if not args.database_url:
+        raise SystemExit("--replicas needs a shared database: PostgreSQL (--postgres)")
+    from sweep_replicas import start_replicas
+
+    return await start_replicas(args.replicas - 1, args.database_url, args.strategy)
+
+
+async def sweep_once(runtime: Any, hosts: dict[str, Any], args: argparse.Namespace, others: Any) -> Sweep:
+    """One tick of the watch engine (and the other replicas' at once), stopped after
+    ``--sweep-timeout``, with what it cost."""
+    timeout, profile = args.sweep_timeout, args.profile
     simulator_cpu_before = sum([(await h.call("GET", "figures"))["cpu_seconds"] for h in hosts.values()])
     rss_before = common.rss_mb()
     common.reset_peak_rss()
     cpu_before, wall_before = cpu_seconds(), time.perf_counter()
     completed, report = True, None
+    elsewhere = asyncio.create_task(others.tick()) if others is not None else None
     with profiled(profile):
         try:
             report = await asyncio.wait_for(runtime.watches.tick(), timeout)
         except TimeoutError:
             completed = False
-    wall = time.perf_counter() - wall_before
+    replicas = [
+        {"claimed": report.claimed if report else None, "wall_seconds": time.perf_counter() - wall_before}
+    ]
+    if elsewhere is not None:
+        replicas += await elsewhere
+        await others.stop()
+    wall = time.perf_counter() - wall_before  # until the last replica is done
     cpu = cpu_seconds() - cpu_before
     peak = common.peak_rss_mb()
     figures = {name: await host.call("GET", "figures") for name, host in hosts.items()}
@@ -440,7 +456,7 @@ async def sweep_once(
     }
     throttled = sum(found["throttled"] for found in figures.values())
     simulator_cpu = sum(found["cpu_seconds"] for found in figures.values()) - simulator_cpu_before
-    return Sweep(completed, report, wall, cpu, rss_before, peak, requests, throttled, simulator_cpu)
+    return Sweep(completed, report, wall, cpu, rss_before, peak, requests, throttled, simulator_cpu, replicas)
 
 
 def sweep_figures(sweep: Sweep, timeout: float) -> dict[str, Any]:
@@ -451,6 +467,7 @@ def sweep_figures(sweep: Sweep, timeout: float) -> dict[str, Any]:
         "provider_requests": sum(sweep.requests.values()),
         "provider_requests_by_route": sweep.requests,
         "throttled_requests": sweep.throttled,
+        "replicas": sweep.replicas,
         "load_average": common.load_average(),
         "simulator_cpu_seconds": sweep.simulator_cpu,
         "poller_calls": dict(report.calls) if report else None,
