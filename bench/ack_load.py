@@ -259,6 +259,7 @@ def summarize(
     acks = [s.ack_seconds for s in samples]
     result: dict[str, Any] = {
         "requests": len(samples),
+        "load_average": common.load_average(),
         "load_seconds": load_seconds,
         "throughput_per_second": len(samples) / load_seconds if load_seconds else None,
         "non_200": sum(1 for s in samples if s.status != 200),

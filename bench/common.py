@@ -49,7 +49,15 @@ def machine_info() -> dict[str, Any]:
         "os": f"{platform.system()} {platform.release()}",
         "commit": _git_commit(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "load_average": load_average(),
     }
+
+
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages: other work on the machine skews every figure."""
+    with contextlib.suppress(OSError, AttributeError):
+        return [round(value, 2) for value in os.getloadavg()]
+    return None
 
 
 def _cpu_model() -> str:
@@ -88,7 +96,8 @@ def _git_commit() -> str | None:
 def describe_machine(info: Mapping[str, Any]) -> str:
     return (
         f"{info['cpu_model']}, {info['cores']} cores, {info.get('memory_mb') or '?'} MB, "
-        f"Python {info['python']}, {info['os']}, commit {info.get('commit') or '?'}, {info['date']}"
+        f"Python {info['python']}, {info['os']}, commit {info.get('commit') or '?'}, {info['date']}, "
+        f"load average {info.get('load_average')}"
     )
 
 
@@ -106,6 +115,15 @@ def _status_kb(field: str) -> int | None:
 def rss_mb() -> float | None:
     kb = _status_kb("VmRSS")
     return None if kb is None else kb / 1024
+
+
+def rss_of(pid: int) -> float | None:
+    """Another process's resident memory, MB (Linux /proc)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return None
 
 
 def peak_rss_mb() -> float | None:

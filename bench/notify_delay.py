@@ -1,6 +1,7 @@
 """Notification delay: from a change at the provider to its message reaching Slack, against the poll interval.
 
-The sandbox runtime runs here with its scheduler and outbox sender, as in ``circuitbot serve``:
+The runtime runs here with its scheduler and outbox sender, as in ``circuitbot serve``, its Azure
+provider a simulator in a process of its own (``sim_host``) reached over loopback HTTP:
 every tick (``tick_seconds``) polls the watches that are due, and each watch is due every T
 seconds (``fast_interval_seconds`` and ``slow_interval_seconds`` both T). Its poster talks to a
 fake Slack Web API on loopback. The benchmark watches a set of sandbox circuits (each card
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import random
 import sys
 import tempfile
@@ -35,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import common
-from sandbox_changes import azure_change
+from sandbox_processes import provider_settings
+from sim_host import HostedSimulator, hosts_for
 
 NAME = "notify_delay"
 PROVIDER = "azure"  # the delay is measured on Azure circuits (each provider polls alike)
@@ -86,18 +89,20 @@ class Announcements:
 async def run_layout(
     args: argparse.Namespace, *, circuits: int, channels: int, interval: float, duration: float, rate: float
 ) -> dict[str, Any]:
-    from circuitbot.sandbox.world import World
     from circuitbot.testing.fake_slack import FakeSlack
 
     rng = random.Random(args.seed)
-    world = World.demo(extra_circuits=circuits, seed=args.seed)
-    keys = [c.service_key for c in world.circuits[-circuits:]]
     fake = FakeSlack()
     async with contextlib.AsyncExitStack() as stack:
-        runtime = await start_runtime(stack, args, fake, world, interval)
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="circuitbot-notify-")))
+        hosts = await stack.enter_async_context(hosts_for([PROVIDER], circuits, args.seed, work))
+        host = hosts[PROVIDER]
+        seed = await host.call("GET", "seed")
+        keys = seed["watched"]
+        runtime = await start_runtime(stack, args, fake, host, seed["subscription_id"], interval)
         rows = await watch_every_circuit(runtime, keys, channels)
         announcements = Announcements(fake, {r.thread_ts: r.resource_id for r in rows})
-        changes, skipped = await change_at_random(runtime, announcements, keys, rng, duration, rate)
+        changes, skipped = await change_at_random(host, announcements, keys, rng, duration, rate)
         await announcements.settle(interval)
         await runtime.watches.stop()
         await mark_detected(runtime, changes, {r.id: r.resource_id for r in rows})
@@ -119,12 +124,17 @@ async def run_layout(
 
 
 async def start_runtime(
-    stack: contextlib.AsyncExitStack, args: argparse.Namespace, fake: Any, world: Any, interval: float
+    stack: contextlib.AsyncExitStack,
+    args: argparse.Namespace,
+    fake: Any,
+    host: HostedSimulator,
+    subscription_id: str,
+    interval: float,
 ) -> Any:
-    """The sandbox runtime polling every ``interval``, posting to ``fake``, its watches started."""
+    """The runtime polling every ``interval`` the simulator served by ``host`` (its ordinary
+    settings point at it), posting to ``fake``, its watches started."""
     from circuitbot.bootstrap import build_runtime
     from circuitbot.clock import SystemClock
-    from circuitbot.sandbox.faults import FaultConfig
     from circuitbot.settings import Settings, WatchSettings
     from circuitbot.slack.app import slack_client
     from circuitbot.slack.poster import SlackPoster
@@ -134,6 +144,7 @@ async def start_runtime(
     if args.postgres:
         database_url = await stack.enter_async_context(common.throwaway_postgres(args.postgres))
     data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="circuitbot-notify-")))
+    os.environ.update(provider_settings({PROVIDER: host.url}, subscription_id))
     settings = Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -143,10 +154,10 @@ async def start_runtime(
             tick_seconds=interval, fast_interval_seconds=interval, slow_interval_seconds=interval
         ),
     )
-    runtime = await build_runtime(settings, sandbox=True, clock=SystemClock(), world=world)
+    runtime = await build_runtime(settings, sandbox=False, clock=SystemClock())
     stack.push_async_callback(runtime.close)
     runtime.poster = SlackPoster(slack_client(settings, rate_limit_retries=0))
-    runtime.sandbox[PROVIDER].faults = FaultConfig(latency_ms=args.latency_ms)
+    await host.call("PUT", "faults", {"latency_ms": args.latency_ms})
     await runtime.watches.start()
     return runtime
 
@@ -165,7 +176,7 @@ async def watch_every_circuit(runtime: Any, keys: Sequence[str], channels: int) 
 
 
 async def change_at_random(
-    runtime: Any,
+    host: HostedSimulator,
     announcements: Announcements,
     keys: Sequence[str],
     rng: random.Random,
@@ -187,8 +198,9 @@ async def change_at_random(
             skipped += 1
         else:
             key = rng.choice(free)
-            what = azure_change(runtime, key)
-            change = Change(key, loop.time(), datetime.now(UTC), what)
+            at, wall = loop.time(), datetime.now(UTC)  # before the change: the delay is not flattered
+            what = (await host.call("POST", "change-one", {"key": key}))["what"]
+            change = Change(key, at, wall, what)
             announcements.pending[key] = change
             changes.append(change)
         next_at += rng.expovariate(rate)

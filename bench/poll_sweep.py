@@ -4,14 +4,17 @@ For each size (default 1,000 and 10,000 circuits) and each strategy of the watch
 (``batched``: the provider's list call, paged; ``per-resource``: one read per circuit), a child
 process of its own (so peak memory is per strategy):
 
-1. builds the sandbox runtime over a demo world with N generated circuits, on SQLite (or on a
-   throwaway PostgreSQL database with ``--postgres``);
+1. starts the provider's simulator over a demo world with N generated circuits in a process of
+   its own (``sim_host``: the simulator ``circuitbot sandbox serve`` runs, plus the benchmark's
+   seeding and change routes), and builds the bot's runtime with the provider's ordinary settings
+   pointing at it over loopback HTTP, on SQLite (or on a throwaway PostgreSQL database with
+   ``--postgres``);
 2. inserts N watches in bulk, each holding its circuit's current snapshot, all due now, spread
    over ``--channels`` channels, as if their status cards were already posted;
 3. changes 1 % of the circuits at the simulator and injects 20 ms of latency into every
    provider request (on the real clock);
-4. runs one watch-engine tick (the sweep) and measures provider requests (counted at the
-   simulator), wall time, CPU time and peak RSS;
+4. runs one watch-engine tick (the sweep) and measures provider requests and 429s (counted at the
+   simulator), wall time, the bot's CPU time and peak RSS (the simulator's CPU apart);
 5. lets the outbox deliver to a recording poster and checks each changed circuit was announced
    exactly once and no other one was.
 
@@ -21,7 +24,9 @@ Equinix connections, Console Connect connections, Alibaba physical connections (
 generated circuit, the sandbox throttling each AccessKey with ``Throttling.User`` as Alibaba
 would). Console Connect's batched poller reads a connection's peering configs the first time it
 sees it and then only where one may be moving, so its measured sweep follows one warm-up sweep
-(its requests are reported as ``warm_up_requests``). A sweep that outlives ``--sweep-timeout`` is
+(its requests are reported as ``warm_up_requests``). The Azure simulator throttles reads as ARM
+documents (250 a subscription and principal, refilled at 25 a second), which is what the
+per-resource strategy meets at scale. A sweep that outlives ``--sweep-timeout`` is
 stopped and reported as incomplete, with the requests it had made by then.
 
     python bench/poll_sweep.py                  # 1,000 and 10,000 circuits
@@ -41,6 +46,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Sequence
+from itertools import product
 from typing import Any
 
 import common
@@ -54,8 +60,18 @@ RESULT_MARK = "POLL_SWEEP_RESULT "
 # -- the parent: a child per size and strategy -------------------------------------------------------
 
 
+def replica_counts(args: argparse.Namespace, database_url: str | None) -> list[int]:
+    """One replica, and ``--replicas`` of them where the database is shared (PostgreSQL)."""
+    return [1, args.replicas] if database_url and args.replicas > 1 else [1]
+
+
 async def run_child(
-    args: argparse.Namespace, provider: str, circuits: int, strategy: str, database_url: str | None
+    args: argparse.Namespace,
+    provider: str,
+    circuits: int,
+    strategy: str,
+    database_url: str | None,
+    replicas: int = 1,
 ) -> dict:
     command = [common.python(), __file__, "--child", "--strategy", strategy, "--circuits", str(circuits)]
     command += ["--provider", provider]
@@ -64,6 +80,10 @@ async def run_child(
     command += ["--sweep-timeout", str(args.sweep_timeout), "--delivery-timeout", str(args.delivery_timeout)]
     if args.page_size:
         command += ["--page-size", str(args.page_size)]
+    if replicas > 1:
+        command += ["--replicas", str(replicas)]
+    if args.profile:
+        command += ["--profile", f"{args.profile}-{provider.replace(',', '+')}-{circuits}-{strategy}.txt"]
     if database_url:
         command += ["--database-url", database_url]
     process = await asyncio.create_subprocess_exec(
@@ -95,6 +115,7 @@ async def run(args: argparse.Namespace) -> int:
         "sweep_timeout_seconds": args.sweep_timeout,
         "simulator_page_size": args.page_size or "the sandbox's own",
         "watch_settings": "circuitbot's defaults (WatchSettings: batch_size, provider_concurrency)",
+        "replicas": args.replicas,
         "smoke": args.smoke,
         "postgres": common.redact_url(args.postgres) if args.postgres else None,
     }
@@ -111,14 +132,16 @@ async def run(args: argparse.Namespace) -> int:
                 ("postgres", await stack.enter_async_context(common.throwaway_postgres(args.postgres)))
             )
         for database, url in databases:
-            for provider in args.providers:
+            swept = [",".join(args.providers)] if args.all_providers else args.providers
+            for provider in swept:
                 for circuits in sizes:
-                    for strategy in STRATEGIES:
-                        print(f"  {database}: {circuits:,} {provider} circuits, {strategy} …", flush=True)
+                    for strategy, replicas in product(args.strategies, replica_counts(args, url)):
+                        label = database if replicas == 1 else f"{database} ×{replicas}"
+                        print(f"  {label}: {circuits:,} {provider} circuits, {strategy} …", flush=True)
                         if url:
                             await reset_database(url)
-                        result = await run_child(args, provider, circuits, strategy, url)
-                        result["database"] = database
+                        result = await run_child(args, provider, circuits, strategy, url, replicas)
+                        result["database"] = label
                         runs.append(result)
                         state = "" if result["completed"] else f" (stopped at {args.sweep_timeout:g} s)"
                         requests = result["provider_requests"]
@@ -160,10 +183,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=list(PROVIDERS_POLLED),
         help="the providers swept, each on its own (default: every one with a poller)",
     )
+    parser.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        help="pyinstrument each sweep into PREFIX-<provider>-<n>-<strategy>.txt",
+    )
+    parser.add_argument(
+        "--all-providers",
+        action="store_true",
+        help="one sweep over every provider at once, the circuits spread evenly among them",
+    )
+    parser.add_argument("--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES))
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="replicas ticking at once on the shared database (PostgreSQL runs only); 1 and N both run",
+    )
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--strategy", choices=STRATEGIES, help=argparse.SUPPRESS)
-    parser.add_argument("--provider", choices=PROVIDERS_POLLED, help=argparse.SUPPRESS)
+    parser.add_argument("--provider", help=argparse.SUPPRESS)  # one, or several joined by commas
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import random
+import contextlib
 import resource
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -87,9 +87,11 @@ def azure_seed(runtime: Any, keys: Sequence[str]) -> list[Seeded]:
 
     simulator = runtime.sandbox["azure"]
     subscription = simulator.world.partner_subscription_id
+    # by name at once: the simulator's own look-up walks every cross-connection (N² at 100,000)
+    by_name = {c.name.lower(): c for c in simulator.cross_connections.values()}
     seeded = []
     for key in keys:
-        body = simulator._render(simulator.cross_connection(key), subscription)  # the sandbox's own view
+        body = simulator._render(by_name[key.lower()], subscription)  # the sandbox's own view
         seeded.append(
             Seeded(key, f"bench {key[:8]}", snapshot(m.ExpressRouteCrossConnection.model_validate(body)))
         )
@@ -286,41 +288,45 @@ class Sweep:
     rss_before: float | None
     peak: float | None
     requests: dict[str, int]
+    throttled: int = 0
+    simulator_cpu: float = 0.0
+    replicas: list[dict[str, Any]] = field(default_factory=list)  # what each replica claimed
 
 
 async def child(args: argparse.Namespace) -> dict[str, Any]:
-    """Seed, change, sweep once and deliver, in this process; the figures of the run."""
-    from circuitbot.sandbox.faults import FaultConfig
+    """Seed, change, sweep once and deliver, in this process, each provider's simulator served by a
+    process of its own (``sim_host``); the figures of the run."""
+    from sim_host import hosts_for
 
     started = time.perf_counter()
-    provider = args.provider or PROVIDERS_POLLED[0]
-    world, watched_keys = WORLDS[provider](args.circuits, args.seed)
+    providers = (args.provider or PROVIDERS_POLLED[0]).split(",")
+    each = args.circuits // len(providers)
     with tempfile.TemporaryDirectory(prefix="circuitbot-sweep-") as data_dir:
-        runtime = await sweep_runtime(args, Path(data_dir), world)
-        poster = RecordingPoster()
-        runtime.poster = poster
-        try:
-            if provider not in runtime.pollers:
-                raise SystemExit(f"no {provider} poller is wired: nothing to sweep")
-            simulators = {provider: runtime.sandbox[provider]}
-            if watched_keys is None:  # known once the simulator runs
-                watched_keys = alibaba_ids(runtime, args.circuits)
-            cards, changed, warm_up = await prepare(runtime, args, provider, watched_keys)
-            seeded_seconds = time.perf_counter() - started
-            sweep = await sweep_once(runtime, simulators, args.sweep_timeout)
-            for simulator in simulators.values():
-                simulator.faults = FaultConfig()
-            transitions = await count_transitions(runtime)
-            delivery = await deliver(runtime, poster, args.delivery_timeout) if sweep.completed else None
-            announced = announcements(poster, cards, changed)
-        finally:
-            await runtime.close()
+        async with hosts_for(providers, each, args.seed, Path(data_dir)) as hosts:
+            seeds = {name: await host.call("GET", "seed") for name, host in hosts.items()}
+            runtime = await sweep_runtime(args, Path(data_dir), hosts, seeds)
+            poster = RecordingPoster()
+            runtime.poster = poster
+            try:
+                cards, changed, warm_up = await prepare(runtime, args, hosts, seeds)
+                seeded_seconds = time.perf_counter() - started
+                sweep = await sweep_once(runtime, hosts, args, others=await other_replicas(args))
+                for host in hosts.values():
+                    await host.call("PUT", "faults", {})
+                transitions = await count_transitions(runtime)
+                delivery = await deliver(runtime, poster, args.delivery_timeout) if sweep.completed else None
+                announced = announcements(poster, cards, changed)
+                page_sizes = {
+                    name: (await host.call("GET", "figures"))["page_size"] for name, host in hosts.items()
+                }
+            finally:
+                await runtime.close()
     return {
-        "provider": provider,
+        "provider": ",".join(providers),
         "strategy": args.strategy,
-        "circuits": args.circuits,
-        "providers": {provider: args.circuits},
-        "simulator_page_size": getattr(simulators[provider], "page_size", None),
+        "circuits": each * len(providers),
+        "providers": {name: each for name in providers},
+        "simulator_page_size": page_sizes[providers[0]] if len(providers) == 1 else page_sizes,
         "changed": len(changed),
         **sweep_figures(sweep, args.sweep_timeout),
         "seed_seconds": seeded_seconds,
@@ -332,75 +338,127 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-async def sweep_runtime(args: argparse.Namespace, data_dir: Path, world: Any) -> Any:
+async def sweep_runtime(
+    args: argparse.Namespace, data_dir: Path, hosts: dict[str, Any], seeds: dict[str, Any]
+) -> Any:
+    """The bot's runtime with its providers' ordinary settings pointing at the served simulators."""
+    import os
+
+    from sandbox_processes import provider_settings
+
     from circuitbot.bootstrap import build_runtime
     from circuitbot.clock import SystemClock
     from circuitbot.settings import Settings, WatchSettings
 
+    subscription = next((seed["subscription_id"] for seed in seeds.values()), "")
+    os.environ.update(provider_settings({name: host.url for name, host in hosts.items()}, subscription))
     settings = Settings(
         data_dir=data_dir,
         database_url=args.database_url,
         watch=WatchSettings(strategy=args.strategy),
     )
-    return await build_runtime(settings, sandbox=True, clock=SystemClock(), world=world)
+    return await build_runtime(settings, sandbox=False, clock=SystemClock())
 
 
 async def prepare(
-    runtime: Any, args: argparse.Namespace, provider: str, watched_keys: Sequence[str]
+    runtime: Any, args: argparse.Namespace, hosts: dict[str, Any], seeds: dict[str, Any]
 ) -> tuple[dict[str, str], list[str], int | None]:
-    """The watches inserted, the poller warmed up where it needs to be, some circuits changed,
-    latency injected and the request count at zero; returns the resource of each card ts, the
-    changed circuits and the warm-up's requests."""
-    from circuitbot.sandbox.faults import FaultConfig
-
-    simulator = runtime.sandbox[provider]
-    cards = await insert_watches(runtime, provider, SEEDERS[provider](runtime, watched_keys), args.channels)
-    warm_up = await warm_up_sweep(runtime, args, provider, watched_keys)
-    rng = random.Random(args.seed)
-    changed = rng.sample(watched_keys, max(1, round(len(watched_keys) * args.changed_percent / 100)))
-    for key in changed:
-        CHANGERS[provider](runtime, key)
-    if args.page_size:  # a what-if: the sandbox's own page size is the default
-        simulator.page_size = args.page_size
-    simulator.faults = FaultConfig(latency_ms=args.latency_ms)
-    simulator.reset_calls()
-    return cards, changed, warm_up
+    """The watches inserted, the pollers warmed up where they need to be, some resources changed,
+    latency injected and the request counts at zero; returns the resource of each card ts, the
+    changed resources and the warm-up's requests."""
+    cards: dict[str, str] = {}
+    changed: list[str] = []
+    warm_ups: list[int] = []
+    for provider, host in hosts.items():
+        if provider not in runtime.pollers:
+            raise SystemExit(f"no {provider} poller is wired: nothing to sweep")
+        seeded = [Seeded(**row) for row in seeds[provider]["seeded"]]
+        cards |= await insert_watches(runtime, provider, seeded, args.channels, first_card=len(cards))
+        warm_up = await warm_up_sweep(runtime, args, provider, host, seeds[provider]["watched"])
+        if warm_up is not None:
+            warm_ups.append(warm_up)
+    for host in hosts.values():
+        asked = {"percent": args.changed_percent, "latency_ms": args.latency_ms, "page_size": args.page_size}
+        changed += (await host.call("POST", "change", asked))["changed"]
+    return cards, changed, sum(warm_ups) if warm_ups else None
 
 
 async def warm_up_sweep(
-    runtime: Any, args: argparse.Namespace, provider: str, ids: Sequence[str]
+    runtime: Any, args: argparse.Namespace, provider: str, host: Any, ids: Sequence[str]
 ) -> int | None:
     """One sweep of the poller alone (no watch engine) before the measured one, for the batched
     pollers of ``WARMED_UP``; the requests it made (None: no warm-up)."""
     if args.strategy != "batched" or provider not in WARMED_UP:
         return None
-    simulator, poller = runtime.sandbox[provider], runtime.pollers[provider]
-    before = sum(simulator.calls.values())
+    poller = runtime.pollers[provider]
+    before = sum((await host.call("GET", "figures"))["requests_by_route"].values())
     poller.begin_sweep()
     size = runtime.settings.watch.batch_size
     await asyncio.gather(*(poller.snapshot_many(ids[i : i + size]) for i in range(0, len(ids), size)))
-    return sum(simulator.calls.values()) - before
+    return sum((await host.call("GET", "figures"))["requests_by_route"].values()) - before
 
 
-async def sweep_once(runtime: Any, simulators: dict[str, Any], timeout: float) -> Sweep:  # noqa: ASYNC109
-    """One tick of the watch engine, stopped after ``timeout``, with what it cost."""
+@contextlib.contextmanager
+def profiled(path: str | None) -> Iterator[None]:
+    """pyinstrument around the sweep (``--profile PATH``: its text report goes there)."""
+    if not path:
+        yield
+        return
+    from pyinstrument import Profiler  # the `bench` extra
+
+    profiler = Profiler(async_mode="enabled", interval=0.001)
+    profiler.start()
+    try:
+        yield
+    finally:
+        profiler.stop()
+        Path(path).write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+
+
+async def other_replicas(args: argparse.Namespace) -> Any:
+    """The other replicas of ``--replicas N`` (processes of their own), ready to tick; or None."""
+    if args.replicas < 2:
+        return None
+    if not args.database_url:
+        raise SystemExit("--replicas needs a shared database: PostgreSQL (--postgres)")
+    from sweep_replicas import start_replicas
+
+    return await start_replicas(args.replicas - 1, args.database_url, args.strategy)
+
+
+async def sweep_once(runtime: Any, hosts: dict[str, Any], args: argparse.Namespace, others: Any) -> Sweep:
+    """One tick of the watch engine (and the other replicas' at once), stopped after
+    ``--sweep-timeout``, with what it cost."""
+    timeout, profile = args.sweep_timeout, args.profile
+    simulator_cpu_before = sum([(await h.call("GET", "figures"))["cpu_seconds"] for h in hosts.values()])
     rss_before = common.rss_mb()
     common.reset_peak_rss()
     cpu_before, wall_before = cpu_seconds(), time.perf_counter()
     completed, report = True, None
-    try:
-        report = await asyncio.wait_for(runtime.watches.tick(), timeout)
-    except TimeoutError:
-        completed = False
-    wall = time.perf_counter() - wall_before
+    elsewhere = asyncio.create_task(others.tick()) if others is not None else None
+    with profiled(profile):
+        try:
+            report = await asyncio.wait_for(runtime.watches.tick(), timeout)
+        except TimeoutError:
+            completed = False
+    replicas = [
+        {"claimed": report.claimed if report else None, "wall_seconds": time.perf_counter() - wall_before}
+    ]
+    if elsewhere is not None:
+        replicas += await elsewhere
+        await others.stop()
+    wall = time.perf_counter() - wall_before  # until the last replica is done
     cpu = cpu_seconds() - cpu_before
     peak = common.peak_rss_mb()
+    figures = {name: await host.call("GET", "figures") for name, host in hosts.items()}
     requests = {
-        (route if len(simulators) == 1 else f"{provider} {route}"): count
-        for provider, simulator in simulators.items()
-        for route, count in simulator.calls.items()
+        (route if len(hosts) == 1 else f"{provider} {route}"): count
+        for provider, found in figures.items()
+        for route, count in found["requests_by_route"].items()
     }
-    return Sweep(completed, report, wall, cpu, rss_before, peak, requests)
+    throttled = sum(found["throttled"] for found in figures.values())
+    simulator_cpu = sum(found["cpu_seconds"] for found in figures.values()) - simulator_cpu_before
+    return Sweep(completed, report, wall, cpu, rss_before, peak, requests, throttled, simulator_cpu, replicas)
 
 
 def sweep_figures(sweep: Sweep, timeout: float) -> dict[str, Any]:
@@ -410,6 +468,10 @@ def sweep_figures(sweep: Sweep, timeout: float) -> dict[str, Any]:
         "sweep_timeout_seconds": timeout,
         "provider_requests": sum(sweep.requests.values()),
         "provider_requests_by_route": sweep.requests,
+        "throttled_requests": sweep.throttled,
+        "replicas": sweep.replicas,
+        "load_average": common.load_average(),
+        "simulator_cpu_seconds": sweep.simulator_cpu,
         "poller_calls": dict(report.calls) if report else None,
         "claimed": report.claimed if report else None,
         "wall_seconds": sweep.wall,

@@ -50,19 +50,22 @@ def run_smoke(script: str, output: Path) -> dict:
 def test_ack_latency_smoke(tmp_path: Path) -> None:
     document = run_smoke("ack_latency.py", tmp_path / "ack.json")
     results = document["results"]
-    assert DISTRIBUTION_KEYS <= set(results["floor"]["ack"])
-    circuitbot = results["circuitbot_sqlite"]
-    assert circuitbot["ack"]["count"] == document["parameters"]["requests"]
-    assert circuitbot["non_200"] == 0
-    assert circuitbot["missing_final_replies"] == 0
-    assert circuitbot["error_replies_by_verb"] == {}
-    assert set(circuitbot["final_reply_by_verb"]) == set(document["parameters"]["mix"])
-    assert circuitbot["approval_messages_posted"] == circuitbot["approval_requests_sent"] > 0
-    assert set(document["ratios_to_floor"]["sqlite"]) == {"p50", "p95", "p99", "max"}
-    if os.environ.get(POSTGRES_ENV):
-        postgres = results["circuitbot_postgres"]
-        assert postgres["missing_final_replies"] == 0
-        assert postgres["error_replies_by_verb"] == {}
+    rates = {f"{rate:g}" for rate in document["parameters"]["open_loop_rates"]}
+    assert results["generator"]["closed_loop"]["requests"] > 0
+    apps = ["floor", "circuitbot_sqlite"] + (["circuitbot_postgres"] if os.environ.get(POSTGRES_ENV) else [])
+    for app in apps:
+        assert set(results[app]["open_loop"]) == rates
+        assert results[app]["closed_loop"]["requests"] > 0
+        assert DISTRIBUTION_KEYS <= set(results[app]["closed_loop"]["ack"])
+    for app in apps[1:]:
+        for phase in results[app]["open_loop"].values():
+            assert phase["non_200"] == 0
+            assert phase["missing_final_replies"] == 0
+            assert phase["error_replies_by_verb"] == {}
+            assert phase["approval_messages_posted"] == phase["approval_requests_sent"]
+        every = results[app]["open_loop"].values()
+        assert set().union(*(p["final_reply_by_verb"] for p in every)) == set(document["parameters"]["mix"])
+    assert set(document["ratios_to_floor"]["sqlite"]) == rates
 
 
 def test_poll_sweep_smoke(tmp_path: Path) -> None:

@@ -108,3 +108,30 @@ def test_a_flag_of_another_simulator_is_a_usage_error() -> None:
     )
     assert done.returncode == 2
     assert done.stderr.strip() == "circuitbot: --access-key is not an option of the azure simulator"
+
+
+@pytest.mark.parametrize(("flags", "throttled"), [([], True), (["--arm-throttling", "off"], False)])
+async def test_the_azure_simulator_throttles_reads_unless_told_not_to(
+    flags: Sequence[str], throttled: bool
+) -> None:
+    """Served, Azure counts a principal's reads down from ARM's bucket of 250 (``off``: no limit)."""
+    import httpx
+
+    from circuitbot.sandbox.world import World
+
+    subscription = World.demo().partner_subscription_id
+    path = f"/subscriptions/{subscription}/providers/Microsoft.Network/expressRouteCrossConnections"
+    async with served("azure", *flags) as url, httpx.AsyncClient(base_url=url) as http:
+        answer = await http.get(
+            path, params={"api-version": "2025-07-01"}, headers={"Authorization": "Bearer t"}
+        )
+    assert answer.status_code == 200
+    remaining = answer.headers.get("x-ms-ratelimit-remaining-subscription-reads")
+    assert remaining == ("249" if throttled else None)
+
+
+def test_arm_throttling_is_on_or_off() -> None:
+    serve = [sys.executable, "-m", "circuitbot.cli", "sandbox", "serve", "--provider", "azure", "--port", "0"]
+    done = subprocess.run([*serve, "--arm-throttling", "maybe"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "--arm-throttling is on or off" in done.stderr

@@ -65,7 +65,8 @@ class RoleResolver:
         if cached and self.clock.monotonic() - cached[0] < self.cache_seconds:
             return cached[1]
         lookup = self._lookups.get(group_id)
-        if lookup is None:
+        if lookup is None or lookup.get_loop() is not asyncio.get_running_loop():  # one per loop
+            # (``serve`` asks on two loops: cached before the ack, in full on the work loop)
             lookup = asyncio.get_running_loop().create_task(self._look_up(group_id, self.group_members))
             self._lookups[group_id] = lookup
             lookup.add_done_callback(lambda _t: self._lookups.pop(group_id, None))

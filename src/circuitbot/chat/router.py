@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,6 +41,10 @@ Ack = Callable[[Reply | None], Awaitable[None]]
 HELP_USAGE = "/circuit help [topic]"
 PAGE_ACTION = "circuit_page"
 STALE_FORM = "that form is out of date; run the command again"
+
+
+async def _inline(work: Coroutine[Any, Any, None]) -> None:
+    await work
 
 
 class CommandError(Exception):
@@ -78,6 +82,9 @@ class Router:
         # Work after the ack shares the event loop with new acks: bounding it keeps acks quick
         # under a burst (the rest of the burst waits its turn instead of slowing every ack).
         self._work_slots = asyncio.Semaphore(runtime.settings.work_concurrency)
+        # Where the work after an ack runs: here, or on the runtime's own loop (``workloop``),
+        # so that the loop answering Slack never queues an ack behind it.
+        self.offload: Callable[[Coroutine[Any, Any, None]], Awaitable[None]] = _inline
 
     # -- parsing (pure, fast: runs before the ack) -------------------------------------------
 
@@ -194,9 +201,28 @@ class Router:
 
         if inv.needs_modal:  # a trigger_id lives 3 s: never queued, nor kept waiting on roles
             known = await self.caller(user_id, channel_id, thread_ts, cached_only=True)
-            result = await self._open_form(OpContext(self.runtime, known, inv.shown, surface), inv)
-            metrics.commands.labels(inv.op.name, result).inc()
+            ctx = OpContext(self.runtime, known, inv.shown, surface)
+            await self.offload(self._form_after_ack(ctx, inv))
             return
+        await self.offload(
+            self._command_after_ack(inv, params, user_id, channel_id, thread_ts, surface, started)
+        )
+
+    async def _form_after_ack(self, ctx: OpContext, inv: Invocation) -> None:
+        result = await self._open_form(ctx, inv)
+        metrics.commands.labels(inv.op.name, result).inc()
+
+    async def _command_after_ack(
+        self,
+        inv: Invocation,
+        params: Params,
+        user_id: str,
+        channel_id: str | None,
+        thread_ts: str | None,
+        surface: Surface,
+        started: float,
+    ) -> None:
+        """The work behind an acknowledged command: roles in full, the audited check, the run."""
         caller = await self.caller(user_id, channel_id, thread_ts)
         ctx = OpContext(self.runtime, caller, inv.shown, surface)
         ctx.run_at, ctx.run_tz = inv.run_at or (None, None)
@@ -238,6 +264,9 @@ class Router:
     ) -> None:
         """A button or select in a message: ack at once, then hand it to its registered handler."""
         await ack(None)
+        await self.offload(self._action_after_ack(interaction, user_id, surface))
+
+    async def _action_after_ack(self, interaction: Interaction, user_id: str, surface: Surface) -> None:
         caller = await self.caller(user_id, interaction.channel_id, interaction.thread_ts)
         ctx = OpContext(self.runtime, caller, "", surface)
         if interaction.action_id.split(":", 1)[0] == PAGE_ACTION:
@@ -286,7 +315,17 @@ class Router:
         surface: Surface,
         ack_errors: Callable[[dict[str, str] | None], Awaitable[None]],
     ) -> None:
-        """A modal submitted: the generated operation modal, or a view a room registered."""
+        """A modal submitted: the generated operation modal, or a view a room registered. Its
+        handlers read the database before they ack, so all of it runs where the work runs."""
+        await self.offload(self._view(view, user_id, surface, ack_errors))
+
+    async def _view(
+        self,
+        view: dict[str, Any],
+        user_id: str,
+        surface: Surface,
+        ack_errors: Callable[[dict[str, str] | None], Awaitable[None]],
+    ) -> None:
         callback_id = view.get("callback_id", "")
         if callback_id == modals.CALLBACK_ID:
             await self.handle_modal_submission(view, user_id=user_id, surface=surface, ack_errors=ack_errors)

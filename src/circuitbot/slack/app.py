@@ -15,7 +15,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import aiohttp
@@ -128,10 +128,12 @@ class BackgroundWork:
 
 
 class _Ack:
-    """Bolt's ack, called at most once, timed into ``circuitbot_ack_seconds``."""
+    """Bolt's ack, called at most once, timed into ``circuitbot_ack_seconds``. Called from the
+    work loop (a modal's handler acks after reading the database), it hops back to Bolt's loop."""
 
     def __init__(self, ack: AsyncAck, kind: str, received_at: float | None) -> None:
         self._ack = ack
+        self._loop = asyncio.get_running_loop()
         self.kind = kind
         self.received_at = received_at if received_at is not None else time.perf_counter()
         self.done = False
@@ -141,6 +143,12 @@ class _Ack:
             log.warning("%s acknowledged twice; the second ack is ignored", self.kind)
             return
         self.done = True
+        if asyncio.get_running_loop() is not self._loop:
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._send(**kwargs), self._loop))
+            return
+        await self._send(**kwargs)
+
+    async def _send(self, **kwargs: Any) -> None:
         await self._ack(**kwargs)
         metrics.ack_seconds.labels(self.kind).observe(time.perf_counter() - self.received_at)
 
@@ -227,7 +235,7 @@ def build_app(
     register_actions(app, router, work)
     register_views(app, router, work)
     if home is not None:
-        register_home(app, home, work)
+        register_home(app, home, work, router.offload)
     return app
 
 
@@ -341,8 +349,14 @@ def register_views(app: AsyncApp, router: Router, work: BackgroundWork) -> None:
         )
 
 
-def register_home(app: AsyncApp, home: HomeTab, work: BackgroundWork) -> None:
-    """``app_home_opened``: the person's Home tab, published as it stands (Bolt acks the event)."""
+def register_home(
+    app: AsyncApp,
+    home: HomeTab,
+    work: BackgroundWork,
+    offload: Callable[[Coroutine[Any, Any, None]], Awaitable[None]],
+) -> None:
+    """``app_home_opened``: the person's Home tab, published as it stands (Bolt acks the event).
+    The Home is read where the router's work runs (``offload``): the database lives there."""
 
     @app.event("app_home_opened")
     async def on_home_opened(event) -> None:
@@ -351,7 +365,7 @@ def register_home(app: AsyncApp, home: HomeTab, work: BackgroundWork) -> None:
         work.track()
         user_id = str(event.get("user", ""))
         try:
-            await home.opened(user_id)
+            await offload(home.opened(user_id))
         except Exception as exc:
             log.exception("could not publish the Home of %s", user_id)
             if isinstance(exc, SlackClientError | aiohttp.ClientError):

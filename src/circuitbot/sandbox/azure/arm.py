@@ -16,7 +16,10 @@ A simulator that subclasses ``ArmSimulator``, names its ``namespace`` and wraps 
   gives the ``Azure-AsyncOperation`` / ``Location`` / ``Retry-After`` headers pointing at
   ``operation_routes``, which serve the operation status documents and final results. Nothing runs
   in the background: due operations are completed whenever a request arrives;
-* paging with ``nextLink`` (``_page``; a skip token is an offset) and ``$filter=<field> eq '<v>'``.
+* paging with ``nextLink`` (``_page``; a skip token is an offset) and ``$filter=<field> eq '<v>'``;
+* subscription throttling per principal (``throttle``, see ``throttle.py``): reads, writes and
+  deletes each take a token; every answer carries ``x-ms-ratelimit-remaining-subscription-*``
+  and an empty bucket answers 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from circuitbot.clock import Clock
+from circuitbot.sandbox.azure.throttle import ArmThrottle, Verdict, kind_of
 from circuitbot.sandbox.base import Simulator
 from circuitbot.sandbox.faults import FaultConfig
 from circuitbot.sandbox.world import World
@@ -97,6 +101,7 @@ class ArmSimulator(Simulator):
         conditional_headers: bool,
     ) -> None:
         super().__init__(world, clock, faults)
+        self.throttle = ArmThrottle(clock)  # ``throttle.limits = None`` turns it off
         self.conditional_headers = conditional_headers
         self.retry_after_seconds = retry_after_seconds
         if page_size < 1:
@@ -133,6 +138,7 @@ class ArmSimulator(Simulator):
 
     def _arm(self, handler: Handler) -> Handler:
         async def endpoint(request: Request) -> Response:
+            verdict: Verdict | None = None
             try:
                 _authenticate(request)
                 if not request.query_params.get("api-version"):
@@ -141,12 +147,33 @@ class ArmSimulator(Simulator):
                         "MissingApiVersionParameter",
                         "The api-version query parameter (?api-version=) is required for all requests.",
                     )
+                verdict = self._throttle(request)
                 self._settle()
-                return await handler(request)
+                response = await handler(request)
             except ArmError as error:
-                return _cloud_error(error)
+                response = _cloud_error(error)
+            if verdict is not None:
+                response.headers[self.throttle.remaining_header(request.method)] = str(verdict.remaining)
+            return response
 
         return endpoint
+
+    def _throttle(self, request: Request) -> Verdict | None:
+        """ARM's subscription limits (``throttle``): a 429 once the principal's bucket is empty."""
+        subscription_id = request.path_params.get("subscriptionId")
+        if subscription_id is None:
+            return None
+        verdict = self.throttle.take(subscription_id, request.headers["authorization"], request.method)
+        if verdict is not None and not verdict.allowed:
+            kind = kind_of(request.method)
+            raise ArmError(
+                429,
+                "SubscriptionRequestsThrottled",
+                f"Number of '{kind.removesuffix('s')}' requests for subscription '{subscription_id}' "
+                "exceeded the limit. Please try again after the time given in Retry-After.",
+                headers={**verdict.headers, self.throttle.remaining_header(request.method): "0"},
+            )
+        return verdict
 
     def _check_conditions(self, request: Request, etag: str | None) -> None:
         if self.conditional_headers:

@@ -13,12 +13,21 @@ from circuitbot.sandbox.azure.catalog import CatalogRoutes
 from circuitbot.sandbox.azure.cross_connections import CrossConnectionRoutes
 from circuitbot.sandbox.azure.peerings import PeeringRoutes
 from circuitbot.sandbox.azure.tables import TABLE_ANSWERS, TableRoutes, check_table_answers
+from circuitbot.sandbox.base import SandboxOption
 from circuitbot.sandbox.faults import FaultConfig
 from circuitbot.sandbox.world import World
 
 
 class AzureSimulator(CrossConnectionRoutes, PeeringRoutes, TableRoutes, CatalogRoutes):
     provider: ClassVar[str] = "azure"
+    options: ClassVar[tuple[SandboxOption, ...]] = (
+        SandboxOption(
+            "--arm-throttling",
+            "on|off",
+            "azure: ARM's subscription limits per principal (on, the default; off for load tests)",
+            single=True,
+        ),
+    )
 
     def __init__(
         self,
@@ -45,6 +54,14 @@ class AzureSimulator(CrossConnectionRoutes, PeeringRoutes, TableRoutes, CatalogR
             page_size=page_size,
             conditional_headers=conditional_headers,
         )
+
+    def configure(self, flag: str, values: Sequence[str]) -> None:
+        if flag != "--arm-throttling":
+            super().configure(flag, values)
+        elif values[-1] not in ("on", "off"):
+            raise ValueError(f"--arm-throttling is on or off, not {values[-1]!r}")
+        elif values[-1] == "off":
+            self.throttle.limits = None
 
     def routes(self) -> list[BaseRoute]:
         return [
