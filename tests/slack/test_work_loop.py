@@ -82,13 +82,7 @@ async def test_an_ack_never_waits_behind_work_holding_the_work_loop(
     entered, release, left = threading.Event(), threading.Event(), threading.Event()
     slack = FakeSlack()
     async with slack.serve() as api_url:
-        settings = Settings(
-            data_dir=tmp_path,
-            slack_bot_token=BOT_TOKEN,
-            slack_signing_secret=SIGNING_SECRET,
-            slack_api_url=api_url,
-            requesters=[REQUESTER],
-        )
+        settings = bot_settings(tmp_path, api_url)
         clock = FakeClock()
         runtime = await work_loop.run(build_runtime(settings, sandbox=True, clock=clock))
         hold_the_thread(runtime.sandbox["azure"], entered, release, left)
@@ -110,6 +104,16 @@ async def test_an_ack_never_waits_behind_work_holding_the_work_loop(
             await work_loop.run(runtime.close())
     told = bot.told()
     assert f"Azure circuit {KEY}" in told and "4 port pairs" in told
+
+
+def bot_settings(tmp_path: Path, api_url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=api_url,
+        requesters=[REQUESTER],
+    )
 
 
 def hold_the_thread(
@@ -137,13 +141,7 @@ async def test_the_home_is_read_on_the_work_loop(tmp_path: Path, work_loop: Work
     """``app_home_opened`` is acked on Slack's loop; the Home is built where the database lives."""
     slack = FakeSlack()
     async with slack.serve() as api_url:
-        settings = Settings(
-            data_dir=tmp_path,
-            slack_bot_token=BOT_TOKEN,
-            slack_signing_secret=SIGNING_SECRET,
-            slack_api_url=api_url,
-            requesters=[REQUESTER],
-        )
+        settings = bot_settings(tmp_path, api_url)
         runtime = await work_loop.run(build_runtime(settings, sandbox=True, clock=FakeClock()))
         threads: list[str] = []
 
