@@ -4,6 +4,7 @@ replicas racing for it, as one message of what needs attention."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -144,3 +145,36 @@ async def test_each_digest_is_a_cron_job_on_the_scheduler_and_replicas_learn_of_
         await a.runtime.digests.stop()
         await b.runtime.digests.stop()
     assert a.runtime.scheduler.jobs == {} and b.runtime.scheduler.jobs == {}
+
+
+async def test_a_sync_that_read_before_a_digest_was_created_keeps_its_job(
+    make_harness, database, settings
+) -> None:
+    """The sync job read the active digests, then a digest was created here before the sync went
+    on: the sync must not take the new digest's job off the scheduler."""
+    a = with_digests(make_harness(database, settings, instance_id="replica-a"))
+    engine = a.runtime.digests
+    read, go_on = asyncio.Event(), asyncio.Event()
+    original = a.runtime.db.session
+
+    @contextlib.asynccontextmanager
+    async def read_then_wait():
+        a.runtime.db.session = original  # only the sync's read is held
+        async with original() as session:
+            yield session
+        read.set()
+        await go_on.wait()
+
+    await engine.start()
+    try:
+        await engine.sync()  # the start's own run may not have come yet: the same thing, now
+        a.runtime.db.session = read_then_wait
+        syncing = asyncio.create_task(engine.sync())
+        await read.wait()
+        await a.command("digest #CDIGEST daily 09:00")
+        go_on.set()
+        await syncing
+        assert a.runtime.scheduler.next_run("digest.1") is not None
+    finally:
+        a.runtime.db.session = original
+        await engine.stop()

@@ -84,12 +84,15 @@ class DigestEngine:
         await self.runtime.scheduler.retire(names, grace_seconds)
 
     async def sync(self) -> None:
-        """The sync job: a job for every active digest, none for the others."""
+        """The sync job: a job for every active digest, none for the others. Only jobs that were
+        there before the read can be found gone: a digest created here while the read was under
+        way is not in it, and must keep the job its creation gave it."""
+        known = set(self._jobs)
         async with self.runtime.db.session() as session:
             active = list(await session.scalars(select(Digest).where(Digest.active.is_(True))))
         for digest in active:
             self._schedule(digest)
-        gone = self._jobs - {d.id for d in active}
+        gone = known - {d.id for d in active}
         if gone:
             self._jobs -= gone
             await self.runtime.scheduler.retire([job_name(d) for d in gone], STOP_GRACE_SECONDS)
