@@ -101,6 +101,21 @@ def plan(count: int, seed: int, keys: Sequence[str], first_index: int = 0) -> li
 # -- the load ---------------------------------------------------------------------------------------
 
 
+def signed_command(slack_root: str, label: str, item: Planned) -> tuple[str, str, dict[str, str]]:
+    """A planned command as Slack sends it, with a response_url of its own: (token, body, headers)."""
+    from circuitbot.testing.payloads import signed_request_headers, slash_command_body
+
+    token = f"{label}-{item.index}"
+    body = slash_command_body(
+        item.text,
+        user_id=item.user,
+        channel_id=CHANNEL,
+        response_url=f"{slack_root}/response/{token}",
+        trigger_id=f"{item.index}.{label}.bench",
+    )
+    return token, body, signed_request_headers(SIGNING_SECRET, body)
+
+
 async def send(
     app_url: str,
     slack_root: str,
@@ -113,8 +128,6 @@ async def send(
     """Every planned command, ``concurrency`` in flight; each has its own response_url."""
     import aiohttp
 
-    from circuitbot.testing.payloads import signed_request_headers, slash_command_body
-
     samples: list[Sample] = []
     work = iter(planned)
     timeout = aiohttp.ClientTimeout(total=30)
@@ -123,15 +136,7 @@ async def send(
 
         async def worker() -> None:
             for item in work:  # one shared iterator: each command is sent once
-                token = f"{label}-{item.index}"
-                body = slash_command_body(
-                    item.text,
-                    user_id=item.user,
-                    channel_id=CHANNEL,
-                    response_url=f"{slack_root}/response/{token}",
-                    trigger_id=f"{item.index}.{label}.bench",
-                )
-                headers = signed_request_headers(SIGNING_SECRET, body)
+                token, body, headers = signed_command(slack_root, label, item)
                 started = time.monotonic()
                 async with session.post(app_url, data=body.encode(), headers=headers) as response:
                     payload = await response.read()

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ack_load import CHANNEL, SIGNING_SECRET, Planned, Sample
+from ack_load import Planned, Sample, signed_command
 
 NULL_RESPONSE = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\ncontent-type: text/plain\r\n\r\n"
 
@@ -36,20 +36,11 @@ class Prepared:
 
 def prepare(app_url: str, slack_root: str, label: str, planned: Sequence[Planned]) -> list[Prepared]:
     """Each planned command as Slack would send it, with its own response_url."""
-    from circuitbot.testing.payloads import signed_request_headers, slash_command_body
-
     parts = urlsplit(app_url)
     prepared = []
     for item in planned:
-        token = f"{label}-{item.index}"
-        body = slash_command_body(
-            item.text,
-            user_id=item.user,
-            channel_id=CHANNEL,
-            response_url=f"{slack_root}/response/{token}",
-            trigger_id=f"{item.index}.{label}.bench",
-        ).encode()
-        headers = signed_request_headers(SIGNING_SECRET, body.decode())
+        token, text, headers = signed_command(slack_root, label, item)
+        body = text.encode()
         lines = [f"POST {parts.path} HTTP/1.1", f"host: {parts.netloc}", f"content-length: {len(body)}"]
         lines += [f"{name}: {value}" for name, value in headers.items() if name.lower() != "content-length"]
         prepared.append(Prepared(item, token, ("\r\n".join(lines) + "\r\n\r\n").encode() + body))

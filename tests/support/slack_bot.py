@@ -44,9 +44,9 @@ class SlackBot:
     work: BackgroundWork
     clock: FakeClock
 
-    async def send(self, body: str) -> BoltResponse:
-        """A body as Slack sends it, signed; Bolt must answer 200."""
-        headers = signed_request_headers(SIGNING_SECRET, body)
+    async def send(self, body: str, content_type: str = "application/x-www-form-urlencoded") -> BoltResponse:
+        """A body as Slack sends it (an event as JSON), signed; Bolt must answer 200."""
+        headers = signed_request_headers(SIGNING_SECRET, body, content_type=content_type)
         response = await self.app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
         assert response.status == 200, response.body
         return response
