@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import shlex
 
 import pytest
 from chat_support import Notes, Peering
@@ -16,6 +17,19 @@ def test_split_reads_quotes_options_and_slack_mentions() -> None:
     words = grammar.split("az notes 1234 “moved racks” peer-asn=65001 channel=<#C0ABC|noc> who=<@U0XYZ>")
     assert words.words == ["az", "notes", "1234", "moved racks"]
     assert words.options == {"peer_asn": "65001", "channel": "C0ABC", "who": "U0XYZ"}
+
+
+def test_a_line_without_quotes_splits_into_the_words_shlex_reads() -> None:
+    """Such a line skips shlex (the front end splits every command before its ack): the words
+    must be shlex's own, for any mix of its blanks, other whitespace and its comment sign."""
+    rng = random.Random(17)
+    alphabet = list("ab= -\t\r\n\x0b\x0c\xa0é#;|&*$`~")
+    for _ in range(5_000):
+        line = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+        read, tokens = grammar.split(line), shlex.split(line)
+        assert read.words == [t for t in tokens if not grammar.OPTION.match(t)], repr(line)
+        options = [m for t in tokens if (m := grammar.OPTION.match(t))]
+        assert read.options == {m[1].replace("-", "_").lower(): m[2] for m in options}, repr(line)
 
 
 def test_unbalanced_quotes_are_a_grammar_error() -> None:

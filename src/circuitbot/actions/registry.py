@@ -266,6 +266,7 @@ class Registry:
         self._words: dict[tuple[str | None, str], Operation] = {}
         self._actions: dict[str, ActionHandler] = {}
         self._views: dict[str, ViewHandler] = {}
+        self._providers: list[str] | None = None  # known once the registry is built
 
     def on_action(self, action_id: str, handler: ActionHandler) -> None:
         """Handle buttons whose action_id is ``action_id`` or starts with ``action_id + ":"``."""
@@ -285,6 +286,7 @@ class Registry:
         return self._views.get(callback_id)
 
     def add(self, op: Operation) -> Operation:
+        self._providers = None
         if op.mutating and op.preview is None:
             raise ValueError(f"mutating operation {op.name} needs a preview")
         for word in op.words:
@@ -303,7 +305,9 @@ class Registry:
         return self._ops.get((provider or None, verb))
 
     def providers(self) -> list[str]:
-        return sorted({p for p, _ in self._ops if p})
+        if self._providers is None:  # asked for every command a provider's word starts
+            self._providers = sorted({p for p, _ in self._ops if p})
+        return list(self._providers)
 
     def for_provider(self, provider: str | None) -> list[Operation]:
         return sorted((op for (p, _), op in self._ops.items() if p == provider), key=lambda o: o.verb)

@@ -6,9 +6,12 @@ provider only declares those once.
 
 from __future__ import annotations
 
+import functools
+
 from pydantic import Field
 
 from circuitbot.actions.registry import (
+    Caller,
     OpContext,
     Operation,
     OperationError,
@@ -29,7 +32,11 @@ class HelpParams(Params):
 
 
 def _visible(ops: list[Operation], ctx: OpContext) -> list[Operation]:
-    return [op for op in ops if ctx.caller.can(op.required_role)]
+    return _visible_to(ctx.caller, ops)
+
+
+def _visible_to(caller: Caller, ops: list[Operation]) -> list[Operation]:
+    return [op for op in ops if caller.can(op.required_role)]
 
 
 def _line(op: Operation) -> str:
@@ -67,18 +74,26 @@ async def help_execute(ctx: OpContext, params: HelpParams) -> Reply:
 
 
 def _overview(ctx: OpContext, registry: Registry) -> Reply:
-    neutral = _visible(registry.for_provider(None), ctx)
-    lines = ["*Commands*", *(f"• {_line(op)}" for op in neutral)]
+    lines = _overview_lines(registry, Caller(user_id="", roles=ctx.caller.roles))  # roles only: the key
+    text = "\n".join(lines)
+    return Reply(text=text, blocks=[bk.header("circuitbot"), *bk.sections(lines)])
+
+
+@functools.lru_cache(maxsize=64)
+def _overview_lines(registry: Registry, caller: Caller) -> tuple[str, ...]:
+    """The overview's lines: the same for every caller with the same roles (the front end answers
+    ``help`` before its ack, so it is built once per registry and roles, not per request)."""
+    visible = functools.partial(_visible_to, caller)
+    lines = ["*Commands*", *(f"• {_line(op)}" for op in visible(registry.for_provider(None)))]
     for provider in registry.providers():
-        ops = _visible(registry.for_provider(provider), ctx)
+        ops = visible(registry.for_provider(provider))
         if ops:
             alias = next(iter(catalog.aliases_of(provider)), provider)
             title = _title(provider)
             lines.append(f"*{provider}* (`/circuit {alias} <verb>`)" + (f": {title}" if title else ""))
             lines.extend(f"• {_line(op)}" for op in ops)
     lines.append(":lock: = needs approval. `/circuit help <verb>` or `/circuit help <provider>` for more.")
-    text = "\n".join(lines)
-    return Reply(text=text, blocks=[bk.header("circuitbot"), *bk.sections(lines)])
+    return tuple(lines)
 
 
 def _title(provider: str) -> str:

@@ -31,6 +31,11 @@ OPTION = re.compile(r"^([A-Za-z][\w-]*)=(.*)$", re.DOTALL)
 # Far longer than any real command line; a longer one is refused before it is parsed, since
 # the parse (shlex) costs more than linear time in a token's length.
 MAX_LINE_CHARS = 4000
+# What makes shlex do more than split on its whitespace (POSIX mode, no comments): quotes and
+# backslashes. A line without them is split directly, to the same words.
+SHLEX_SPECIAL = re.compile(r"[\"'\\]")
+SHLEX_BLANKS = " \t\r\n"
+SHLEX_WHITESPACE = re.compile(r"[ \t\r\n]+")
 
 
 class GrammarError(ValueError):
@@ -77,10 +82,14 @@ def split(text: str) -> Words:
     # markup first, entities after: a reference's text (a label with spaces or quotes) is put
     # back only once the line is split, so it stays one word
     text = decode(SLACK_REF.sub(hold, text))
-    try:
-        tokens = shlex.split(text)
-    except ValueError as exc:
-        raise GrammarError(f"cannot read that line: {exc}") from None
+    if SHLEX_SPECIAL.search(text):
+        try:
+            tokens = shlex.split(text)
+        except ValueError as exc:
+            raise GrammarError(f"cannot read that line: {exc}") from None
+    else:  # what shlex makes of a line without quotes or escapes, at a tenth of the cost
+        tokens = SHLEX_WHITESPACE.split(text.strip(SHLEX_BLANKS))
+        tokens = tokens if tokens != [""] else []
     result = Words(words=[])
 
     def put_back(held: str) -> str:

@@ -108,12 +108,12 @@ class Router:
                         f"unknown command {bk.code(words[0])}. Try `/circuit help`.", usage=HELP_USAGE
                     )
                 )
-            verbs = ", ".join(o.verb for o in self.registry.for_provider(provider))
-            provider_usage = f"/circuit {provider} <verb> …   verbs: {verbs}"
-            if len(words) < 2:
-                raise CommandError(Reply.error(f"which {provider} operation?", usage=provider_usage))
-            op = self.registry.get(provider, words[1])
+            op = self.registry.get(provider, words[1]) if len(words) >= 2 else None
             if op is None:
+                verbs = ", ".join(o.verb for o in self.registry.for_provider(provider))
+                provider_usage = f"/circuit {provider} <verb> …   verbs: {verbs}"
+                if len(words) < 2:
+                    raise CommandError(Reply.error(f"which {provider} operation?", usage=provider_usage))
                 raise CommandError(
                     Reply.error(f"unknown {provider} verb {bk.code(words[1])}", usage=provider_usage)
                 )
