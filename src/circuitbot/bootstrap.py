@@ -68,6 +68,13 @@ async def build_runtime(
     return runtime
 
 
+def front_runtime(settings: Settings) -> Runtime:
+    """The runtime of a front end whose work runs in a work process (``workprocess``): the
+    registry, to parse and to answer ``help``. Its database is never opened, its providers never
+    built: everything past the ack is the work process's."""
+    return Runtime(settings=settings, db=Database(settings.effective_database_url), registry=build_registry())
+
+
 async def attach_providers(runtime: Runtime, *, sandbox: bool, world: World | None = None) -> None:
     """A client and a poller per provider: on the sandbox, the simulators in-process over the same
     HTTP path as production; otherwise the real APIs of the providers whose credentials are set."""

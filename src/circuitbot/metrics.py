@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -95,3 +100,31 @@ slack_errors = Counter(
 
 def exposition() -> bytes:
     return generate_latest(REGISTRY)
+
+
+def merged(*expositions: str) -> bytes:
+    """Several processes' expositions as one (``serve`` with a work process): counters and
+    histograms summed by sample and labels; a gauge, and a ``_created`` time, from the last one."""
+    families: dict[str, Metric] = {}
+    values: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
+    for text in expositions:
+        for family in text_string_to_metric_families(text):
+            families.setdefault(family.name, family)
+            samples = values.setdefault(family.name, {})
+            summed = family.type in ("counter", "histogram", "summary")
+            for sample in family.samples:
+                key = (sample.name, tuple(sorted(sample.labels.items())))
+                add = summed and not sample.name.endswith("_created")
+                samples[key] = samples.get(key, 0.0) + sample.value if add else sample.value
+
+    class Merged(Collector):
+        def collect(self) -> Iterator[Metric]:
+            for name, family in families.items():
+                out = Metric(name, family.documentation, family.type, family.unit)
+                for (sample, labels), value in values[name].items():
+                    out.add_sample(sample, dict(labels), value)
+                yield out
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Merged())
+    return generate_latest(registry)

@@ -122,6 +122,15 @@ class CoreSettings(BaseSettings):
     work_concurrency: int = Field(
         8, ge=1, description="commands doing their work (after the ack) at once; the rest wait their turn"
     )
+    work_process: bool = Field(
+        False, description="serve: acknowledge in this process, do the work in a second one (README)"
+    )
+    work_backlog: int = Field(
+        2000, ge=1, description="with work_process: commands owed work at most; past it, a busy reply"
+    )
+    work_niceness: int = Field(
+        10, ge=0, le=19, description="with work_process: how much lower the work process's priority is"
+    )
 
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -11,16 +11,21 @@ reads of a payload is checked before it runs (``guards``), so a malformed one ne
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -127,20 +132,45 @@ class BackgroundWork:
         return not still_running
 
 
+@dataclass(frozen=True)
+class Forwarded:
+    """In a work process (``workprocess``), the request being handled came from the front end,
+    which acknowledged it already (``send_ack`` None), or waits for the ack sent with ``send_ack``."""
+
+    send_ack: Callable[[dict[str, Any]], None] | None = None
+
+
+FORWARDED: contextvars.ContextVar[Forwarded | None] = contextvars.ContextVar("forwarded", default=None)
+
+
 class _Ack:
     """Bolt's ack, called at most once, timed into ``circuitbot_ack_seconds``. Called from the
-    work loop (a modal's handler acks after reading the database), it hops back to Bolt's loop."""
+    work loop (a modal's handler acks after reading the database), it hops back to Bolt's loop.
+
+    In a work process the front end's ack is the one Slack gets: where the front end acked
+    already, this ack counts as done from the start (a failure is then told in a reply, not in
+    an ack nobody receives); where it waits, the ack's arguments are sent to it. Either way the
+    local Bolt ack ends the local dispatch, uncounted."""
 
     def __init__(self, ack: AsyncAck, kind: str, received_at: float | None) -> None:
         self._ack = ack
         self._loop = asyncio.get_running_loop()
         self.kind = kind
         self.received_at = received_at if received_at is not None else time.perf_counter()
-        self.done = False
+        forwarded = FORWARDED.get()
+        self._forwarded = forwarded
+        self._acked_elsewhere = forwarded is not None and forwarded.send_ack is None
+        self.done = self._acked_elsewhere
+        CURRENT_ACK.set(self)
 
     async def __call__(self, **kwargs: Any) -> None:
+        if self._acked_elsewhere:
+            self._acked_elsewhere = False  # Bolt's own, once: its dispatch then ends quietly
+            await self._ack()
+            return
         if self.done:
-            log.warning("%s acknowledged twice; the second ack is ignored", self.kind)
+            if self._forwarded is None:
+                log.warning("%s acknowledged twice; the second ack is ignored", self.kind)
             return
         self.done = True
         if asyncio.get_running_loop() is not self._loop:
@@ -149,8 +179,16 @@ class _Ack:
         await self._send(**kwargs)
 
     async def _send(self, **kwargs: Any) -> None:
+        if self._forwarded is not None and self._forwarded.send_ack is not None:
+            self._forwarded.send_ack(kwargs)
+            await self._ack(**kwargs)
+            return
         await self._ack(**kwargs)
         metrics.ack_seconds.labels(self.kind).observe(time.perf_counter() - self.received_at)
+
+
+# The listener's ack, for whoever hands its work on (``workprocess``: a modal's ack may still be owed).
+CURRENT_ACK: contextvars.ContextVar[_Ack | None] = contextvars.ContextVar("current_ack", default=None)
 
 
 def command_ack(reply: Reply | None) -> dict[str, Any]:
@@ -212,11 +250,13 @@ def build_app(
     client: AsyncWebClient | None = None,
     work: BackgroundWork | None = None,
     home: HomeTab | None = None,
+    forwarded: bool = False,
 ) -> AsyncApp:
     """The Bolt app for ``/circuit``, its buttons and its modals.
 
     ``client`` carries the bot token (default: ``slack_client(settings)``); ``work`` collects
-    listener tasks still running after their ack.
+    listener tasks still running after their ack. ``forwarded``: the app of a work process, fed
+    requests the front end verified and acknowledged; each dispatch runs its listener to the end.
     """
     client = client or slack_client(settings)
     work = work if work is not None else BackgroundWork()
@@ -225,8 +265,10 @@ def build_app(
         client=client,
         # Settings are the one source (env, prefixed env or TOML): "" keeps Bolt off the environment.
         signing_secret=secret.get_secret_value() if secret else "",
-        request_verification_enabled=True,  # signature and the 5-minute window, by Bolt
-        process_before_response=False,  # ack goes back at once; the listener's work continues
+        # The signature and the 5-minute window, by Bolt; a forwarded request was checked by the
+        # front end, and may wait in the work process's backlog longer than five minutes.
+        request_verification_enabled=not forwarded,
+        process_before_response=forwarded,  # else the ack goes back at once; the work continues
         logger=BOLT_LOGGER,
     )
     app.middleware(RequestGuards(settings))  # first: what follows reads the payload
@@ -239,14 +281,19 @@ def build_app(
     return app
 
 
-def register_arrival_stamp(app: AsyncApp) -> None:
-    """Stamp each request on arrival: circuitbot_ack_seconds runs from here, not the listener."""
+class ArrivalStamp(AsyncMiddleware):
+    """Stamp each request on arrival: circuitbot_ack_seconds runs from here, not the listener.
+    A class: Bolt builds a function middleware's arguments anew for every request."""
 
-    @app.middleware
-    async def stamp_arrival(context: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
-        # Bolt passes the continuation by the name ``next``.
-        context[RECEIVED_AT] = time.perf_counter()
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse:
+        req.context[RECEIVED_AT] = time.perf_counter()
         return await next()
+
+
+def register_arrival_stamp(app: AsyncApp) -> None:
+    app.middleware(ArrivalStamp())
 
 
 # Bolt hands listeners their arguments by parameter name, so the names below are fixed.

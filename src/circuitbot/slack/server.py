@@ -42,7 +42,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from circuitbot import metrics
-from circuitbot.bootstrap import build_runtime
+from circuitbot.bootstrap import build_runtime, front_runtime
 from circuitbot.chat.roles import RoleResolver
 from circuitbot.chat.router import Router
 from circuitbot.home.tab import HomeTab
@@ -53,6 +53,7 @@ from circuitbot.slack.guards import read_request
 from circuitbot.slack.poster import SlackPoster, slack_error_code
 from circuitbot.slack.socket_mode import SocketModeLink
 from circuitbot.workloop import WorkLoop
+from circuitbot.workprocess import WorkProcess, WorkProcessGone
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +87,11 @@ def attach_slack(
     *,
     work: BackgroundWork | None = None,
     offload: Callable[[Coroutine[Any, Any, None]], Awaitable[None]] | None = None,
+    forwarded: bool = False,
 ) -> AsyncApp:
     """The Bolt app on ``runtime``; gives the runtime its Slack voice and user-group lookup.
-    ``offload`` runs the work after an ack elsewhere (``WorkLoop.run``)."""
+    ``offload`` runs the work after an ack elsewhere (``WorkLoop.run``, ``WorkProcess.forward``);
+    ``forwarded``: the app of a work process (``build_app``)."""
     client = slack_client(settings)
     # Approvals retry on their own terms, so their client waits out no 429s.
     runtime.poster = SlackPoster(slack_client(settings, rate_limit_retries=0))
@@ -103,7 +106,9 @@ def attach_slack(
     router = Router(runtime)
     if offload is not None:
         router.offload = offload
-    return build_app(runtime, router, settings=settings, client=client, work=work, home=home)
+    return build_app(
+        runtime, router, settings=settings, client=client, work=work, home=home, forwarded=forwarded
+    )
 
 
 def build_http_app(
@@ -112,15 +117,21 @@ def build_http_app(
     *,
     link: SocketModeLink | None = None,
     work_loop: WorkLoop | None = None,
+    work_process: WorkProcess | None = None,
 ) -> Starlette:
     """Health, readiness and metrics; plus Slack's request URL in HTTP mode (``bolt_app`` given).
     In Socket Mode the same app serves only the operational endpoints, for the container's checks,
-    and is ready only while ``link`` is connected. The database is asked on ``work_loop``, if any."""
+    and is ready only while ``link`` is connected. The database is asked on ``work_loop``, if any,
+    or by ``work_process``, whose metrics are added to this process's."""
 
     async def healthz(_request: Request) -> Response:
         return PlainTextResponse("ok")
 
     async def select_one() -> None:
+        if work_process is not None:
+            if not (await work_process.ask("ready"))["ok"]:
+                raise ConnectionError("the work process's database did not answer")
+            return
         async with runtime.db.session() as session:
             await session.execute(text("SELECT 1"))
 
@@ -136,7 +147,15 @@ def build_http_app(
         return PlainTextResponse("ready")
 
     async def prometheus(_request: Request) -> Response:
-        return Response(metrics.exposition(), headers={"content-type": METRICS_CONTENT_TYPE})
+        exposition = metrics.exposition()
+        if work_process is not None:
+            try:
+                theirs = (await work_process.ask("metrics"))["text"]
+            except (TimeoutError, WorkProcessGone):
+                log.warning("metrics: the work process did not answer; this process's only")
+            else:
+                exposition = metrics.merged(exposition.decode(), theirs)
+        return Response(exposition, headers={"content-type": METRICS_CONTENT_TYPE})
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -271,6 +290,8 @@ async def serve(settings: Settings, *, http: bool, host: str, port: int, sandbox
     """Run the Slack front end until SIGTERM/SIGINT; returns the exit status."""
     require_slack_settings(settings, http=http)
     await check_token(slack_client(settings), settings)
+    if settings.work_process:
+        return await _serve_with_work_process(settings, http=http, host=host, port=port, sandbox=sandbox)
     work_loop = WorkLoop()  # the runtime lives there; this loop only answers Slack
     work_loop.start()
     _share_the_interpreter()
@@ -287,20 +308,9 @@ async def serve(settings: Settings, *, http: bool, host: str, port: int, sandbox
         engines = await work_loop.run(runtime.start_engines())
         if engines:
             log.info("background engines running: %s", ", ".join(engines))
-        with _stop_on_signals(stop):
-            if http:
-                served = build_http_app(runtime, bolt_app, work_loop=work_loop)
-                async with http_server(served, host, port) as bound:
-                    log.info("serving Slack over HTTP on %s:%d%s", host, bound, EVENTS_PATH)
-                    await stop.wait()
-            elif settings.slack_app_token is not None:  # require_slack_settings made sure of it
-                link = SocketModeLink(
-                    bolt_app, settings.slack_app_token.get_secret_value(), api_url=settings.slack_api_url
-                )
-                served = build_http_app(runtime, None, link=link, work_loop=work_loop)
-                async with http_server(served, host, port) as bound:
-                    log.info("health and metrics on %s:%d", host, bound)
-                    await link.run(stop)
+        await _answer_slack(
+            settings, runtime, bolt_app, http=http, host=host, port=port, stop=stop, work_loop=work_loop
+        )
         log.info("stopping: %d interaction(s) still running", len(work))
         if not await work.drain(timeout=SHUTDOWN_GRACE_SECONDS):
             log.warning("stopped with %d interaction(s) unfinished", len(work))
@@ -310,3 +320,67 @@ async def serve(settings: Settings, *, http: bool, host: str, port: int, sandbox
         finally:
             await work_loop.stop()
     return 0
+
+
+async def _serve_with_work_process(
+    settings: Settings, *, http: bool, host: str, port: int, sandbox: bool
+) -> int:
+    """``serve`` as two processes (``workprocess``): this one acks; the work process does the rest.
+    This one stops, with status 1, if the work process ends without being asked to."""
+    work_process = WorkProcess(settings, sandbox=sandbox)
+    try:
+        await work_process.start()
+    except WorkProcessGone as exc:
+        log.error("%s", exc)
+        return 1
+    runtime = front_runtime(settings)
+    gc.freeze()
+    work = BackgroundWork()
+    stop = asyncio.Event()
+    lost = asyncio.create_task(work_process.ended.wait())
+    lost.add_done_callback(lambda _: stop.set())
+    try:
+        bolt_app = attach_slack(runtime, settings, work=work, offload=work_process.forward)
+        work_process.install(bolt_app)
+        await _answer_slack(
+            settings, runtime, bolt_app, http=http, host=host, port=port, stop=stop, work_process=work_process
+        )
+        await work.drain(timeout=SHUTDOWN_GRACE_SECONDS)  # forms waiting for their ack from there
+    finally:
+        ended_by_itself = work_process.ended.is_set()
+        lost.cancel()
+        await work_process.stop(SHUTDOWN_GRACE_SECONDS)
+        await runtime.close()
+    if ended_by_itself:
+        log.error("the work process ended (exit status %s): stopping", work_process.exit_status)
+        return 1
+    return 0
+
+
+async def _answer_slack(
+    settings: Settings,
+    runtime: Runtime,
+    bolt_app: AsyncApp,
+    *,
+    http: bool,
+    host: str,
+    port: int,
+    stop: asyncio.Event,
+    work_loop: WorkLoop | None = None,
+    work_process: WorkProcess | None = None,
+) -> None:
+    """Serve Slack (HTTP, or the Socket Mode link) and the operational endpoints until ``stop``."""
+    with _stop_on_signals(stop):
+        if http:
+            served = build_http_app(runtime, bolt_app, work_loop=work_loop, work_process=work_process)
+            async with http_server(served, host, port) as bound:
+                log.info("serving Slack over HTTP on %s:%d%s", host, bound, EVENTS_PATH)
+                await stop.wait()
+        elif settings.slack_app_token is not None:  # require_slack_settings made sure of it
+            link = SocketModeLink(
+                bolt_app, settings.slack_app_token.get_secret_value(), api_url=settings.slack_api_url
+            )
+            served = build_http_app(runtime, None, link=link, work_loop=work_loop, work_process=work_process)
+            async with http_server(served, host, port) as bound:
+                log.info("health and metrics on %s:%d", host, bound)
+                await link.run(stop)
