@@ -66,6 +66,7 @@ from sandbox_processes import served_providers
 # The load is one principal reading far beyond ARM's documented 25 reads a second: with ARM's
 # limits on, the final replies would measure Azure's quota, not the bot (poll_sweep measures that).
 SIMULATOR_FLAGS = {"azure": ["--arm-throttling", "off"]}
+WORK_PROCESS_RUNS = {"both": (False, True), "off": (False,), "on": (True,)}
 EXTRA_SETTINGS: dict[str, str] = {}  # --setting NAME=VALUE: what-ifs, reported with the figures
 
 # -- the processes ------------------------------------------------------------------------------------
@@ -94,9 +95,10 @@ SECRET_KEY = "Wy6ZanrTq0XRhhKQG27XBf_LcrRuBaN4ztnkq4UNYeE="
 
 
 def circuitbot_env(
-    work: Path, slack_root: str, database_url: str | None, providers: dict[str, str]
+    work: Path, slack_root: str, database_url: str | None, providers: dict[str, str], work_process: bool
 ) -> dict[str, str]:
     settings = {
+        "CIRCUITBOT_WORK_PROCESS": "true" if work_process else "false",
         **providers,
         "CIRCUITBOT_SECRET_KEY": SECRET_KEY,
         "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -120,6 +122,7 @@ async def run_circuitbot(
     load: Phases,
     keep_logs: Path | None,
     providers: dict[str, str],
+    work_process: bool = False,
 ) -> dict[str, Any]:
     port = common.free_port()
     data_dir = work / label
@@ -129,15 +132,15 @@ async def run_circuitbot(
     command += ["--host", common.LOOPBACK, "--port", str(port)]
     spawned = time.monotonic()
     async with common.child_process(
-        command, env=circuitbot_env(data_dir, slack.root, database_url, providers), log=log
+        command, env=circuitbot_env(data_dir, slack.root, database_url, providers, work_process), log=log
     ) as process:
         base = f"http://{common.LOOPBACK}:{port}"
         first_ack = await first_ack_after(base + EVENTS_PATH, slack.root, process, spawned)
         await common.wait_until_ready(f"{base}/readyz", process, log=log)
-        at_rest = {"first_ack_seconds": first_ack, "idle_rss_mb": common.rss_of(process.pid)}
+        at_rest = {"first_ack_seconds": first_ack, "idle_rss_mb": common.rss_of_tree(process.pid)}
         print(f"measuring circuitbot on {label} …", flush=True)
         result = await measure_app(label, base + EVENTS_PATH, slack, load, replies_expected=True)
-        at_rest["rss_after_load_mb"] = common.rss_of(process.pid)
+        at_rest["rss_after_load_mb"] = common.rss_of_tree(process.pid)
     result["server_log"] = server_log_problems(log, keep_logs)
     result["at_rest"] = at_rest
     return result
@@ -222,6 +225,7 @@ async def run(args: argparse.Namespace) -> int:
         "providers": "each simulator its own `circuitbot sandbox serve` process, over loopback HTTP",
         "simulator_flags": SIMULATOR_FLAGS,
         "settings": EXTRA_SETTINGS or "circuitbot's defaults",
+        "work_process_runs": args.work_process,
         "smoke": args.smoke,
         "postgres": common.redact_url(args.postgres) if args.postgres else None,
     }
@@ -238,14 +242,17 @@ async def run(args: argparse.Namespace) -> int:
             slack = SlackRecord(slack_root)
             results["generator"] = await run_generator(work, slack, load)
             results["floor"] = await run_floor(work, slack, load)
-            results["circuitbot_sqlite"] = await run_circuitbot(
-                work, slack, "sqlite", None, load, args.keep_logs, providers
-            )
-            if args.postgres:
-                async with common.throwaway_postgres(args.postgres) as url:
-                    results["circuitbot_postgres"] = await run_circuitbot(
-                        work, slack, "postgres", url, load, args.keep_logs, providers
-                    )
+            for split in WORK_PROCESS_RUNS[args.work_process]:
+                label = "sqlite_work_process" if split else "sqlite"
+                results[f"circuitbot_{label}"] = await run_circuitbot(
+                    work, slack, label, None, load, args.keep_logs, providers, split
+                )
+                if args.postgres:
+                    label = label.replace("sqlite", "postgres")
+                    async with common.throwaway_postgres(args.postgres) as url:
+                        results[f"circuitbot_{label}"] = await run_circuitbot(
+                            work, slack, label, url, load, args.keep_logs, providers, split
+                        )
     report(results, parameters, args.output)
     return 0
 
@@ -268,6 +275,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[],
         metavar="NAME=VALUE",
         help="a circuitbot setting for the run (CIRCUITBOT_WORK_CONCURRENCY=32), repeatable",
+    )
+    parser.add_argument(
+        "--work-process",
+        choices=sorted(WORK_PROCESS_RUNS),
+        default="both",
+        help="circuitbot with its work in a thread (off), in a work process (on), or each in turn (both)",
     )
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--serve-fake-slack", action="store_true", help=argparse.SUPPRESS)

@@ -28,6 +28,7 @@ APPROVER = "U0APPROVER"
 EVENTS_PATH = "/slack/events"
 CALLS_PATH = "/_bench/calls"
 ERROR_MARK = ":warning:"
+BUSY_MARK = "is too busy to run"  # circuitbot.workprocess.BUSY: a command its backlog bound refused
 FINAL_REPLY_WAIT_SECONDS = 180.0
 
 
@@ -242,6 +243,7 @@ def summarize(
     by_verb_ack: dict[str, list[float]] = defaultdict(list)
     by_verb_final: dict[str, list[float]] = defaultdict(list)
     errors: Counter[str] = Counter()
+    busy: Counter[str] = Counter()
     for sample in samples:
         verb = sample.planned.verb
         by_verb_ack[verb.name].append(sample.ack_seconds)
@@ -251,14 +253,16 @@ def summarize(
         if not replies_expected:
             continue
         if verb.acked_with_answer:
-            text = _text(sample.body)
-            by_verb_final[verb.name].append(sample.ack_seconds)
+            text, final = _text(sample.body), sample.ack_seconds
         elif sample.token in replies:
             reply = replies[sample.token]
-            text = reply.get("text") or ""
-            by_verb_final[verb.name].append(reply["at"] - sample.started)
+            text, final = reply.get("text") or "", reply["at"] - sample.started
         else:
             continue
+        if BUSY_MARK in text:  # refused by the work process's backlog bound: an answer, not an error
+            busy[verb.name] += 1
+            continue
+        by_verb_final[verb.name].append(final)
         if text.startswith(ERROR_MARK):
             errors[verb.name] += 1
     acks = [s.ack_seconds for s in samples]
@@ -283,6 +287,7 @@ def summarize(
             },
             "missing_final_replies": len(missing),
             "error_replies_by_verb": dict(errors),
+            "busy_replies_by_verb": dict(busy),
             "approval_requests_sent": mutating,
             "approval_messages_posted": slack.count("chat.postMessage", APPROVALS_CHANNEL)
             - approvals_posted_before,

@@ -126,6 +126,15 @@ def rss_of(pid: int) -> float | None:
     return None
 
 
+def rss_of_tree(pid: int) -> float | None:
+    """A process's resident memory with its children's (``serve`` with a work process), MB."""
+    with contextlib.suppress(OSError, ValueError):
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        own = rss_of(pid)
+        return None if own is None else own + sum(rss_of(int(child)) or 0.0 for child in children)
+    return rss_of(pid)
+
+
 def peak_rss_mb() -> float | None:
     """The highest RSS since start, or since the last :func:`reset_peak_rss`."""
     kb = _status_kb("VmHWM")

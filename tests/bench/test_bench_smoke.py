@@ -52,7 +52,8 @@ def test_ack_latency_smoke(tmp_path: Path) -> None:
     results = document["results"]
     rates = {f"{rate:g}" for rate in document["parameters"]["open_loop_rates"]}
     assert results["generator"]["closed_loop"]["requests"] > 0
-    apps = ["floor", "circuitbot_sqlite"] + (["circuitbot_postgres"] if os.environ.get(POSTGRES_ENV) else [])
+    databases = ["sqlite"] + (["postgres"] if os.environ.get(POSTGRES_ENV) else [])
+    apps = ["floor"] + [f"circuitbot_{db}{split}" for db in databases for split in ("", "_work_process")]
     for app in apps:
         assert set(results[app]["open_loop"]) == rates
         assert results[app]["closed_loop"]["requests"] > 0
