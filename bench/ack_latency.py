@@ -72,7 +72,9 @@ EXTRA_SETTINGS: dict[str, str] = {}  # --setting NAME=VALUE: what-ifs, reported 
 # -- the processes ------------------------------------------------------------------------------------
 
 
-async def start_fake_slack(work: Path) -> tuple[asyncio.subprocess.Process, str, contextlib.AsyncExitStack]:
+async def start_fake_slack(
+    work: Path, niceness: int
+) -> tuple[asyncio.subprocess.Process, str, contextlib.AsyncExitStack]:
     stack = contextlib.AsyncExitStack()
     process = await stack.enter_async_context(
         common.child_process(
@@ -80,6 +82,7 @@ async def start_fake_slack(work: Path) -> tuple[asyncio.subprocess.Process, str,
             env=common.child_env(),
             log=work / "fake-slack.log",
             stdout=asyncio.subprocess.PIPE,
+            niceness=niceness,
         )
     )
     assert process.stdout is not None
@@ -226,6 +229,7 @@ async def run(args: argparse.Namespace) -> int:
         "simulator_flags": SIMULATOR_FLAGS,
         "settings": EXTRA_SETTINGS or "circuitbot's defaults",
         "work_process_runs": args.work_process,
+        "remote_niceness": args.remote_niceness,
         "smoke": args.smoke,
         "postgres": common.redact_url(args.postgres) if args.postgres else None,
     }
@@ -237,8 +241,9 @@ async def run(args: argparse.Namespace) -> int:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="circuitbot-bench-") as temporary:
         work = Path(temporary)
-        _, slack_root, slack_stack = await start_fake_slack(work)
-        async with slack_stack, served_providers(work, flags=SIMULATOR_FLAGS) as providers:
+        _, slack_root, slack_stack = await start_fake_slack(work, args.remote_niceness)
+        serving = served_providers(work, flags=SIMULATOR_FLAGS, niceness=args.remote_niceness)
+        async with slack_stack, serving as providers:
             slack = SlackRecord(slack_root)
             results["generator"] = await run_generator(work, slack, load)
             results["floor"] = await run_floor(work, slack, load)
@@ -281,6 +286,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=sorted(WORK_PROCESS_RUNS),
         default="both",
         help="circuitbot with its work in a thread (off), in a work process (on), or each in turn (both)",
+    )
+    parser.add_argument(
+        "--remote-niceness",
+        type=int,
+        default=common.REMOTE_NICENESS,
+        help=f"the simulators' and the fake Slack's niceness ({common.REMOTE_NICENESS}; 0: the bot's own)",
     )
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--serve-fake-slack", action="store_true", help=argparse.SUPPRESS)

@@ -318,11 +318,23 @@ def _tail(log: Path | None, lines: int = 20) -> str:
     return "\n--- last lines of " + str(log) + " ---\n" + "\n".join(text)
 
 
+# The simulators and the fake Slack stand for remote services: in a deployment their CPU is not
+# the bot's. On one machine they run at this lower priority, so that they take the cores the bot
+# leaves rather than share them with it (ack_latency, --remote-niceness).
+REMOTE_NICENESS = 19
+
+
 @contextlib.asynccontextmanager
 async def child_process(
-    args: Sequence[str], *, env: Mapping[str, str], log: Path, stdout: int | None = None
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    log: Path,
+    stdout: int | None = None,
+    niceness: int = 0,
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    """A child process whose stderr goes to ``log``; SIGTERM at the end, SIGKILL if it lingers."""
+    """A child process whose stderr goes to ``log``; SIGTERM at the end, SIGKILL if it lingers.
+    ``niceness`` lowers its priority (a stand-in for a remote service: see ``REMOTE_NICENESS``)."""
     with log.open("ab") as log_file:
         process = await asyncio.create_subprocess_exec(
             *args,
@@ -331,6 +343,7 @@ async def child_process(
             stdin=asyncio.subprocess.DEVNULL,
             stdout=stdout if stdout is not None else log_file,
             stderr=log_file,
+            preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
         )
         try:
             yield process

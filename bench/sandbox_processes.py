@@ -55,13 +55,15 @@ def provider_settings(urls: dict[str, str], subscription_id: str) -> dict[str, s
 
 
 async def _serve_one(
-    stack: contextlib.AsyncExitStack, provider: str, work: Path, flags: Sequence[str]
+    stack: contextlib.AsyncExitStack, provider: str, work: Path, flags: Sequence[str], niceness: int
 ) -> str:
     command = [common.python(), "-m", "circuitbot.cli", "sandbox", "serve", "--provider", provider]
     command += ["--port", "0", *flags]
     log = work / f"sandbox-{provider}.log"
     process = await stack.enter_async_context(
-        common.child_process(command, env=common.child_env(), log=log, stdout=asyncio.subprocess.PIPE)
+        common.child_process(
+            command, env=common.child_env(), log=log, stdout=asyncio.subprocess.PIPE, niceness=niceness
+        )
     )
     assert process.stdout is not None
     line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
@@ -73,15 +75,20 @@ async def _serve_one(
 
 @contextlib.asynccontextmanager
 async def served_providers(
-    work: Path, providers: Sequence[str] = PROVIDERS, *, flags: dict[str, Sequence[str]] | None = None
+    work: Path,
+    providers: Sequence[str] = PROVIDERS,
+    *,
+    flags: dict[str, Sequence[str]] | None = None,
+    niceness: int = 0,
 ) -> AsyncIterator[dict[str, str]]:
     """Each provider's simulator served in its own process; yields circuitbot's settings for them.
-    ``flags`` adds a simulator's own ``sandbox serve`` flags (``{"azure": ["--arm-throttling", "off"]}``)."""
+    ``flags`` adds a simulator's own ``sandbox serve`` flags (``{"azure": ["--arm-throttling", "off"]}``);
+    ``niceness`` lowers the simulators' priority (``common.REMOTE_NICENESS``)."""
     from circuitbot.sandbox.world import World
 
     async with contextlib.AsyncExitStack() as stack:
         started = await asyncio.gather(
-            *(_serve_one(stack, name, work, (flags or {}).get(name, ())) for name in providers)
+            *(_serve_one(stack, name, work, (flags or {}).get(name, ()), niceness) for name in providers)
         )
         urls = dict(zip(providers, started, strict=True))
         yield provider_settings(urls, World.demo().partner_subscription_id)

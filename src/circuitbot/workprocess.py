@@ -14,7 +14,9 @@ Invariants and pitfalls:
 * the link is a socketpair between the two, one JSON object a line. The work process is
   ``python -m circuitbot.workprocess`` and reads the same settings (environment, file) as the
   front end, which stops when the work process ends: work already acknowledged and lost cannot
-  be told apart from work done, and the orchestrator restarts the replica as it would any;
+  be told apart from work done, and the orchestrator restarts the replica as it would any. The
+  work process ignores SIGINT and SIGTERM: it stops when the front end says so (after its grace)
+  or when the link ends;
 * who acks: commands and clicks are acknowledged by the front end before they are forwarded
   (the work process's ``_Ack`` then counts as done and says nothing to Slack); a modal
   submission's ack depends on the database, so the front end waits, within Slack's 3 s, for the
@@ -36,6 +38,7 @@ import itertools
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -62,7 +65,9 @@ LINE_LIMIT = 8 * 1024 * 1024
 ACK_WAIT_SECONDS = 2.5  # Slack closes a modal's submission after 3 s
 ASK_TIMEOUT_SECONDS = 2.0  # readiness and metrics
 START_TIMEOUT_SECONDS = 120.0  # migrating a large database included
-STOP_MARGIN_SECONDS = 10.0  # beyond the grace given to the work process's own stop
+# Beyond the grace given to the work process for its requests: its engines' own stop (README,
+# Reliability: serve stops within about 45 s in all).
+STOP_MARGIN_SECONDS = 30.0
 BUSY = (
     "circuitbot is too busy to run `{command}` now ({backlog} commands waiting): nothing was done; "
     "try again in a minute"
@@ -349,6 +354,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = load_settings()
     configure_logging(settings)
     os.nice(settings.work_niceness)
+    # Its life is the front end's to end, over the link (which ends with the front end): Ctrl-C
+    # reaches the whole process group, and a stop must not cut its work short.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     link = socket.socket(fileno=args.fd)
     return asyncio.run(_work(settings, link, sandbox=args.sandbox))
 

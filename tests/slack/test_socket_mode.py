@@ -24,7 +24,7 @@ from circuitbot.runtime import Runtime
 from circuitbot.settings import ConfigError
 from circuitbot.slack.server import build_http_app, http_server
 from circuitbot.slack.socket_mode import Backoff, SocketModeLink
-from circuitbot.testing.fake_slack import FakeSlack
+from circuitbot.testing.fake_slack import RESPONSE_URL_METHOD, FakeSlack
 from circuitbot.testing.fake_socket_mode import FakeSocketMode
 
 APP_TOKEN = "xapp-1-A0TEST-socket-mode-token"
@@ -176,7 +176,9 @@ async def test_a_token_slack_refuses_stops_start_up(
 # ---------------------------------------------------------------------- the real process
 
 
-async def _serve_socket_mode(tmp_path: Path, api_url: str, app_token: str) -> asyncio.subprocess.Process:
+async def _serve_socket_mode(
+    tmp_path: Path, api_url: str, app_token: str, *flags: str, **settings: str
+) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CIRCUITBOT_"))}
     env.update(
         SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -184,9 +186,10 @@ async def _serve_socket_mode(tmp_path: Path, api_url: str, app_token: str) -> as
         SLACK_API_URL=api_url,
         CIRCUITBOT_DATA_DIR=str(tmp_path),
         CIRCUITBOT_LOG_LEVEL="INFO",
+        **settings,
     )
     return await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "circuitbot.cli", "serve", "--host", "127.0.0.1", "--port", "0"),
+        *(sys.executable, "-m", "circuitbot.cli", "serve", "--host", "127.0.0.1", "--port", "0", *flags),
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -239,4 +242,34 @@ async def test_serve_with_a_refused_app_token_exits_with_one_line(
 
     assert process.returncode == 78, output  # a configuration error
     assert "configuration error: SLACK_APP_TOKEN: Slack refused it (invalid_auth)" in output
+    assert "Traceback" not in output and APP_TOKEN not in output
+
+
+async def test_serve_in_socket_mode_hands_the_work_to_its_work_process(
+    tmp_path: Path, fake_slack: FakeSlack, slack_api_url: str, slack_socket: FakeSocketMode
+) -> None:
+    """The envelope is acked by the process holding the link; the reply comes from the work
+    process, which got the payload as Socket Mode gave it."""
+    process = await _serve_socket_mode(
+        tmp_path, slack_api_url, APP_TOKEN, "--sandbox", CIRCUITBOT_WORK_PROCESS="true"
+    )
+    lines: list[str] = []
+    try:
+        await _read_until(process, r"work process \d+ running", lines)
+        await slack_socket.wait_connected()
+        payload = dict(parse_qsl(command_body(fake_slack, "az ports")))
+        ack = await slack_socket.ack_for(await slack_socket.send("slash_commands", payload))
+        [reply] = await fake_slack.wait_for(RESPONSE_URL_METHOD, timeout=30)
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            _, rest = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    output = "".join(lines) + rest.decode()
+
+    assert "working on `az ports`" in ack["payload"]["text"]
+    assert "SiliconValley" in str(reply.args), reply.args
+    assert process.returncode == 0, output
     assert "Traceback" not in output and APP_TOKEN not in output
