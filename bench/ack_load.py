@@ -28,7 +28,7 @@ APPROVER = "U0APPROVER"
 EVENTS_PATH = "/slack/events"
 CALLS_PATH = "/_bench/calls"
 ERROR_MARK = ":warning:"
-BUSY_MARK = "is too busy to run"  # circuitbot.workprocess.BUSY: a command its backlog bound refused
+BUSY_MARK = "is too busy to run"  # circuitbot.workprocess.BUSY: the ack of a command refused
 FINAL_REPLY_WAIT_SECONDS = 180.0
 
 
@@ -192,7 +192,12 @@ class SlackRecord:
 
 
 def expected_replies(samples: Sequence[Sample]) -> set[str]:
-    return {s.token for s in samples if not s.planned.verb.acked_with_answer}
+    return {s.token for s in samples if not s.planned.verb.acked_with_answer and not refused(s)}
+
+
+def refused(sample: Sample) -> bool:
+    """Refused in its ack by the work process's backlog bound: an answer, owing nothing more."""
+    return sample.status == 200 and BUSY_MARK in _text(sample.body)
 
 
 # -- one app under load -------------------------------------------------------------------------------
@@ -250,6 +255,9 @@ def summarize(
         if sample.status != 200:
             errors[verb.name] += 1
             continue
+        if refused(sample):
+            busy[verb.name] += 1
+            continue
         if not replies_expected:
             continue
         if verb.acked_with_answer:
@@ -258,9 +266,6 @@ def summarize(
             reply = replies[sample.token]
             text, final = reply.get("text") or "", reply["at"] - sample.started
         else:
-            continue
-        if BUSY_MARK in text:  # refused by the work process's backlog bound: an answer, not an error
-            busy[verb.name] += 1
             continue
         by_verb_final[verb.name].append(final)
         if text.startswith(ERROR_MARK):
@@ -272,11 +277,12 @@ def summarize(
         "load_seconds": load_seconds,
         "throughput_per_second": len(samples) / load_seconds if load_seconds else None,
         "non_200": sum(1 for s in samples if s.status != 200),
+        "refused_as_busy": sum(busy.values()),
         "ack": common.distribution(acks),
         "ack_by_verb": {name: common.distribution(values) for name, values in by_verb_ack.items()},
     }
     if replies_expected:
-        mutating = sum(1 for s in samples if s.planned.verb.name.startswith("az notes"))
+        mutating = sum(1 for s in samples if s.planned.verb.name.startswith("az notes") and not refused(s))
         result |= {
             "final_reply_by_verb": {
                 name: {

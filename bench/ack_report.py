@@ -79,7 +79,7 @@ def print_closed_loop(generator: dict[str, Any], floor: dict[str, Any], apps: Se
     for name, figures in apps:
         rows.append(_closed_row(f"circuitbot {name}", figures["closed_loop"], floor["closed_loop"]))
     common.print_table(
-        ["closed loop", "answered/s", "ack p50 ms", "ack p99 ms", "non-200", "vs floor"],
+        ["closed loop", "answered/s", "ack p50 ms", "ack p99 ms", "non-200", "refused as busy", "vs floor"],
         rows,
         title="Closed loop: capacity",
     )
@@ -89,7 +89,17 @@ def _closed_row(label: str, phase: dict[str, Any], floor: dict[str, Any] | None)
     rate = phase["throughput_per_second"]
     versus = common.times(common.ratio(rate, floor["throughput_per_second"])) if floor else ""
     acks = phase["ack"]
-    return [label, f"{rate:.0f}", common.ms(acks["p50"]), common.ms(acks["p99"]), phase["non_200"], versus]
+    busy = phase.get("refused_as_busy", 0)
+    refused = f"{busy} ({busy / phase['requests']:.0%})" if phase.get("requests") else str(busy)
+    return [
+        label,
+        f"{rate:.0f}",
+        common.ms(acks["p50"]),
+        common.ms(acks["p99"]),
+        phase["non_200"],
+        refused,
+        versus,
+    ]
 
 
 def print_finals(name: str, figures: dict[str, Any]) -> None:
@@ -155,11 +165,13 @@ def app_targets(name: str, figures: dict[str, Any], floor: dict[str, Any]) -> li
     capacity = common.ratio(
         figures["closed_loop"]["throughput_per_second"], floor["closed_loop"]["throughput_per_second"]
     )
+    closed = figures["closed_loop"]
+    refused = closed.get("refused_as_busy", 0) / closed["requests"] if closed.get("requests") else 0.0
     targets.append(
         common.target(
             f"closed-loop capacity ({name})",
             "≥ 2/3 of the floor's requests/s",
-            f"{common.times(capacity)} of the floor",
+            f"{common.times(capacity)} of the floor ({refused:.0%} of them refused as busy)",
             None if capacity is None else capacity >= 2 / 3,
         )
     )

@@ -22,7 +22,7 @@ Invariants and pitfalls:
   submission's ack depends on the database, so the front end waits, within Slack's 3 s, for the
   ack the work process sends back (``Forwarded.send_ack``);
 * the backlog is bounded: with ``CIRCUITBOT_WORK_BACKLOG`` requests forwarded and not yet done, a
-  new command is not run and its requester is told so; clicks, forms and events are always
+  new command is not run, and its ack says so (``admit``); clicks, forms and events are always
   forwarded (an approval is never dropped);
 * ``/readyz`` asks the work process for its database; ``/metrics`` sums both processes' counts.
 """
@@ -42,7 +42,6 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -69,7 +68,7 @@ START_TIMEOUT_SECONDS = 120.0  # migrating a large database included
 # Reliability: serve stops within about 45 s in all).
 STOP_MARGIN_SECONDS = 30.0
 BUSY = (
-    "circuitbot is too busy to run `{command}` now ({backlog} commands waiting): nothing was done; "
+    "circuitbot is too busy to run {command} now ({backlog} commands waiting): nothing was done; "
     "try again in a minute"
 )
 
@@ -78,16 +77,8 @@ class WorkProcessGone(RuntimeError):
     """The work process ended, or never started."""
 
 
-@dataclass
-class _Request:
-    """A request as Slack sent it, captured by the front end's middleware for forwarding."""
-
-    wire: dict[str, Any]  # mode, body and headers, as Bolt read them
-    command: str | None  # the slash command's text; None for clicks, forms and events
-    respond: Callable[..., Awaitable[Any]] | None
-
-
-_REQUEST: contextvars.ContextVar[_Request | None] = contextvars.ContextVar("forwardable", default=None)
+# The request as Slack sent it (mode, body and headers, as Bolt read them), for ``forward``.
+_REQUEST: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("forwardable", default=None)
 
 
 class _CaptureForForwarding(AsyncMiddleware):
@@ -96,11 +87,8 @@ class _CaptureForForwarding(AsyncMiddleware):
     async def async_process(
         self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse:
-        body = req.body if isinstance(req.body, dict) else {}
-        wire = {"mode": req.mode, "headers": req.headers}
-        wire["body"] = req.raw_body if req.mode == "http" else req.body
-        command = body.get("text", "") if "command" in body else None
-        _REQUEST.set(_Request(wire, command, req.context.respond if req.context.response_url else None))
+        body = req.raw_body if req.mode == "http" else req.body
+        _REQUEST.set({"mode": req.mode, "headers": req.headers, "body": body})
         return await next()
 
 
@@ -125,6 +113,7 @@ class WorkProcess:
         self._ids = itertools.count(1)
         self._answers: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.owed: set[int] = set()  # forwarded, not yet done
+        self._refusing = False  # the backlog is full: new commands are refused
         self._started = asyncio.Event()
         self.ended = asyncio.Event()  # the work process is gone
 
@@ -204,17 +193,14 @@ class WorkProcess:
     async def forward(self, work: Coroutine[Any, Any, None]) -> None:
         """The router's ``offload``: not ``work`` here, but the request it came from, there."""
         work.close()  # never started: the work process runs the same listener on the request
-        request = _REQUEST.get()
-        if request is None:
+        wire = _REQUEST.get()
+        if wire is None:
             raise RuntimeError("work to hand on outside a Slack request")
         acker = CURRENT_ACK.get()
         owes_ack = acker is not None and not acker.done
-        if request.command is not None and not owes_ack and len(self.owed) >= self.settings.work_backlog:
-            await self._refuse(request)
-            return
         forward_id = next(self._ids)
         self.owed.add(forward_id)
-        message = {"op": "request", "id": forward_id, "correlation": correlation_id.get(), **request.wire}
+        message = {"op": "request", "id": forward_id, "correlation": correlation_id.get(), **wire}
         answer = self._post({**message, "wants_ack": owes_ack}, answered=owes_ack)
         if answer is None or acker is None:
             return
@@ -228,13 +214,18 @@ class WorkProcess:
             self._answers.pop(forward_id, None)
         await acker(**acked)
 
-    async def _refuse(self, request: _Request) -> None:
+    def admit(self, shown: str) -> Reply | None:
+        """The router's ``admit``, before a command's ack: a refusal while the backlog is full."""
+        if len(self.owed) < self.settings.work_backlog:
+            if self._refusing:
+                log.info("the work process's backlog is below its bound again: commands run")
+                self._refusing = False
+            return None
+        if not self._refusing:  # once as it fills, not once a command: a full backlog is a flood
+            log.warning("the work process's backlog is full (%d): new commands are refused", len(self.owed))
+            self._refusing = True
         metrics.commands.labels("busy", "refused").inc()
-        log.warning("refused a command: %d commands are waiting for the work process", len(self.owed))
-        if request.respond is not None:
-            shown = bk.escape(" ".join((request.command or "").split()[:3]))
-            text = BUSY.format(command=shown, backlog=len(self.owed))
-            await request.respond(**Reply.error(text).as_message(), response_type="ephemeral")
+        return Reply.error(BUSY.format(command=bk.code(shown), backlog=len(self.owed)))
 
     async def stop(self, grace_seconds: float) -> None:
         """Let the work process finish what it was given (``grace_seconds``), then end it."""

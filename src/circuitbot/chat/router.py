@@ -85,6 +85,9 @@ class Router:
         # Where the work after an ack runs: here, or on the runtime's own loop (``workloop``),
         # so that the loop answering Slack never queues an ack behind it.
         self.offload: Callable[[Coroutine[Any, Any, None]], Awaitable[None]] = _inline
+        # Before a command with work behind its ack is acknowledged: a refusal, or None to go on
+        # (``WorkProcess.admit``: its backlog is bounded). Given the command as it may be echoed.
+        self.admit: Callable[[str], Reply | None] = lambda _shown: None
 
     # -- parsing (pure, fast: runs before the ack) -------------------------------------------
 
@@ -189,10 +192,14 @@ class Router:
                 await ack(reply)
                 metrics.commands.labels(inv.op.name, "ok").inc()
                 return
+            if not inv.needs_modal:
+                params = self.validate(inv)
+            if (refusal := self.admit(inv.shown)) is not None:
+                await ack(refusal)
+                return
             if inv.needs_modal:
                 await ack(None)
             else:
-                params = self.validate(inv)
                 await ack(Reply.working(inv.shown) if inv.op.slow or inv.op.mutating else None)
         except CommandError as exc:
             await ack(exc.reply)

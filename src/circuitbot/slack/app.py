@@ -251,12 +251,15 @@ def build_app(
     work: BackgroundWork | None = None,
     home: HomeTab | None = None,
     forwarded: bool = False,
+    forwarding: bool = False,
 ) -> AsyncApp:
     """The Bolt app for ``/circuit``, its buttons and its modals.
 
     ``client`` carries the bot token (default: ``slack_client(settings)``); ``work`` collects
     listener tasks still running after their ack. ``forwarded``: the app of a work process, fed
-    requests the front end verified and acknowledged; each dispatch runs its listener to the end.
+    requests the front end verified and acknowledged. ``forwarding``: the front end's app, whose
+    listeners only ack and hand the request on (``workprocess``). Both run each listener to its
+    end before the response: no task per request, and no polling for its ack (Bolt's otherwise).
     """
     client = client or slack_client(settings)
     work = work if work is not None else BackgroundWork()
@@ -268,7 +271,7 @@ def build_app(
         # The signature and the 5-minute window, by Bolt; a forwarded request was checked by the
         # front end, and may wait in the work process's backlog longer than five minutes.
         request_verification_enabled=not forwarded,
-        process_before_response=forwarded,  # else the ack goes back at once; the work continues
+        process_before_response=forwarded or forwarding,  # else the ack goes back at once, work goes on
         logger=BOLT_LOGGER,
     )
     app.middleware(RequestGuards(settings))  # first: what follows reads the payload

@@ -13,7 +13,8 @@ Socket Mode's link is ``socket_mode.SocketModeLink`` (backoff, readiness, stoppi
 SIGTERM or Ctrl-C stops taking new requests, lets interactions already acknowledged finish, then
 stops the background engines and closes the database. The runtime (database, providers,
 engines, the work after each ack) lives on a work loop in a thread of its own (``workloop``),
-so this loop only verifies, parses and acknowledges.
+so this loop only verifies, parses and acknowledges; with ``CIRCUITBOT_WORK_PROCESS`` it lives in
+a work process instead (``workprocess``), and this process keeps only the registry.
 """
 
 from __future__ import annotations
@@ -88,10 +89,11 @@ def attach_slack(
     work: BackgroundWork | None = None,
     offload: Callable[[Coroutine[Any, Any, None]], Awaitable[None]] | None = None,
     forwarded: bool = False,
+    work_process: WorkProcess | None = None,
 ) -> AsyncApp:
     """The Bolt app on ``runtime``; gives the runtime its Slack voice and user-group lookup.
-    ``offload`` runs the work after an ack elsewhere (``WorkLoop.run``, ``WorkProcess.forward``);
-    ``forwarded``: the app of a work process (``build_app``)."""
+    ``offload`` runs the work after an ack elsewhere (``WorkLoop.run``); ``forwarded``: the app
+    of a work process; ``work_process``: the app of its front end, which hands it the work."""
     client = slack_client(settings)
     # Approvals retry on their own terms, so their client waits out no 429s.
     runtime.poster = SlackPoster(slack_client(settings, rate_limit_retries=0))
@@ -106,9 +108,21 @@ def attach_slack(
     router = Router(runtime)
     if offload is not None:
         router.offload = offload
-    return build_app(
-        runtime, router, settings=settings, client=client, work=work, home=home, forwarded=forwarded
+    if work_process is not None:
+        router.offload, router.admit = work_process.forward, work_process.admit
+    app = build_app(
+        runtime,
+        router,
+        settings=settings,
+        client=client,
+        work=work,
+        home=home,
+        forwarded=forwarded,
+        forwarding=work_process is not None,
     )
+    if work_process is not None:
+        work_process.install(app)
+    return app
 
 
 def build_http_app(
@@ -327,21 +341,21 @@ async def _serve_with_work_process(
 ) -> int:
     """``serve`` as two processes (``workprocess``): this one acks; the work process does the rest.
     This one stops, with status 1, if the work process ends without being asked to."""
+    runtime = front_runtime(settings)
     work_process = WorkProcess(settings, sandbox=sandbox)
     try:
         await work_process.start()
     except WorkProcessGone as exc:
         log.error("%s", exc)
+        await runtime.close()
         return 1
-    runtime = front_runtime(settings)
     gc.freeze()
     work = BackgroundWork()
     stop = asyncio.Event()
     lost = asyncio.create_task(work_process.ended.wait())
     lost.add_done_callback(lambda _: stop.set())
     try:
-        bolt_app = attach_slack(runtime, settings, work=work, offload=work_process.forward)
-        work_process.install(bolt_app)
+        bolt_app = attach_slack(runtime, settings, work=work, work_process=work_process)
         await _answer_slack(
             settings, runtime, bolt_app, http=http, host=host, port=port, stop=stop, work_process=work_process
         )
