@@ -33,8 +33,9 @@ MAX_NOTES = 1000
 _WORK_PROCESS = re.compile(r"work process (\d+) running")
 
 
-def env_for(tmp_path, migrated, slack_api_url, azure_url, world, **more: str) -> dict[str, str]:
-    return bot_env(
+async def start_front(tmp_path, migrated, slack_api_url, azure_url, world, **more: str) -> BotProcess:
+    """``circuitbot serve --http`` with a work process, on the test's Slack, Azure and database."""
+    env = bot_env(
         data_dir=tmp_path,
         database_url=migrated,
         slack_api_url=slack_api_url,
@@ -42,6 +43,7 @@ def env_for(tmp_path, migrated, slack_api_url, azure_url, world, **more: str) ->
         world=world,
         **{**SETTINGS, **more},
     )
+    return await BotProcess.start("front", env)
 
 
 def replies_to(slack: FakeSlack, token: str) -> list[str]:
@@ -52,8 +54,7 @@ def replies_to(slack: FakeSlack, token: str) -> list[str]:
 async def test_acks_here_and_the_work_there(
     migrated: str, tmp_path, fake_slack: FakeSlack, slack_api_url: str, world: World, azure_url: str
 ) -> None:
-    env = env_for(tmp_path, migrated, slack_api_url, azure_url, world)
-    bot = await BotProcess.start("front", env)
+    bot = await start_front(tmp_path, migrated, slack_api_url, azure_url, world)
     key = world.circuits[0].service_key
     try:
         helped = await bot.send(command(fake_slack, "help"))
@@ -87,8 +88,7 @@ async def test_acks_here_and_the_work_there(
 async def test_a_form_gets_its_errors_in_the_ack_from_the_work_process(
     migrated: str, tmp_path, fake_slack: FakeSlack, slack_api_url: str, world: World, azure_url: str
 ) -> None:
-    env = env_for(tmp_path, migrated, slack_api_url, azure_url, world)
-    bot = await BotProcess.start("front", env)
+    bot = await start_front(tmp_path, migrated, slack_api_url, azure_url, world)
     key = world.circuits[0].service_key
     try:
         opened = await bot.send(command(fake_slack, f"az notes {key}"))
@@ -120,8 +120,7 @@ async def test_a_full_backlog_refuses_new_commands_and_says_so(
     simulator: AzureSimulator,
     azure_url: str,
 ) -> None:
-    env = env_for(tmp_path, migrated, slack_api_url, azure_url, world, work_backlog="1")
-    bot = await BotProcess.start("front", env)
+    bot = await start_front(tmp_path, migrated, slack_api_url, azure_url, world, work_backlog="1")
     key = world.circuits[0].service_key
     simulator.faults = FaultConfig(latency_ms=3_000)  # the first command holds the backlog's one place
     try:
@@ -146,8 +145,7 @@ async def test_a_full_backlog_refuses_new_commands_and_says_so(
 async def test_the_front_end_stops_when_the_work_process_dies(
     migrated: str, tmp_path, fake_slack: FakeSlack, slack_api_url: str, world: World, azure_url: str
 ) -> None:
-    env = env_for(tmp_path, migrated, slack_api_url, azure_url, world)
-    bot = await BotProcess.start("front", env)
+    bot = await start_front(tmp_path, migrated, slack_api_url, azure_url, world)
     match = _WORK_PROCESS.search(bot.log())
     assert match, bot.log()
     os.kill(int(match.group(1)), signal.SIGKILL)

@@ -196,6 +196,21 @@ async def _serve_socket_mode(
     )
 
 
+async def _stopped(process: asyncio.subprocess.Process, stop_signal: int, lines: list[str]) -> str:
+    """Signal the process, wait (killing it after 30 s) and return all it logged."""
+    rest = b""
+    try:
+        if process.returncode is None:
+            process.send_signal(stop_signal)
+        async with asyncio.timeout(30):
+            _, rest = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    return "".join(lines) + rest.decode()
+
+
 async def _read_until(process: asyncio.subprocess.Process, pattern: str, lines: list[str]) -> re.Match[str]:
     async with asyncio.timeout(60):
         while not (match := re.search(pattern, "".join(lines))):
@@ -217,14 +232,8 @@ async def test_serve_stops_on_a_signal_while_it_cannot_connect(
         await _read_until(process, r"cannot connect", lines)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             ready = await http.get("/readyz")
-        process.send_signal(stop_signal)
-        async with asyncio.timeout(30):
-            _, rest = await process.communicate()
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    output = "".join(lines) + rest.decode()
+        output = await _stopped(process, stop_signal, lines)
 
     assert ready.status_code == 503 and "cannot connect" in ready.text
     assert process.returncode == 0, output
@@ -260,14 +269,8 @@ async def test_serve_in_socket_mode_hands_the_work_to_its_work_process(
         payload = dict(parse_qsl(command_body(fake_slack, "az ports")))
         ack = await slack_socket.ack_for(await slack_socket.send("slash_commands", payload))
         [reply] = await fake_slack.wait_for(RESPONSE_URL_METHOD, timeout=30)
-        process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            _, rest = await process.communicate()
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    output = "".join(lines) + rest.decode()
+        output = await _stopped(process, signal.SIGTERM, lines)
 
     assert "working on `az ports`" in ack["payload"]["text"]
     assert "SiliconValley" in str(reply.args), reply.args
