@@ -41,6 +41,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
@@ -291,6 +292,10 @@ async def _serve_link(
         task = asyncio.create_task(handler, context=contextvars.Context())
         running.add(task)
         task.add_done_callback(running.discard)
+    # Whatever happens below, this process does not outlive its front end by more than this.
+    watchdog = threading.Timer((grace or 0.0) + STOP_MARGIN_SECONDS, os._exit, (1,))
+    watchdog.daemon = True
+    watchdog.start()
     if running:
         log.info("stopping: %d forwarded request(s) still running", len(running))
         _, unfinished = await asyncio.wait(running, timeout=grace or 0.0)
@@ -298,6 +303,9 @@ async def _serve_link(
             task.cancel()
         if unfinished:
             log.warning("stopped with %d forwarded request(s) unfinished", len(unfinished))
+            # Let them unwind (their sessions roll back) before the database they use is closed:
+            # a task cut short after that waits forever on a connection that is gone.
+            await asyncio.wait(unfinished, timeout=STOP_MARGIN_SECONDS)
     return grace
 
 

@@ -6,10 +6,12 @@ dies."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
 import time
+from pathlib import Path
 
 from process_support import APPROVERS, REQUESTER, approve_click, cards, command, final_row
 
@@ -154,3 +156,35 @@ async def test_the_front_end_stops_when_the_work_process_dies(
     assert status == 1, bot.log()
     assert time.monotonic() - started < 30
     assert "the work process ended" in bot.log()
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie left for its new parent to reap is not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+async def test_the_work_process_ends_soon_after_its_front_end_is_killed(
+    migrated: str,
+    tmp_path,
+    fake_slack: FakeSlack,
+    slack_api_url: str,
+    world: World,
+    simulator: AzureSimulator,
+    azure_url: str,
+) -> None:
+    """kill -9 of the front end with work in flight: the work process sees its link end, cuts the
+    work short, closes its database and exits; it never lingers as an orphan."""
+    bot = await start_front(tmp_path, migrated, slack_api_url, azure_url, world)
+    match = _WORK_PROCESS.search(bot.log())
+    assert match, bot.log()
+    worker = int(match.group(1))
+    key = world.circuits[0].service_key
+    sent = [bot.send(command(fake_slack, f"az notes {key} note {n}", token=f"held-{n}")) for n in range(150)]
+    assert {answer.status_code for answer in await asyncio.gather(*sent)} == {200}
+    bot.kill()  # while the work process is busy with them: reads, approval requests, audit rows
+    await bot.wait()
+    await wait_until(lambda: not running(worker), "the work process to end", timeout=45)
