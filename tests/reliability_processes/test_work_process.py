@@ -95,7 +95,7 @@ async def test_a_form_gets_its_errors_in_the_ack_from_the_work_process(
     try:
         opened = await bot.send(command(fake_slack, f"az notes {key}"))
         assert opened.status_code == 200
-        [form] = await fake_slack.wait_for("views.open")
+        [form] = await fake_slack.wait_for("views.open", timeout=30)  # the work process is niced
         assert form.args["view"]["callback_id"] == modals.CALLBACK_ID
         too_long = {
             "key": {"value": {"type": "plain_text_input", "value": key}},
