@@ -33,7 +33,7 @@ from circuitbot.store.db import rows_changed
 from circuitbot.store.tables import Watch
 from circuitbot.watch import messages
 from circuitbot.watch.announce import News, announce
-from circuitbot.watch.model import DUE_COLUMNS, Due, TickReport, WatchInfo
+from circuitbot.watch.model import DUE_COLUMNS, Due, TickReport, WatchInfo, chunks
 from circuitbot.watch.poll import Result, poll
 from circuitbot.watch.record import Recorder
 from circuitbot.watch.schedule import Schedule
@@ -51,6 +51,9 @@ LEASE_SECONDS = 120.0  # a claimed watch is not due again for this long, unless 
 TICK_JOB = "watch.tick"
 STOP_GRACE_SECONDS = 10.0  # a round under way at stop may finish within this
 UNREACHABLE_AFTER = 3  # consecutive failed polls before "unreachable" is announced
+# Rounds claimed and being read while an older one waits to be recorded: enough to claim a
+# 10,000-watch sweep while its listing loads, few enough to hold little memory and lease time.
+ROUNDS_AHEAD = 4
 START_ATTEMPTS = 3  # rounds of ``watch`` racing other calls: the second finds what the first made
 
 
@@ -71,7 +74,8 @@ class WatchEngine:
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._started = False
         self._stopping = asyncio.Event()
-        self._round: tuple[list[int], datetime] | None = None  # the claimed round: ids, leased until
+        # the rounds claimed and not yet recorded, oldest first: their ids, leased until
+        self._rounds: collections.deque[tuple[list[int], datetime]] = collections.deque()
 
     @property
     def settings(self) -> WatchSettings:
@@ -122,21 +126,23 @@ class WatchEngine:
                 await self.runtime.scheduler.retire([TICK_JOB], grace_seconds)
             finally:
                 self._stopping.clear()
-            await self._release_round()
+            await self._release_rounds()
         await self.sender.stop()
 
-    async def _release_round(self) -> None:
-        """Give back the claims of a round cut short: each watch due now, unless its poll was
+    async def _release_rounds(self) -> None:
+        """Give back the claims of rounds cut short: each watch due now, unless its poll was
         recorded meanwhile (then its next poll time is no longer the lease's)."""
-        held, self._round = self._round, None
-        if held is None:
+        held, self._rounds = self._rounds, collections.deque()
+        if not held:
             return
-        ids, leased_until = held
-        claimed = (Watch.id.in_(ids), Watch.next_poll_at == leased_until)
+        released = 0
         async with self.runtime.db.session() as session:
-            released = await rows_changed(
-                session, update(Watch).where(*claimed).values(next_poll_at=self.runtime.clock.now())
-            )
+            for ids, leased_until in held:
+                for part in chunks(ids):
+                    claimed = (Watch.id.in_(part), Watch.next_poll_at == leased_until)
+                    released += await rows_changed(
+                        session, update(Watch).where(*claimed).values(next_poll_at=self.runtime.clock.now())
+                    )
         log.info("stopping: %d claimed watch(es) given back, due now", released)
 
     async def scheduled_tick(self) -> None:
@@ -269,6 +275,12 @@ class WatchEngine:
         ``provider_concurrency`` calls in flight per provider. Rounds are claimed by provider
         and resource, so a resource watched from several channels is read once, and a provider
         with N due resources gets ceil(N / batch_size) batch calls.
+
+        Rounds overlap: each round's read starts as soon as it is claimed, and while the oldest
+        read is still waiting (on a listing its rounds share, on pages) the next rounds are
+        claimed and their reads started, up to ``ROUNDS_AHEAD`` of them; rounds are recorded one
+        at a time, in the order claimed. The first round is one batch, so the reads (and the
+        listings they wait for) start after a short claim rather than a round's.
         """
         report = TickReport()
         # What becomes due while this tick runs waits for the next. It is also when this tick's
@@ -281,15 +293,28 @@ class WatchEngine:
                 poller.begin_sweep()
         watch = self.settings
         round_size = watch.batch_size * watch.provider_concurrency * max(1, len(self.pollers))
-        while not self._stopping.is_set():
-            due = await self._claim(cutoff, round_size)
-            report.claimed += len(due)
-            if due:
-                results = await self._read(due, report)
-                await self.recorder.record(due, results, report, claimed_at=cutoff)
-            self._round = None
-            if len(due) < round_size:
-                break
+        ahead: collections.deque[tuple[list[Due], asyncio.Task[dict[tuple[str, str], Result]]]]
+        ahead = collections.deque()
+        size, more = watch.batch_size, True
+        self._rounds.clear()  # a tick that failed left its rounds leased: due again after the lease
+        try:
+            while True:
+                while more and len(ahead) < ROUNDS_AHEAD and not self._stopping.is_set():
+                    if ahead and ahead[0][1].done():
+                        break  # the oldest read is in: record it before claiming more
+                    due = await self._claim(cutoff, size)
+                    report.claimed += len(due)
+                    more, size = len(due) == size, round_size
+                    if due:
+                        ahead.append((due, asyncio.create_task(self._read(due, report))))
+                if not ahead or self._stopping.is_set():
+                    break  # stopping: what is claimed and not recorded is given back
+                due, reading = ahead.popleft()
+                await self.recorder.record(due, await reading, report, claimed_at=cutoff)
+                self._rounds.popleft()
+        finally:
+            for _, reading in ahead:
+                reading.cancel()
         if report.messages:
             self.sender.wake()
         return report
@@ -319,7 +344,8 @@ class WatchEngine:
         claim = claim.returning(*DUE_COLUMNS).execution_options(synchronize_session=False)
         async with db.session() as session:
             rows = (await session.execute(claim)).all()
-        self._round = ([row.id for row in rows], leased_until)
+        if rows:
+            self._rounds.append(([row.id for row in rows], leased_until))
         # RETURNING keeps no order
         return sorted((Due.of(r) for r in rows), key=lambda d: (d.provider, d.resource_id, d.id))
 
