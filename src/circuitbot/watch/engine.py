@@ -33,7 +33,7 @@ from circuitbot.store.db import rows_changed
 from circuitbot.store.tables import Watch
 from circuitbot.watch import messages
 from circuitbot.watch.announce import News, announce
-from circuitbot.watch.model import DUE_COLUMNS, Due, TickReport, WatchInfo, chunks
+from circuitbot.watch.model import DUE_COLUMNS, WATCHES, Due, TickReport, WatchInfo, chunks
 from circuitbot.watch.poll import Result, poll
 from circuitbot.watch.record import Recorder
 from circuitbot.watch.schedule import Schedule
@@ -328,26 +328,28 @@ class WatchEngine:
         single ``UPDATE … WHERE id IN (…)`` is atomic on its own.
         """
         db = self.runtime.db
+        table = WATCHES  # Core, not the ORM: no ORM bookkeeping for thousands of returned rows
         due = (
-            select(Watch.id)
-            .where(Watch.status == WatchStatus.ACTIVE, Watch.next_poll_at <= cutoff)
-            .order_by(Watch.provider, Watch.resource_id, Watch.id)
+            select(table.c.id)
+            .where(table.c.status == WatchStatus.ACTIVE, table.c.next_poll_at <= cutoff)
+            .order_by(table.c.provider, table.c.resource_id, table.c.id)
             .limit(limit)
         )
         leased_until = self.runtime.clock.now() + self.lease
-        claim = update(Watch).values(next_poll_at=leased_until)
+        claim = update(table).values(next_poll_at=leased_until)
         if db.skip_locked:
             chosen = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
-            claim = claim.where(Watch.id == chosen.c.id)
+            claim = claim.where(table.c.id == chosen.c.id)
         else:
-            claim = claim.where(Watch.id.in_(due))
-        claim = claim.returning(*DUE_COLUMNS).execution_options(synchronize_session=False)
+            claim = claim.where(table.c.id.in_(due))
+        claim = claim.returning(*(table.c[name] for name in DUE_COLUMNS))
         async with db.session() as session:
             rows = (await session.execute(claim)).all()
         if rows:
             self._rounds.append(([row.id for row in rows], leased_until))
-        # RETURNING keeps no order
-        return sorted((Due.of(r) for r in rows), key=lambda d: (d.provider, d.resource_id, d.id))
+        claimed = [Due.of(r) for r in rows]
+        claimed.sort(key=lambda d: (d.provider, d.resource_id, d.id))  # RETURNING keeps no order
+        return claimed
 
     async def _read(self, due: Sequence[Due], report: TickReport) -> dict[tuple[str, str], Result]:
         """Every claimed resource read once (several channels may watch one), per provider at once."""

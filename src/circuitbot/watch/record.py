@@ -15,18 +15,17 @@ import collections
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circuitbot import metrics
 from circuitbot.providers.base import Snapshot
 from circuitbot.store.db import rows_changed
-from circuitbot.store.tables import Watch
 from circuitbot.watch import messages
 from circuitbot.watch.announce import News, announce, transition_row
-from circuitbot.watch.model import Due, TickReport, chunks
+from circuitbot.watch.model import WATCHES, Due, TickReport, chunks
 from circuitbot.watch.poll import Result
 from circuitbot.watch.schedule import Schedule
 from circuitbot.watch.snapshots import Change, changed_only, diff, summary
@@ -39,6 +38,10 @@ log = logging.getLogger(__name__)
 
 # Polls with nothing to record, written in bulk: the values to set -> the (id, version) claimed.
 _Quiet = dict[tuple[tuple[str, Any], ...], list[tuple[int, int]]]
+_QUIET: tuple[tuple[str, Any], ...] = ()
+_QUIET_RESET: tuple[tuple[str, Any], ...] = (("error_count", 0),)  # an error before, not now
+# (provider, a snapshot's items) -> (its terminal state, its next poll)
+_Verdicts = dict[tuple[str, tuple[tuple[str, str], ...]], tuple[str | None, datetime]]
 
 
 class Recorder:
@@ -69,6 +72,7 @@ class Recorder:
         quiet: _Quiet = collections.defaultdict(list)
         news: list[News] = []
         outcomes: collections.Counter[tuple[str, str]] = collections.Counter()
+        verdicts: _Verdicts = {}
         async with self.runtime.db.session() as session:
             for watch in due:
                 result = results[(watch.provider, watch.resource_id)]
@@ -78,6 +82,13 @@ class Recorder:
                     news += await self._failed_poll(session, watch, result, now, quiet, claimed_at=claimed_at)
                     continue
                 outcomes[(watch.provider, "ok" if result is not None else "gone")] += 1
+                if result is not None and result == watch.snapshot and not watch.unreachable:
+                    # the common case, nothing to say: only the schedule moves, with the others'
+                    ended, next_poll_at = self._verdict(watch.provider, result, verdicts, claimed_at)
+                    if ended is None:
+                        key = _QUIET_RESET if watch.error_count else _QUIET
+                        quiet[(*key, ("next_poll_at", next_poll_at))].append((watch.id, watch.version))
+                        continue
                 news += await self._answered(
                     session, watch, result, now, quiet, report, claimed_at=claimed_at
                 )
@@ -85,6 +96,18 @@ class Recorder:
             report.messages += await announce(session, news, at=now)
         for (provider, outcome), count in outcomes.items():
             metrics.polls.labels(provider, outcome).inc(count)
+
+    def _verdict(
+        self, provider: str, snapshot: Snapshot, verdicts: _Verdicts, claimed_at: datetime
+    ) -> tuple[str | None, datetime]:
+        """The terminal state ``snapshot`` reads as, and the next poll it gets: the same for every
+        watch in that state, so worked out once a round (a sweep sees a handful of states)."""
+        key = (provider, tuple(snapshot.items()))
+        verdict = verdicts.get(key)
+        if verdict is None:
+            ended = self.runtime.vocabulary(provider).terminal_state(snapshot)
+            verdict = verdicts[key] = (ended, claimed_at + self.schedule.interval(provider, snapshot))
+        return verdict
 
     async def _answered(
         self,
@@ -112,7 +135,7 @@ class Recorder:
         return []
 
     async def _write_quiet(self, session: AsyncSession, quiet: _Quiet, now: datetime) -> None:
-        table = cast(Table, Watch.__table__)
+        table = WATCHES
         for values, claimed in quiet.items():
             # Only rows nobody wrote since the claim: a poll that outlived its lease must not
             # reset what another replica recorded meanwhile (its errors, its schedule). One
@@ -218,9 +241,12 @@ async def _compare_and_set(session: AsyncSession, watch: Due, values: dict[str, 
     """Write only if nobody recorded anything since this watch was claimed (and it is active)."""
     written = await rows_changed(
         session,
-        update(Watch)
-        .where(Watch.id == watch.id, Watch.version == watch.version, Watch.status == WatchStatus.ACTIVE)
-        .values(version=watch.version + 1, updated_at=now, **values)
-        .execution_options(synchronize_session=False),
+        update(WATCHES)
+        .where(
+            WATCHES.c.id == watch.id,
+            WATCHES.c.version == watch.version,
+            WATCHES.c.status == WatchStatus.ACTIVE,
+        )
+        .values(version=watch.version + 1, updated_at=now, **values),
     )
     return written == 1
