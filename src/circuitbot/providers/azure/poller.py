@@ -204,15 +204,16 @@ class AzurePoller:
         listing: Listing = {}
         for task in pending:
             for item in task.result():
-                self._add(listing, item)
+                self._add(listing, item, learn=False)  # its group is known: it was listed by it
         return _Listed(listing, complete=False)
 
-    def _add(self, listing: Listing, item: Mapping[str, Any]) -> None:
+    def _add(self, listing: Listing, item: Mapping[str, Any], *, learn: bool = True) -> None:
         entry = (snapshot(item), _label_parts(item, ""))
         for handle in (item.get("name"), item.get("id")):
             if isinstance(handle, str) and handle:
                 listing[handle.lower()] = entry
-        self._learn_group(item.get("id"))
+        if learn:
+            self._learn_group(item.get("id"))
 
     def _learn_group(self, resource_id: Any) -> None:
         match = _GROUP_IN_ID.match(resource_id) if isinstance(resource_id, str) else None
