@@ -1,7 +1,8 @@
 """A tick's rounds overlap: while the first round's read waits (on a listing the rounds share),
 the next rounds are claimed and their reads started; rounds are still recorded one at a time, each
-change once. A round whose listing failed backs off on its own; a stop gives back every round
-claimed and not recorded."""
+change once. Providers take turns, so each one's listing starts at the beginning of the tick. A
+round whose listing failed backs off on its own; a stop gives back every round claimed and not
+recorded."""
 
 from __future__ import annotations
 
@@ -32,10 +33,11 @@ class ListingPoller(FakePoller):
     While ``open`` is clear a load waits; ``fail_loads`` loads fail before one succeeds.
     """
 
-    def __init__(self, clock: FakeClock) -> None:
-        super().__init__("azure")
+    def __init__(self, clock: FakeClock, provider: str = "azure") -> None:
+        super().__init__(provider)
         self.listing: SweepListing[dict[str, Snapshot]] = SweepListing(clock, max_age=0.0)
         self.loads = 0
+        self.loaded = asyncio.Event()
         self.fail_loads = 0
         self.open = asyncio.Event()
         self.open.set()
@@ -46,6 +48,7 @@ class ListingPoller(FakePoller):
     async def _load(self) -> dict[str, Snapshot]:
         await self.open.wait()
         self.loads += 1
+        self.loaded.set()
         if self.fail_loads:
             self.fail_loads -= 1
             raise ProviderDown("listing answered 503")
@@ -88,9 +91,10 @@ class Claims:
         self.reached = asyncio.Event()
         claim = engine._claim
 
-        async def counted(cutoff, limit):  # type: ignore[no-untyped-def]
-            due = await claim(cutoff, limit)
-            self.sizes.append(len(due))
+        async def counted(cutoff, limit, lane):  # type: ignore[no-untyped-def]
+            due = await claim(cutoff, limit, lane)
+            if due:  # the lane of unconfigured providers finds none
+                self.sizes.append(len(due))
             if len(self.sizes) >= self.expected:
                 self.reached.set()
             return due
@@ -181,3 +185,32 @@ async def test_a_stop_gives_back_every_round_claimed_and_not_recorded(
 
     assert all(at <= clock.now() for at in (await leases(database)).values()), "all due again"
     assert listing_poller.loads == 0
+
+
+async def test_providers_take_turns_so_each_listing_starts_at_the_beginning(
+    settings, database: Database, clock: FakeClock, poster
+) -> None:
+    settings.watch.batch_size = 2
+    settings.watch.provider_concurrency = 1
+    azure, equinix = ListingPoller(clock), ListingPoller(clock, "equinix")
+    retired = FakePoller("consoleconnect")
+    runtime = make_runtime(settings, database, clock, azure, poster)
+    runtime.pollers = {"azure": azure, "equinix": equinix, "consoleconnect": retired}
+    for poller, count in ((azure, 5), (equinix, 3), (retired, 1)):
+        for n in range(count):
+            poller.set(f"r{n}", provisioningState="Updating")
+            await runtime.watches.watch(WatchTarget(poller.provider, f"r{n}"), "C1", created_by="UREQ")
+    await drain(runtime.watches, clock)
+    await clock.advance(FAST)
+    del runtime.pollers["consoleconnect"]  # its watch is of a provider nobody can poll now
+
+    azure.open.clear()
+    ticking = asyncio.create_task(runtime.watches.tick())
+    await asyncio.wait_for(equinix.loaded.wait(), 5)  # Equinix lists while Azure's listing waits
+    assert azure.loads == 0
+
+    azure.open.set()
+    report = await asyncio.wait_for(ticking, 5)
+    assert (report.claimed, report.errors) == (9, 1), "the retired provider's watch too, as an error"
+    assert (azure.loads, equinix.loads) == (1, 1)
+    assert report.calls == {"azure": 3, "equinix": 2}

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from circuitbot import metrics
@@ -51,8 +51,8 @@ LEASE_SECONDS = 120.0  # a claimed watch is not due again for this long, unless 
 TICK_JOB = "watch.tick"
 STOP_GRACE_SECONDS = 10.0  # a round under way at stop may finish within this
 UNREACHABLE_AFTER = 3  # consecutive failed polls before "unreachable" is announced
-# Rounds claimed and being read while an older one waits to be recorded: enough to claim a
-# 10,000-watch sweep while its listing loads, few enough to hold little memory and lease time.
+# Rounds a provider has claimed and being read while an older one waits to be recorded: enough
+# to claim 10,000 watches while their listing loads, few enough to hold little memory and lease.
 ROUNDS_AHEAD = 4
 START_ATTEMPTS = 3  # rounds of ``watch`` racing other calls: the second finds what the first made
 
@@ -115,9 +115,10 @@ class WatchEngine:
     async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
         """Stop polling, then the outbox (which first delivers what is due, within its bound).
 
-        No new round is claimed; the round under way may finish within ``grace_seconds`` (real
-        time: the host's deadline). One cut short gives its claims back, due at once, so another
-        replica or the next start polls them now rather than after the lease.
+        No new round is claimed; the rounds under way (claimed, being read) may finish within
+        ``grace_seconds`` (real time: the host's deadline). Those cut short give their claims
+        back, due at once, so another replica or the next start polls them now rather than after
+        the lease.
         """
         if self._started:
             self._started = False
@@ -271,16 +272,17 @@ class WatchEngine:
     async def tick(self) -> TickReport:
         """Poll every watch due now, a round at a time: claim, read, record; until none is left.
 
-        A round is what every provider can read at once: ``batch_size`` ids a call,
-        ``provider_concurrency`` calls in flight per provider. Rounds are claimed by provider
-        and resource, so a resource watched from several channels is read once, and a provider
-        with N due resources gets ceil(N / batch_size) batch calls.
+        A round is one provider's: ``batch_size`` ids a call, ``provider_concurrency`` calls in
+        flight. The providers take turns, so each one's reads (and the listing its rounds share)
+        start at the beginning of the tick rather than after the providers before it. A round
+        is claimed by resource, so a resource watched from several channels is read once, and a
+        provider with N due resources gets ceil(N / batch_size) batch calls.
 
         Rounds overlap: each round's read starts as soon as it is claimed, and while the oldest
-        read is still waiting (on a listing its rounds share, on pages) the next rounds are
-        claimed and their reads started, up to ``ROUNDS_AHEAD`` of them; rounds are recorded one
-        at a time, in the order claimed. The first round is one batch, so the reads (and the
-        listings they wait for) start after a short claim rather than a round's.
+        read is still waiting (on a listing, on pages) the next rounds are claimed and their
+        reads started, up to ``ROUNDS_AHEAD`` a provider; rounds are recorded one at a time, in
+        the order claimed. Each provider's first round is one batch, so its reads start after a
+        short claim rather than a round's.
         """
         report = TickReport()
         # What becomes due while this tick runs waits for the next. It is also when this tick's
@@ -292,23 +294,28 @@ class WatchEngine:
             if isinstance(poller, SweepingPoller):
                 poller.begin_sweep()
         watch = self.settings
-        round_size = watch.batch_size * watch.provider_concurrency * max(1, len(self.pollers))
+        lanes = self._lanes()  # claimed in turn; a lane drops out once it has no more due
+        sizes = dict.fromkeys(range(len(lanes)), watch.batch_size)
+        turns = collections.deque(range(len(lanes)))
+        most_ahead = ROUNDS_AHEAD * max(1, len(self.pollers))
         ahead: collections.deque[tuple[list[Due], asyncio.Task[dict[tuple[str, str], Result]]]]
         ahead = collections.deque()
-        size, more = watch.batch_size, True
         self._rounds.clear()  # a tick that failed left its rounds leased: due again after the lease
         try:
             while True:
-                while more and len(ahead) < ROUNDS_AHEAD and not self._stopping.is_set():
+                while turns and len(ahead) < most_ahead and not self._stopping.is_set():
                     if ahead and ahead[0][1].done():
                         break  # the oldest read is in: record it before claiming more
-                    due = await self._claim(cutoff, size)
+                    lane = turns.popleft()
+                    due = await self._claim(cutoff, sizes[lane], lanes[lane])
                     report.claimed += len(due)
-                    more, size = len(due) == size, round_size
+                    if len(due) == sizes[lane]:
+                        turns.append(lane)  # more may be due
+                    sizes[lane] = watch.batch_size * watch.provider_concurrency
                     if due:
                         ahead.append((due, asyncio.create_task(self._read(due, report))))
-                if not ahead or self._stopping.is_set():
-                    break  # stopping: what is claimed and not recorded is given back
+                if not ahead:
+                    break
                 due, reading = ahead.popleft()
                 await self.recorder.record(due, await reading, report, claimed_at=cutoff)
                 self._rounds.popleft()
@@ -319,8 +326,16 @@ class WatchEngine:
             self.sender.wake()
         return report
 
-    async def _claim(self, cutoff: datetime, limit: int) -> list[Due]:
-        """Take up to ``limit`` due watches and lease them, in one statement.
+    def _lanes(self) -> list[ColumnElement[bool]]:
+        """Who takes turns in a tick's claims: each configured provider, then the watches of any
+        other (they are read as errors: nobody can poll them)."""
+        provider = WATCHES.c.provider
+        return [provider == name for name in self.pollers] + [provider.not_in(list(self.pollers))]
+
+    async def _claim(
+        self, cutoff: datetime, limit: int, lane: ColumnElement[bool] | None = None
+    ) -> list[Due]:
+        """Take up to ``limit`` due watches (of ``lane``, or any) and lease them, in one statement.
 
         On PostgreSQL, ``WITH c AS MATERIALIZED (SELECT … FOR UPDATE SKIP LOCKED) UPDATE … FROM c``:
         replicas skip each other's rows, and the CTE is evaluated once (the planner may run an
@@ -331,7 +346,11 @@ class WatchEngine:
         table = WATCHES  # Core, not the ORM: no ORM bookkeeping for thousands of returned rows
         due = (
             select(table.c.id)
-            .where(table.c.status == WatchStatus.ACTIVE, table.c.next_poll_at <= cutoff)
+            .where(
+                table.c.status == WatchStatus.ACTIVE,
+                table.c.next_poll_at <= cutoff,
+                lane if lane is not None else true(),
+            )
             .order_by(table.c.provider, table.c.resource_id, table.c.id)
             .limit(limit)
         )
