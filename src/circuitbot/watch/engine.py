@@ -54,6 +54,7 @@ UNREACHABLE_AFTER = 3  # consecutive failed polls before "unreachable" is announ
 # Rounds a provider has claimed and being read while an older one waits to be recorded: enough
 # to claim 10,000 watches while their listing loads, few enough to hold little memory and lease.
 ROUNDS_AHEAD = 4
+CLAIM_SLICE = 250  # claimed rows read between turns of the event loop
 START_ATTEMPTS = 3  # rounds of ``watch`` racing other calls: the second finds what the first made
 
 
@@ -363,10 +364,15 @@ class WatchEngine:
             claim = claim.where(table.c.id.in_(due))
         claim = claim.returning(*(table.c[name] for name in DUE_COLUMNS))
         async with db.session() as session:
-            rows = (await session.execute(claim)).all()
-        if rows:
-            self._rounds.append(([row.id for row in rows], leased_until))
-        claimed = [Due.of(r) for r in rows]
+            result = await session.execute(claim)  # fetched, then committed
+        # The rows are read (their snapshots decoded) a slice at a time, letting the loop turn in
+        # between: the listing the earlier rounds wait for goes on meanwhile.
+        claimed: list[Due] = []
+        for rows in result.partitions(CLAIM_SLICE):
+            claimed += map(Due.of, rows)
+            await asyncio.sleep(0)
+        if claimed:
+            self._rounds.append(([due.id for due in claimed], leased_until))
         claimed.sort(key=lambda d: (d.provider, d.resource_id, d.id))  # RETURNING keeps no order
         return claimed
 
