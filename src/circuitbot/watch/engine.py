@@ -368,11 +368,14 @@ class WatchEngine:
         # The rows are read (their snapshots decoded) a slice at a time, letting the loop turn in
         # between: the listing the earlier rounds wait for goes on meanwhile.
         claimed: list[Due] = []
-        for rows in result.partitions(CLAIM_SLICE):
-            claimed += map(Due.of, rows)
-            await asyncio.sleep(0)
-        if claimed:
-            self._rounds.append(([due.id for due in claimed], leased_until))
+        try:
+            for rows in result.partitions(CLAIM_SLICE):
+                claimed += map(Due.of, rows)
+                await asyncio.sleep(0)
+        finally:  # cut short (a stop), the rest at once: every claim is known, to give it back
+            claimed += map(Due.of, result)
+            if claimed:
+                self._rounds.append(([due.id for due in claimed], leased_until))
         claimed.sort(key=lambda d: (d.provider, d.resource_id, d.id))  # RETURNING keeps no order
         return claimed
 

@@ -10,7 +10,7 @@ follow one subscription-wide chain of pages. Ids the groups lack are read one by
 than a handful are missing (a location it did not know), that sweep lists whole subscriptions.
 
 The watch engine hands over due ids in batches of ``batch_size``, several batches at once and
-then further rounds once those are recorded. One listing serves the whole tick
+further rounds while the first ones still wait for the listing. One listing serves the whole tick
 (``providers.kit.listing``): concurrent batches wait for the listing in flight rather than start
 their own, and the engine's ``begin_sweep()`` at the start of each tick makes the next batch
 list afresh, so no tick is answered with what an earlier tick read. A caller that never marks
