@@ -14,10 +14,12 @@ from __future__ import annotations
 import collections
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Integer, bindparam, column, update
+from sqlalchemy import values as sa_values
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circuitbot import metrics
@@ -44,6 +46,17 @@ _QUIET_RESET: tuple[tuple[str, Any], ...] = (("error_count", 0),)  # an error be
 _Verdicts = dict[tuple[str, tuple[tuple[str, str], ...]], tuple[str | None, datetime]]
 
 
+@dataclass(frozen=True)
+class _Change:
+    """A poll that found something to record: what it read, and the values to write."""
+
+    watch: Due
+    snapshot: Snapshot | None  # None: the resource is gone
+    changes: list[Change]
+    ended: str | None
+    values: dict[str, Any]
+
+
 class Recorder:
     """Writes a round's results; ``unreachable_after`` consecutive failed polls are announced."""
 
@@ -63,14 +76,15 @@ class Recorder:
         """Write what the reads found, in one transaction; the next polls are scheduled from
         ``claimed_at``.
 
-        Quiet rows are written in bulk; a change costs one compare-and-set on its watch, and the
-        rest (transition rows, card timelines, superseded card edits, outbox rows) is written for
-        every change of the round at once, so a mass event costs a few statements more, not a
-        few per watch.
+        Quiet rows are written in bulk; the changes' compare-and-sets are one statement a round
+        (each row guarded by its own claimed version, the rows written returned), and the rest
+        (transition rows, card timelines, superseded card edits, outbox rows) is written for
+        every change of the round at once, so a mass event costs no statement more per watch.
         """
         now = self.runtime.clock.now()
         quiet: _Quiet = collections.defaultdict(list)
         news: list[News] = []
+        changed: list[_Change] = []
         outcomes: collections.Counter[tuple[str, str]] = collections.Counter()
         verdicts: _Verdicts = {}
         async with self.runtime.db.session() as session:
@@ -89,10 +103,12 @@ class Recorder:
                         key = _QUIET_RESET if watch.error_count else _QUIET
                         quiet[(*key, ("next_poll_at", next_poll_at))].append((watch.id, watch.version))
                         continue
-                news += await self._answered(
-                    session, watch, result, now, quiet, report, claimed_at=claimed_at
-                )
+                change = self._answered(watch, result, quiet, claimed_at=claimed_at)
+                if change is not None:
+                    changed.append(change)
             await self._write_quiet(session, quiet, now)
+            written = await _compare_and_set_many(session, [(c.watch, c.values) for c in changed], now)
+            news += [self._news(c, now, report) for c in changed if c.watch.id in written]
             report.messages += await announce(session, news, at=now)
         for (provider, outcome), count in outcomes.items():
             metrics.polls.labels(provider, outcome).inc(count)
@@ -109,30 +125,21 @@ class Recorder:
             verdict = verdicts[key] = (ended, claimed_at + self.schedule.interval(provider, snapshot))
         return verdict
 
-    async def _answered(
-        self,
-        session: AsyncSession,
-        watch: Due,
-        result: Snapshot | None,
-        now: datetime,
-        quiet: _Quiet,
-        report: TickReport,
-        *,
-        claimed_at: datetime,
-    ) -> list[News]:
-        """A poll that got an answer (a snapshot, or None: the resource is gone)."""
+    def _answered(
+        self, watch: Due, result: Snapshot | None, quiet: _Quiet, *, claimed_at: datetime
+    ) -> _Change | None:
+        """A poll that got an answer (a snapshot, or None: the resource is gone): the change to
+        write, or None when it was quiet after all (its schedule then moves with the others')."""
         vocabulary = self.runtime.vocabulary(watch.provider)
         changes = diff(watch.snapshot, result) if result is not None else []
         ended = vocabulary.terminal_state(result) if result is not None else "gone"
         if changes or watch.unreachable or ended is not None:
-            return await self._changed(
-                session, watch, result, changes, ended, now, report, claimed_at=claimed_at
-            )
+            return self._change(watch, result, changes, ended, claimed_at=claimed_at)
         values: dict[str, Any] = {"next_poll_at": claimed_at + self.schedule.interval(watch.provider, result)}
         if watch.error_count:
             values["error_count"] = 0
         quiet[tuple(sorted(values.items()))].append((watch.id, watch.version))
-        return []
+        return None
 
     async def _write_quiet(self, session: AsyncSession, quiet: _Quiet, now: datetime) -> None:
         table = WATCHES
@@ -155,20 +162,16 @@ class Recorder:
                     statement, [{"claimed_id": id_, "claimed_version": version} for id_, version in chunk]
                 )
 
-    async def _changed(
+    def _change(
         self,
-        session: AsyncSession,
         watch: Due,
         snapshot: Snapshot | None,
         changes: list[Change],
         ended: str | None,
-        now: datetime,
-        report: TickReport,
         *,
         claimed_at: datetime,
-    ) -> list[News]:
-        """A transition (or a recovery, or an end): the watch written now, what to say about it
-        returned (written with the round's other news)."""
+    ) -> _Change:
+        """A transition (or a recovery, or an end): the values its watch is to be written with."""
         current = snapshot if snapshot is not None else watch.snapshot
         values: dict[str, Any] = {
             "snapshot": current,
@@ -179,8 +182,13 @@ class Recorder:
         if ended is not None:
             values["status"] = WatchStatus.ACTIVE.become(WatchStatus.ENDED)  # only active rows are set
             values["status_reason"] = "no longer exists" if snapshot is None else f"reached {ended}"
-        if not await _compare_and_set(session, watch, values, now):
-            return []
+        return _Change(watch, snapshot, changes, ended, values)
+
+    def _news(self, change: _Change, now: datetime, report: TickReport) -> News:
+        """What to say about a change its compare-and-set wrote (written with the round's other
+        news)."""
+        watch, snapshot, changes, ended = change.watch, change.snapshot, change.changes, change.ended
+        current = change.values["snapshot"]
         replies = [messages.recovered(watch.provider, watch.label)] if watch.unreachable else []
         transition = None
         if snapshot is None:
@@ -200,7 +208,7 @@ class Recorder:
             status = "ended: no longer exists" if snapshot is None else f"ended: reached {ended}"
         else:
             status = self.schedule.status_line(watch.provider, current)
-        return [News(watch, replies, current, status, transition)]
+        return News(watch, replies, current, status, transition)
 
     async def _failed_poll(
         self,
@@ -250,3 +258,34 @@ async def _compare_and_set(session: AsyncSession, watch: Due, values: dict[str, 
         .values(version=watch.version + 1, updated_at=now, **values),
     )
     return written == 1
+
+
+async def _compare_and_set_many(
+    session: AsyncSession, writes: Sequence[tuple[Due, dict[str, Any]]], now: datetime
+) -> set[int]:
+    """:func:`_compare_and_set` for many watches, in a statement for each set of columns (and
+    chunk): ``WITH v(…) AS (VALUES …) UPDATE … FROM v``, each row guarded by its own claimed
+    version, ``RETURNING`` the ids it wrote. The watches written, by id."""
+    table = WATCHES
+    by_columns: dict[tuple[str, ...], list[tuple[Due, dict[str, Any]]]] = collections.defaultdict(list)
+    for watch, values in writes:
+        by_columns[tuple(sorted(values))].append((watch, values))
+    written: set[int] = set()
+    for names, group in by_columns.items():
+        columns = [column("claimed_id", Integer), column("claimed_version", Integer)]
+        columns += [column(name, table.c[name].type) for name in names]
+        for chunk in chunks(group):
+            rows = [(watch.id, watch.version, *(values[n] for n in names)) for watch, values in chunk]
+            claimed = sa_values(*columns, name="claimed").data(rows).cte("claimed")
+            statement = (
+                update(table)
+                .where(
+                    table.c.id == claimed.c.claimed_id,
+                    table.c.version == claimed.c.claimed_version,
+                    table.c.status == WatchStatus.ACTIVE,
+                )
+                .values(version=table.c.version + 1, updated_at=now, **{n: claimed.c[n] for n in names})
+                .returning(table.c.id)
+            )
+            written.update(await session.scalars(statement))
+    return written
