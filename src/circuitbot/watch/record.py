@@ -264,8 +264,8 @@ async def _compare_and_set_many(
     session: AsyncSession, writes: Sequence[tuple[Due, dict[str, Any]]], now: datetime
 ) -> set[int]:
     """:func:`_compare_and_set` for many watches, in a statement for each set of columns (and
-    chunk): ``WITH v(…) AS (VALUES …) UPDATE … FROM v``, each row guarded by its own claimed
-    version, ``RETURNING`` the ids it wrote. The watches written, by id."""
+    chunk): ``WITH claimed(…) AS (VALUES …) UPDATE … FROM claimed``, each row guarded by its own
+    claimed version, ``RETURNING`` the ids it wrote. The watches written, by id."""
     table = WATCHES
     by_columns: dict[tuple[str, ...], list[tuple[Due, dict[str, Any]]]] = collections.defaultdict(list)
     for watch, values in writes:
