@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from circuitbot import metrics
@@ -33,7 +33,7 @@ from circuitbot.store.db import rows_changed
 from circuitbot.store.tables import Watch
 from circuitbot.watch import messages
 from circuitbot.watch.announce import News, announce
-from circuitbot.watch.model import DUE_COLUMNS, Due, TickReport, WatchInfo
+from circuitbot.watch.model import DUE_COLUMNS, WATCHES, Due, TickReport, WatchInfo, chunks
 from circuitbot.watch.poll import Result, poll
 from circuitbot.watch.record import Recorder
 from circuitbot.watch.schedule import Schedule
@@ -51,6 +51,10 @@ LEASE_SECONDS = 120.0  # a claimed watch is not due again for this long, unless 
 TICK_JOB = "watch.tick"
 STOP_GRACE_SECONDS = 10.0  # a round under way at stop may finish within this
 UNREACHABLE_AFTER = 3  # consecutive failed polls before "unreachable" is announced
+# Rounds a provider has claimed and being read while an older one waits to be recorded: enough
+# to claim 10,000 watches while their listing loads, few enough to hold little memory and lease.
+ROUNDS_AHEAD = 4
+CLAIM_SLICE = 250  # claimed rows read between turns of the event loop
 START_ATTEMPTS = 3  # rounds of ``watch`` racing other calls: the second finds what the first made
 
 
@@ -71,7 +75,8 @@ class WatchEngine:
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._started = False
         self._stopping = asyncio.Event()
-        self._round: tuple[list[int], datetime] | None = None  # the claimed round: ids, leased until
+        # the rounds claimed and not yet recorded, oldest first: their ids, leased until
+        self._rounds: collections.deque[tuple[list[int], datetime]] = collections.deque()
 
     @property
     def settings(self) -> WatchSettings:
@@ -111,9 +116,10 @@ class WatchEngine:
     async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
         """Stop polling, then the outbox (which first delivers what is due, within its bound).
 
-        No new round is claimed; the round under way may finish within ``grace_seconds`` (real
-        time: the host's deadline). One cut short gives its claims back, due at once, so another
-        replica or the next start polls them now rather than after the lease.
+        No new round is claimed; the rounds under way (claimed, being read) may finish within
+        ``grace_seconds`` (real time: the host's deadline). Those cut short give their claims
+        back, due at once, so another replica or the next start polls them now rather than after
+        the lease.
         """
         if self._started:
             self._started = False
@@ -122,21 +128,23 @@ class WatchEngine:
                 await self.runtime.scheduler.retire([TICK_JOB], grace_seconds)
             finally:
                 self._stopping.clear()
-            await self._release_round()
+            await self._release_rounds()
         await self.sender.stop()
 
-    async def _release_round(self) -> None:
-        """Give back the claims of a round cut short: each watch due now, unless its poll was
+    async def _release_rounds(self) -> None:
+        """Give back the claims of rounds cut short: each watch due now, unless its poll was
         recorded meanwhile (then its next poll time is no longer the lease's)."""
-        held, self._round = self._round, None
-        if held is None:
+        held, self._rounds = self._rounds, collections.deque()
+        if not held:
             return
-        ids, leased_until = held
-        claimed = (Watch.id.in_(ids), Watch.next_poll_at == leased_until)
+        released = 0
         async with self.runtime.db.session() as session:
-            released = await rows_changed(
-                session, update(Watch).where(*claimed).values(next_poll_at=self.runtime.clock.now())
-            )
+            for ids, leased_until in held:
+                for part in chunks(ids):
+                    claimed = (Watch.id.in_(part), Watch.next_poll_at == leased_until)
+                    released += await rows_changed(
+                        session, update(Watch).where(*claimed).values(next_poll_at=self.runtime.clock.now())
+                    )
         log.info("stopping: %d claimed watch(es) given back, due now", released)
 
     async def scheduled_tick(self) -> None:
@@ -265,10 +273,17 @@ class WatchEngine:
     async def tick(self) -> TickReport:
         """Poll every watch due now, a round at a time: claim, read, record; until none is left.
 
-        A round is what every provider can read at once: ``batch_size`` ids a call,
-        ``provider_concurrency`` calls in flight per provider. Rounds are claimed by provider
-        and resource, so a resource watched from several channels is read once, and a provider
-        with N due resources gets ceil(N / batch_size) batch calls.
+        A round is one provider's: ``batch_size`` ids a call, ``provider_concurrency`` calls in
+        flight. The providers take turns, so each one's reads (and the listing its rounds share)
+        start at the beginning of the tick rather than after the providers before it. A round
+        is claimed by resource, so a resource watched from several channels is read once, and a
+        provider with N due resources gets ceil(N / batch_size) batch calls.
+
+        Rounds overlap: each round's read starts as soon as it is claimed, and while the oldest
+        read is still waiting (on a listing, on pages) the next rounds are claimed and their
+        reads started, up to ``ROUNDS_AHEAD`` a provider; rounds are recorded one at a time, in
+        the order claimed. Each provider's first round is one batch, so its reads start after a
+        short claim rather than a round's.
         """
         report = TickReport()
         # What becomes due while this tick runs waits for the next. It is also when this tick's
@@ -280,22 +295,48 @@ class WatchEngine:
             if isinstance(poller, SweepingPoller):
                 poller.begin_sweep()
         watch = self.settings
-        round_size = watch.batch_size * watch.provider_concurrency * max(1, len(self.pollers))
-        while not self._stopping.is_set():
-            due = await self._claim(cutoff, round_size)
-            report.claimed += len(due)
-            if due:
-                results = await self._read(due, report)
-                await self.recorder.record(due, results, report, claimed_at=cutoff)
-            self._round = None
-            if len(due) < round_size:
-                break
+        lanes = self._lanes()  # claimed in turn; a lane drops out once it has no more due
+        sizes = dict.fromkeys(range(len(lanes)), watch.batch_size)
+        turns = collections.deque(range(len(lanes)))
+        most_ahead = ROUNDS_AHEAD * max(1, len(self.pollers))
+        ahead: collections.deque[tuple[list[Due], asyncio.Task[dict[tuple[str, str], Result]]]]
+        ahead = collections.deque()
+        self._rounds.clear()  # a tick that failed left its rounds leased: due again after the lease
+        try:
+            while True:
+                while turns and len(ahead) < most_ahead and not self._stopping.is_set():
+                    if ahead and ahead[0][1].done():
+                        break  # the oldest read is in: record it before claiming more
+                    lane = turns.popleft()
+                    due = await self._claim(cutoff, sizes[lane], lanes[lane])
+                    report.claimed += len(due)
+                    if len(due) == sizes[lane]:
+                        turns.append(lane)  # more may be due
+                    sizes[lane] = watch.batch_size * watch.provider_concurrency
+                    if due:
+                        ahead.append((due, asyncio.create_task(self._read(due, report))))
+                if not ahead:
+                    break
+                due, reading = ahead.popleft()
+                await self.recorder.record(due, await reading, report, claimed_at=cutoff)
+                self._rounds.popleft()
+        finally:
+            for _, reading in ahead:
+                reading.cancel()
         if report.messages:
             self.sender.wake()
         return report
 
-    async def _claim(self, cutoff: datetime, limit: int) -> list[Due]:
-        """Take up to ``limit`` due watches and lease them, in one statement.
+    def _lanes(self) -> list[ColumnElement[bool]]:
+        """Who takes turns in a tick's claims: each configured provider, then the watches of any
+        other (they are read as errors: nobody can poll them)."""
+        provider = WATCHES.c.provider
+        return [provider == name for name in self.pollers] + [provider.not_in(list(self.pollers))]
+
+    async def _claim(
+        self, cutoff: datetime, limit: int, lane: ColumnElement[bool] | None = None
+    ) -> list[Due]:
+        """Take up to ``limit`` due watches (of ``lane``, or any) and lease them, in one statement.
 
         On PostgreSQL, ``WITH c AS MATERIALIZED (SELECT … FOR UPDATE SKIP LOCKED) UPDATE … FROM c``:
         replicas skip each other's rows, and the CTE is evaluated once (the planner may run an
@@ -303,25 +344,40 @@ class WatchEngine:
         single ``UPDATE … WHERE id IN (…)`` is atomic on its own.
         """
         db = self.runtime.db
+        table = WATCHES  # Core, not the ORM: no ORM bookkeeping for thousands of returned rows
         due = (
-            select(Watch.id)
-            .where(Watch.status == WatchStatus.ACTIVE, Watch.next_poll_at <= cutoff)
-            .order_by(Watch.provider, Watch.resource_id, Watch.id)
+            select(table.c.id)
+            .where(
+                table.c.status == WatchStatus.ACTIVE,
+                table.c.next_poll_at <= cutoff,
+                lane if lane is not None else true(),
+            )
+            .order_by(table.c.provider, table.c.resource_id, table.c.id)
             .limit(limit)
         )
         leased_until = self.runtime.clock.now() + self.lease
-        claim = update(Watch).values(next_poll_at=leased_until)
+        claim = update(table).values(next_poll_at=leased_until)
         if db.skip_locked:
             chosen = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
-            claim = claim.where(Watch.id == chosen.c.id)
+            claim = claim.where(table.c.id == chosen.c.id)
         else:
-            claim = claim.where(Watch.id.in_(due))
-        claim = claim.returning(*DUE_COLUMNS).execution_options(synchronize_session=False)
+            claim = claim.where(table.c.id.in_(due))
+        claim = claim.returning(*(table.c[name] for name in DUE_COLUMNS))
         async with db.session() as session:
-            rows = (await session.execute(claim)).all()
-        self._round = ([row.id for row in rows], leased_until)
-        # RETURNING keeps no order
-        return sorted((Due.of(r) for r in rows), key=lambda d: (d.provider, d.resource_id, d.id))
+            result = await session.execute(claim)  # fetched, then committed
+        # The rows are read (their snapshots decoded) a slice at a time, letting the loop turn in
+        # between: the listing the earlier rounds wait for goes on meanwhile.
+        claimed: list[Due] = []
+        try:
+            for rows in result.partitions(CLAIM_SLICE):
+                claimed += map(Due.of, rows)
+                await asyncio.sleep(0)
+        finally:  # cut short (a stop), the rest at once: every claim is known, to give it back
+            claimed += map(Due.of, result)
+            if claimed:
+                self._rounds.append(([due.id for due in claimed], leased_until))
+        claimed.sort(key=lambda d: (d.provider, d.resource_id, d.id))  # RETURNING keeps no order
+        return claimed
 
     async def _read(self, due: Sequence[Due], report: TickReport) -> dict[tuple[str, str], Result]:
         """Every claimed resource read once (several channels may watch one), per provider at once."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Row
+from sqlalchemy import Row, Table
 
 from circuitbot.providers.base import Snapshot, is_part_field
 from circuitbot.store.tables import Watch
@@ -99,30 +99,33 @@ class Due:
     def of(cls, row: Watch | Row[Any]) -> Due:
         """From a Watch, or a row RETURNING the same columns (see ``DUE_COLUMNS``)."""
         return cls(
-            id=row.id,
-            provider=row.provider,
-            resource_id=row.resource_id,
-            label=row.label or row.resource_id,
-            channel=row.channel,
-            thread_ts=row.thread_ts,
-            snapshot=dict(row.snapshot or {}),
-            version=row.version,
-            error_count=row.error_count,
-            unreachable=row.unreachable,
+            row.id,
+            row.provider,
+            row.resource_id,
+            row.label or row.resource_id,
+            row.channel,
+            row.thread_ts,
+            dict(row.snapshot or {}),
+            row.version,
+            row.error_count,
+            row.unreachable,
         )
 
 
+# The watches table as Core sees it: the sweep claims and writes thousands of rows a round,
+# which the ORM would track one object at a time.
+WATCHES = cast(Table, Watch.__table__)
 DUE_COLUMNS = (
-    Watch.id,
-    Watch.provider,
-    Watch.resource_id,
-    Watch.label,
-    Watch.channel,
-    Watch.thread_ts,
-    Watch.snapshot,
-    Watch.version,
-    Watch.error_count,
-    Watch.unreachable,
+    "id",
+    "provider",
+    "resource_id",
+    "label",
+    "channel",
+    "thread_ts",
+    "snapshot",
+    "version",
+    "error_count",
+    "unreachable",
 )
 
 

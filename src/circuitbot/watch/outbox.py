@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, or_, update
+from sqlalchemy import Table, insert, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circuitbot.chat.reply import Reply
@@ -100,9 +100,12 @@ def outbox_row(
 
 
 async def enqueue_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert :func:`outbox_row` rows in multi-row statements; ids follow the order given."""
+    """Insert :func:`outbox_row` rows in multi-row statements; ids follow the order given.
+
+    Through Core: the ORM's bulk insert leaves out the None columns and groups only neighbouring
+    rows of the same columns, so a card edit after each reply made one INSERT a row."""
     if rows:
-        await session.execute(insert(OutboxMessage), list(rows))
+        await session.execute(insert(cast(Table, OutboxMessage.__table__)), list(rows))
 
 
 async def supersede_card_updates(session: AsyncSession, watch_ids: Sequence[int]) -> None:

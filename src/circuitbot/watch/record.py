@@ -14,19 +14,20 @@ from __future__ import annotations
 import collections
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Integer, bindparam, column, update
+from sqlalchemy import values as sa_values
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from circuitbot import metrics
 from circuitbot.providers.base import Snapshot
 from circuitbot.store.db import rows_changed
-from circuitbot.store.tables import Watch
 from circuitbot.watch import messages
 from circuitbot.watch.announce import News, announce, transition_row
-from circuitbot.watch.model import Due, TickReport, chunks
+from circuitbot.watch.model import WATCHES, Due, TickReport, chunks
 from circuitbot.watch.poll import Result
 from circuitbot.watch.schedule import Schedule
 from circuitbot.watch.snapshots import Change, changed_only, diff, summary
@@ -39,6 +40,21 @@ log = logging.getLogger(__name__)
 
 # Polls with nothing to record, written in bulk: the values to set -> the (id, version) claimed.
 _Quiet = dict[tuple[tuple[str, Any], ...], list[tuple[int, int]]]
+_QUIET: tuple[tuple[str, Any], ...] = ()
+_QUIET_RESET: tuple[tuple[str, Any], ...] = (("error_count", 0),)  # an error before, not now
+# (provider, a snapshot's items) -> (its terminal state, its next poll)
+_Verdicts = dict[tuple[str, tuple[tuple[str, str], ...]], tuple[str | None, datetime]]
+
+
+@dataclass(frozen=True)
+class _Change:
+    """A poll that found something to record: what it read, and the values to write."""
+
+    watch: Due
+    snapshot: Snapshot | None  # None: the resource is gone
+    changes: list[Change]
+    ended: str | None
+    values: dict[str, Any]
 
 
 class Recorder:
@@ -60,15 +76,17 @@ class Recorder:
         """Write what the reads found, in one transaction; the next polls are scheduled from
         ``claimed_at``.
 
-        Quiet rows are written in bulk; a change costs one compare-and-set on its watch, and the
-        rest (transition rows, card timelines, superseded card edits, outbox rows) is written for
-        every change of the round at once, so a mass event costs a few statements more, not a
-        few per watch.
+        Quiet rows are written in bulk; the changes' compare-and-sets are one statement a round
+        (each row guarded by its own claimed version, the rows written returned), and the rest
+        (transition rows, card timelines, superseded card edits, outbox rows) is written for
+        every change of the round at once, so a mass event costs no statement more per watch.
         """
         now = self.runtime.clock.now()
         quiet: _Quiet = collections.defaultdict(list)
         news: list[News] = []
+        changed: list[_Change] = []
         outcomes: collections.Counter[tuple[str, str]] = collections.Counter()
+        verdicts: _Verdicts = {}
         async with self.runtime.db.session() as session:
             for watch in due:
                 result = results[(watch.provider, watch.resource_id)]
@@ -78,41 +96,53 @@ class Recorder:
                     news += await self._failed_poll(session, watch, result, now, quiet, claimed_at=claimed_at)
                     continue
                 outcomes[(watch.provider, "ok" if result is not None else "gone")] += 1
-                news += await self._answered(
-                    session, watch, result, now, quiet, report, claimed_at=claimed_at
-                )
+                if result is not None and result == watch.snapshot and not watch.unreachable:
+                    # the common case, nothing to say: only the schedule moves, with the others'
+                    ended, next_poll_at = self._verdict(watch.provider, result, verdicts, claimed_at)
+                    if ended is None:
+                        key = _QUIET_RESET if watch.error_count else _QUIET
+                        quiet[(*key, ("next_poll_at", next_poll_at))].append((watch.id, watch.version))
+                        continue
+                change = self._answered(watch, result, quiet, claimed_at=claimed_at)
+                if change is not None:
+                    changed.append(change)
             await self._write_quiet(session, quiet, now)
+            written = await _compare_and_set_many(session, [(c.watch, c.values) for c in changed], now)
+            news += [self._news(c, now, report) for c in changed if c.watch.id in written]
             report.messages += await announce(session, news, at=now)
         for (provider, outcome), count in outcomes.items():
             metrics.polls.labels(provider, outcome).inc(count)
 
-    async def _answered(
-        self,
-        session: AsyncSession,
-        watch: Due,
-        result: Snapshot | None,
-        now: datetime,
-        quiet: _Quiet,
-        report: TickReport,
-        *,
-        claimed_at: datetime,
-    ) -> list[News]:
-        """A poll that got an answer (a snapshot, or None: the resource is gone)."""
+    def _verdict(
+        self, provider: str, snapshot: Snapshot, verdicts: _Verdicts, claimed_at: datetime
+    ) -> tuple[str | None, datetime]:
+        """The terminal state ``snapshot`` reads as, and the next poll it gets: the same for every
+        watch in that state, so worked out once a round (a sweep sees a handful of states)."""
+        key = (provider, tuple(snapshot.items()))
+        verdict = verdicts.get(key)
+        if verdict is None:
+            ended = self.runtime.vocabulary(provider).terminal_state(snapshot)
+            verdict = verdicts[key] = (ended, claimed_at + self.schedule.interval(provider, snapshot))
+        return verdict
+
+    def _answered(
+        self, watch: Due, result: Snapshot | None, quiet: _Quiet, *, claimed_at: datetime
+    ) -> _Change | None:
+        """A poll that got an answer (a snapshot, or None: the resource is gone): the change to
+        write, or None when it was quiet after all (its schedule then moves with the others')."""
         vocabulary = self.runtime.vocabulary(watch.provider)
         changes = diff(watch.snapshot, result) if result is not None else []
         ended = vocabulary.terminal_state(result) if result is not None else "gone"
         if changes or watch.unreachable or ended is not None:
-            return await self._changed(
-                session, watch, result, changes, ended, now, report, claimed_at=claimed_at
-            )
+            return self._change(watch, result, changes, ended, claimed_at=claimed_at)
         values: dict[str, Any] = {"next_poll_at": claimed_at + self.schedule.interval(watch.provider, result)}
         if watch.error_count:
             values["error_count"] = 0
         quiet[tuple(sorted(values.items()))].append((watch.id, watch.version))
-        return []
+        return None
 
     async def _write_quiet(self, session: AsyncSession, quiet: _Quiet, now: datetime) -> None:
-        table = cast(Table, Watch.__table__)
+        table = WATCHES
         for values, claimed in quiet.items():
             # Only rows nobody wrote since the claim: a poll that outlived its lease must not
             # reset what another replica recorded meanwhile (its errors, its schedule). One
@@ -132,20 +162,16 @@ class Recorder:
                     statement, [{"claimed_id": id_, "claimed_version": version} for id_, version in chunk]
                 )
 
-    async def _changed(
+    def _change(
         self,
-        session: AsyncSession,
         watch: Due,
         snapshot: Snapshot | None,
         changes: list[Change],
         ended: str | None,
-        now: datetime,
-        report: TickReport,
         *,
         claimed_at: datetime,
-    ) -> list[News]:
-        """A transition (or a recovery, or an end): the watch written now, what to say about it
-        returned (written with the round's other news)."""
+    ) -> _Change:
+        """A transition (or a recovery, or an end): the values its watch is to be written with."""
         current = snapshot if snapshot is not None else watch.snapshot
         values: dict[str, Any] = {
             "snapshot": current,
@@ -156,8 +182,13 @@ class Recorder:
         if ended is not None:
             values["status"] = WatchStatus.ACTIVE.become(WatchStatus.ENDED)  # only active rows are set
             values["status_reason"] = "no longer exists" if snapshot is None else f"reached {ended}"
-        if not await _compare_and_set(session, watch, values, now):
-            return []
+        return _Change(watch, snapshot, changes, ended, values)
+
+    def _news(self, change: _Change, now: datetime, report: TickReport) -> News:
+        """What to say about a change its compare-and-set wrote (written with the round's other
+        news)."""
+        watch, snapshot, changes, ended = change.watch, change.snapshot, change.changes, change.ended
+        current = change.values["snapshot"]
         replies = [messages.recovered(watch.provider, watch.label)] if watch.unreachable else []
         transition = None
         if snapshot is None:
@@ -177,7 +208,7 @@ class Recorder:
             status = "ended: no longer exists" if snapshot is None else f"ended: reached {ended}"
         else:
             status = self.schedule.status_line(watch.provider, current)
-        return [News(watch, replies, current, status, transition)]
+        return News(watch, replies, current, status, transition)
 
     async def _failed_poll(
         self,
@@ -218,9 +249,43 @@ async def _compare_and_set(session: AsyncSession, watch: Due, values: dict[str, 
     """Write only if nobody recorded anything since this watch was claimed (and it is active)."""
     written = await rows_changed(
         session,
-        update(Watch)
-        .where(Watch.id == watch.id, Watch.version == watch.version, Watch.status == WatchStatus.ACTIVE)
-        .values(version=watch.version + 1, updated_at=now, **values)
-        .execution_options(synchronize_session=False),
+        update(WATCHES)
+        .where(
+            WATCHES.c.id == watch.id,
+            WATCHES.c.version == watch.version,
+            WATCHES.c.status == WatchStatus.ACTIVE,
+        )
+        .values(version=watch.version + 1, updated_at=now, **values),
     )
     return written == 1
+
+
+async def _compare_and_set_many(
+    session: AsyncSession, writes: Sequence[tuple[Due, dict[str, Any]]], now: datetime
+) -> set[int]:
+    """:func:`_compare_and_set` for many watches, in a statement for each set of columns (and
+    chunk): ``WITH claimed(…) AS (VALUES …) UPDATE … FROM claimed``, each row guarded by its own
+    claimed version, ``RETURNING`` the ids it wrote. The watches written, by id."""
+    table = WATCHES
+    by_columns: dict[tuple[str, ...], list[tuple[Due, dict[str, Any]]]] = collections.defaultdict(list)
+    for watch, values in writes:
+        by_columns[tuple(sorted(values))].append((watch, values))
+    written: set[int] = set()
+    for names, group in by_columns.items():
+        columns = [column("claimed_id", Integer), column("claimed_version", Integer)]
+        columns += [column(name, table.c[name].type) for name in names]
+        for chunk in chunks(group):
+            rows = [(watch.id, watch.version, *(values[n] for n in names)) for watch, values in chunk]
+            claimed = sa_values(*columns, name="claimed").data(rows).cte("claimed")
+            statement = (
+                update(table)
+                .where(
+                    table.c.id == claimed.c.claimed_id,
+                    table.c.version == claimed.c.claimed_version,
+                    table.c.status == WatchStatus.ACTIVE,
+                )
+                .values(version=table.c.version + 1, updated_at=now, **{n: claimed.c[n] for n in names})
+                .returning(table.c.id)
+            )
+            written.update(await session.scalars(statement))
+    return written

@@ -10,7 +10,7 @@ follow one subscription-wide chain of pages. Ids the groups lack are read one by
 than a handful are missing (a location it did not know), that sweep lists whole subscriptions.
 
 The watch engine hands over due ids in batches of ``batch_size``, several batches at once and
-then further rounds once those are recorded. One listing serves the whole tick
+further rounds while the first ones still wait for the listing. One listing serves the whole tick
 (``providers.kit.listing``): concurrent batches wait for the listing in flight rather than start
 their own, and the engine's ``begin_sweep()`` at the start of each tick makes the next batch
 list afresh, so no tick is answered with what an earlier tick read. A caller that never marks
@@ -204,15 +204,16 @@ class AzurePoller:
         listing: Listing = {}
         for task in pending:
             for item in task.result():
-                self._add(listing, item)
+                self._add(listing, item, learn=False)  # its group is known: it was listed by it
         return _Listed(listing, complete=False)
 
-    def _add(self, listing: Listing, item: Mapping[str, Any]) -> None:
+    def _add(self, listing: Listing, item: Mapping[str, Any], *, learn: bool = True) -> None:
         entry = (snapshot(item), _label_parts(item, ""))
         for handle in (item.get("name"), item.get("id")):
             if isinstance(handle, str) and handle:
                 listing[handle.lower()] = entry
-        self._learn_group(item.get("id"))
+        if learn:
+            self._learn_group(item.get("id"))
 
     def _learn_group(self, resource_id: Any) -> None:
         match = _GROUP_IN_ID.match(resource_id) if isinstance(resource_id, str) else None
