@@ -31,10 +31,6 @@ class HelpParams(Params):
     verb: str | None = Field(None, description="a provider's verb")
 
 
-def _visible(ops: list[Operation], ctx: OpContext) -> list[Operation]:
-    return _visible_to(ctx.caller, ops)
-
-
 def _visible_to(caller: Caller, ops: list[Operation]) -> list[Operation]:
     return [op for op in ops if caller.can(op.required_role)]
 
@@ -52,7 +48,7 @@ async def help_execute(ctx: OpContext, params: HelpParams) -> Reply:
         return _overview(ctx, registry)
     provider = resolve_provider(params.topic, registry.providers())
     if provider and params.verb is None:
-        ops = _visible(registry.for_provider(provider), ctx)
+        ops = _visible_to(ctx.caller, registry.for_provider(provider))
         short = catalog.aliases_of(provider)
         head = f"{provider}" + (f" (alias `{short[0]}`)" if short else "")
         title = _title(provider)

@@ -275,7 +275,7 @@ def build_app(
         logger=BOLT_LOGGER,
     )
     app.middleware(RequestGuards(settings))  # first: what follows reads the payload
-    register_arrival_stamp(app)
+    app.middleware(ArrivalStamp())
     register_command(app, router, work)
     register_actions(app, router, work)
     register_views(app, router, work)
@@ -293,10 +293,6 @@ class ArrivalStamp(AsyncMiddleware):
     ) -> BoltResponse:
         req.context[RECEIVED_AT] = time.perf_counter()
         return await next()
-
-
-def register_arrival_stamp(app: AsyncApp) -> None:
-    app.middleware(ArrivalStamp())
 
 
 # Bolt hands listeners their arguments by parameter name, so the names below are fixed.
